@@ -1,0 +1,54 @@
+/**
+ * Every rule a transaction or request can break has a stable code. The API returns the code
+ * verbatim, the metrics label rejections with it, and the SDK throws it back to the caller, so
+ * these strings are part of the public interface: add codes, never rename them.
+ */
+export const ERROR_CODES = [
+  // ledger rules
+  'INVALID_SIGNATURE',
+  'NONCE_TOO_LOW',
+  'NONCE_TOO_HIGH',
+  'INSUFFICIENT_BALANCE',
+  'ZERO_AMOUNT',
+  'AMOUNT_OUT_OF_RANGE',
+  'INVALID_ADDRESS',
+  'UNKNOWN_TOKEN',
+  'FEE_TOO_LOW',
+  // admission
+  'ALREADY_KNOWN',
+  'MEMPOOL_FULL',
+  'INVALID_REQUEST',
+  'INVALID_JSON',
+  'BODY_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'BATCH_TOO_LARGE',
+  'RATE_LIMITED',
+  // lookups and lifecycle
+  'NOT_FOUND',
+  'PROOF_UNAVAILABLE',
+  'NOT_READY',
+  'SHUTTING_DOWN',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
+
+export class StrandError extends Error {
+  override readonly name = 'StrandError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** A broken invariant inside the node (corrupt store, impossible state): never the user's fault. */
+export class InvariantError extends Error {
+  override readonly name = 'InvariantError';
+}

@@ -1,0 +1,52 @@
+import {
+  ByteWriter,
+  encodeHeader,
+  ENTRY_TAGS,
+  hashFromBytes,
+  hexToBytes,
+  type BlockHeader,
+  type Entry,
+  type Hash,
+  type SealedHeader,
+  type UnhashedEntry,
+} from '../core/index.js';
+import { txDigest } from './eip712.js';
+import { keccak256 } from './keccak.js';
+import { recoverAddress, signDigest } from './secp256k1.js';
+
+/**
+ * A user transaction's hash is its EIP-712 digest: it does not cover the signature, so a
+ * re-encoded (malleated) signature cannot make a second transaction out of the same message.
+ * A deposit is identified by its L1 origin (tx hash, log index), which is unique on L1.
+ */
+export function hashEntry(chainId: number, entry: UnhashedEntry): Hash {
+  if (entry.type === 'deposit') {
+    return hashFromBytes(
+      keccak256(new ByteWriter(37).u8(ENTRY_TAGS.deposit).hex(entry.l1TxHash, 32).u32(entry.logIndex).finish()),
+    );
+  }
+  return hashFromBytes(txDigest(chainId, entry.type, entry.message));
+}
+
+export function withHash(chainId: number, entry: UnhashedEntry): Entry {
+  return { ...entry, hash: hashEntry(chainId, entry) } as Entry;
+}
+
+export function headerHash(header: BlockHeader): Hash {
+  return hashFromBytes(keccak256(encodeHeader(header)));
+}
+
+export function sealHeader(header: BlockHeader, sequencerKey: Uint8Array): SealedHeader {
+  const hash = headerHash(header);
+  return { ...header, hash, signature: signDigest(sequencerKey, hexToBytes(hash)) };
+}
+
+/** True when the header's hash matches its fields and its signature recovers to its sequencer. */
+export function verifySealedHeader(header: SealedHeader): boolean {
+  const {
+    hash: _hash, signature: _sig, ...fields
+  } = header;
+  const hash = headerHash(fields);
+  if (hash !== header.hash) return false;
+  return recoverAddress(hexToBytes(hash), hexToBytes(header.signature)) === header.sequencer;
+}
