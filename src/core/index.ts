@@ -4,3 +4,4 @@ export * from './types.js';
 export * from './tx.js';
 export { ByteReader, ByteWriter, CodecError } from './bytes.js';
 export * from './codec.js';
+export * from './wire.js';

@@ -1,0 +1,102 @@
+import type {
+  Address,
+  Amount,
+  Block,
+  Deposit,
+  ErrorCode,
+  Hash,
+  SealedHeader,
+  SignedTx,
+  TxStatus,
+} from '../core/index.js';
+
+/*
+ * What the HTTP layer needs from a running node. node/ implements it; api/ depends only on
+ * this, so the routes can be served by a single sequencer, a Raft member or a verifier alike.
+ * Values are domain types (bigint amounts); the routes turn them into JSON.
+ */
+
+/** A parsed, shape-valid user transaction; the node checks its signature and ledger rules. */
+export type TxSubmission = Omit<SignedTx, 'hash'>;
+
+export interface SubmitResult {
+  readonly hash: Hash;
+  readonly status: TxStatus;
+}
+
+export type BatchItemResult =
+  | { readonly ok: true; readonly hash: Hash; readonly status: TxStatus }
+  | { readonly ok: false; readonly hash: Hash | null; readonly error: { readonly code: ErrorCode; readonly message: string } };
+
+/** RFC 9162 inclusion proof of a transaction in its block's txRoot (leaf = entry encoding). */
+export interface TxInclusionProof {
+  readonly root: Hash;
+  readonly leafIndex: number;
+  readonly treeSize: number;
+  readonly siblings: readonly Hash[];
+}
+
+export interface TxRecord {
+  readonly hash: Hash;
+  readonly entry: SignedTx | Deposit | null;
+  readonly status: TxStatus;
+  readonly blockNumber: number | null;
+  readonly index: number | null;
+  readonly error: { readonly code: ErrorCode; readonly message: string } | null;
+  readonly inclusionProof: TxInclusionProof | null;
+}
+
+/** A sparse-Merkle proof in JSON form (see merkle/ smtProofToJson). */
+export interface SmtProofJson {
+  readonly siblings: readonly string[];
+  readonly leaf: { readonly key: string; readonly value: string } | null;
+}
+
+export interface AccountView {
+  readonly address: Address;
+  readonly nonce: bigint;
+  readonly balances: ReadonlyMap<Address, Amount>;
+  readonly blockNumber: number;
+  readonly stateRoot: Hash;
+  readonly proof?: {
+    readonly nonce: SmtProofJson;
+    readonly balances: ReadonlyMap<Address, SmtProofJson>;
+  };
+}
+
+export interface NodeStatusView {
+  readonly chainId: number;
+  readonly l1ChainId: number | null;
+  readonly heads: { readonly latest: number; readonly safe: number; readonly finalized: number };
+  readonly role: 'sequencer' | 'follower' | 'verifier';
+  readonly leader: string | null;
+  readonly peers: readonly string[];
+  readonly contracts: Readonly<Record<string, Address>>;
+  readonly minFees: ReadonlyMap<Address, Amount>;
+  readonly tokens: readonly Address[];
+  readonly blockTimeMs: number;
+  readonly mempool: { readonly size: number; readonly capacity: number };
+  readonly signatureRecovery: { readonly backend: 'native' | 'noble'; readonly detail: string; readonly workers: number };
+}
+
+export interface ReadinessView {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, { readonly ok: boolean; readonly detail?: string }>>;
+}
+
+export interface ApiServices {
+  readonly chainId: number;
+  /** Admits one transaction: resolves once it is durably pending; throws StrandError when refused. */
+  submit(tx: TxSubmission): Promise<SubmitResult>;
+  /** Admits many in order; a refused item does not stop the others. */
+  submitBatch(txs: readonly TxSubmission[]): Promise<BatchItemResult[]>;
+  getTx(hash: Hash): TxRecord | undefined;
+  /** Throws StrandError PROOF_UNAVAILABLE when `block` is older than the retained history. */
+  getAccount(address: Address, opts: { readonly proof: boolean; readonly block?: number }): AccountView;
+  getBlock(ref: number | 'latest'): Block | undefined;
+  getHeader(ref: number | 'latest'): SealedHeader | undefined;
+  status(): NodeStatusView;
+  readiness(): ReadinessView;
+  /** False while draining for shutdown: submissions get 503 SHUTTING_DOWN. */
+  acceptingSubmissions(): boolean;
+}

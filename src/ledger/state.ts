@@ -1,0 +1,86 @@
+import type { Address, Amount } from '../core/index.js';
+import { balanceKey, encodeStateValue, nonceKey } from './state-keys.js';
+
+/** Read access to committed state; implemented over LMDB by the store and in memory by tests. */
+export interface StateReader {
+  getNonce(account: Address): bigint;
+  getBalance(account: Address, token: Address): Amount;
+}
+
+/** One changed leaf of the state: the flat store and the sparse Merkle tree both consume these. */
+export type StateChange =
+  | { readonly kind: 'nonce'; readonly account: Address; readonly value: bigint }
+  | { readonly kind: 'balance'; readonly account: Address; readonly token: Address; readonly value: Amount };
+
+/**
+ * Uncommitted writes on top of a StateReader. A block executes against one overlay, so reads
+ * see earlier entries of the same block and nothing reaches the store until the block commits.
+ */
+export class StateOverlay implements StateReader {
+  private readonly nonces = new Map<Address, bigint>();
+  private readonly balances = new Map<string, { account: Address; token: Address; value: Amount }>();
+
+  constructor(private readonly base: StateReader) {}
+
+  getNonce(account: Address): bigint {
+    return this.nonces.get(account) ?? this.base.getNonce(account);
+  }
+
+  getBalance(account: Address, token: Address): Amount {
+    return this.balances.get(`${account}${token}`)?.value ?? this.base.getBalance(account, token);
+  }
+
+  setNonce(account: Address, value: bigint): void {
+    this.nonces.set(account, value);
+  }
+
+  setBalance(account: Address, token: Address, value: Amount): void {
+    this.balances.set(`${account}${token}`, { account, token, value });
+  }
+
+  /** A nested overlay whose writes can be dropped, for entries that fail half-way. */
+  child(): StateOverlay {
+    return new StateOverlay(this);
+  }
+
+  /** Moves this overlay's writes into its parent overlay. */
+  mergeInto(parent: StateOverlay): void {
+    for (const [account, value] of this.nonces) parent.setNonce(account, value);
+    for (const b of this.balances.values()) parent.setBalance(b.account, b.token, b.value);
+  }
+
+  changes(): StateChange[] {
+    const out: StateChange[] = [];
+    for (const [account, value] of this.nonces) out.push({ kind: 'nonce', account, value });
+    for (const b of this.balances.values()) out.push({ kind: 'balance', account: b.account, token: b.token, value: b.value });
+    return out;
+  }
+}
+
+/** The sparse-Merkle updates for a set of changes (zero values delete leaves). */
+export function smtUpdatesOf(changes: readonly StateChange[]): Array<readonly [Uint8Array, Uint8Array]> {
+  return changes.map((c) =>
+    c.kind === 'nonce' ? ([nonceKey(c.account), encodeStateValue(c.value)] as const) : ([balanceKey(c.account, c.token), encodeStateValue(c.value)] as const),
+  );
+}
+
+/** A plain in-memory state, for genesis building, replay checks and tests. */
+export class MemoryState implements StateReader {
+  readonly nonces = new Map<Address, bigint>();
+  readonly balances = new Map<string, Amount>();
+
+  getNonce(account: Address): bigint {
+    return this.nonces.get(account) ?? 0n;
+  }
+
+  getBalance(account: Address, token: Address): Amount {
+    return this.balances.get(`${account}${token}`) ?? 0n;
+  }
+
+  apply(changes: readonly StateChange[]): void {
+    for (const c of changes) {
+      if (c.kind === 'nonce') this.nonces.set(c.account, c.value);
+      else this.balances.set(`${c.account}${c.token}`, c.value);
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseToml } from 'smol-toml';
+import { z } from 'zod';
+
+/*
+ * Node configuration as one table: each key with its environment variable, description and
+ * default. The same table validates config files, applies environment overrides and prints the
+ * reference in docs/CONFIG.md. Precedence: defaults < config file < environment < CLI flags.
+ */
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 20-byte 0x address').transform((s) => s.toLowerCase() as `0x${string}`);
+const decimal = z.union([z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be a decimal string'), z.bigint()]).transform((v) => BigInt(v));
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const nodeConfigSchema = z
+  .object({
+    dataDir: z.string().min(1),
+    host: z.string().min(1),
+    port,
+    chainId: z.coerce.number().int().min(1).max(2 ** 40),
+    blockTimeMs: z.coerce.number().int().min(10).max(60_000),
+    maxBlockTxs: z.coerce.number().int().min(1).max(100_000),
+    mempoolCapacity: z.coerce.number().int().min(1).max(10_000_000),
+    maxNonceAhead: z.coerce.number().int().min(0).max(10_000),
+    historyBlocks: z.coerce.number().int().min(1000),
+    tokens: z.array(address),
+    minFees: z.record(z.string(), decimal),
+    feeRecipient: address.optional(),
+    sequencerKeyFile: z.string().optional(),
+    genesis: z.object({
+      timestamp: z.coerce.number().int().min(0),
+      allocations: z.array(z.object({ account: address, token: address, amount: decimal })),
+    }),
+    corsOrigins: z.union([z.literal('*'), z.literal(false), z.array(z.string())]),
+    bodyLimitBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024),
+    recoveryWorkers: z.coerce.number().int().min(0).max(256),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  })
+  .strict();
+
+export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+
+export interface ConfigKey {
+  readonly key: keyof NodeConfig;
+  readonly env?: string;
+  readonly description: string;
+  readonly default: unknown;
+}
+
+export const CONFIG_TABLE: readonly ConfigKey[] = [
+  { key: 'dataDir', env: 'STRAND_DATA_DIR', description: 'Directory of the node\'s LMDB store and keys', default: '.strand' },
+  { key: 'host', env: 'STRAND_HOST', description: 'Address the HTTP API listens on', default: '127.0.0.1' },
+  { key: 'port', env: 'STRAND_PORT', description: 'Port of the HTTP API (0 picks a free one)', default: 8547 },
+  { key: 'chainId', env: 'STRAND_CHAIN_ID', description: 'L2 chain id, part of every EIP-712 signature', default: 901 },
+  { key: 'blockTimeMs', env: 'STRAND_BLOCK_TIME_MS', description: 'A block closes this often when transactions are pending', default: 200 },
+  { key: 'maxBlockTxs', env: 'STRAND_MAX_BLOCK_TXS', description: 'A block closes early at this many entries', default: 10_000 },
+  { key: 'mempoolCapacity', env: 'STRAND_MEMPOOL_CAPACITY', description: 'Most pending transactions held; beyond, MEMPOOL_FULL', default: 100_000 },
+  { key: 'maxNonceAhead', env: 'STRAND_MAX_NONCE_AHEAD', description: 'How far past its account nonce a pending transaction may be', default: 64 },
+  { key: 'historyBlocks', env: 'STRAND_HISTORY_BLOCKS', description: 'Recent blocks whose state can still be proven (at least 1,000)', default: 1024 },
+  { key: 'tokens', description: 'L1 token addresses accepted on L2 (the zero address is ETH)', default: ['0x0000000000000000000000000000000000000000'] },
+  { key: 'minFees', description: 'Minimum fee per token, in the token\'s smallest unit', default: { '0x0000000000000000000000000000000000000000': '1000000000000' } },
+  { key: 'feeRecipient', env: 'STRAND_FEE_RECIPIENT', description: 'Receives every fee (default: the sequencer\'s address)', default: undefined },
+  { key: 'sequencerKeyFile', env: 'STRAND_SEQUENCER_KEY_FILE', description: 'File holding the block-signing key as hex (default: <dataDir>/sequencer.key, created on first start)', default: undefined },
+  { key: 'genesis', description: 'Block 0: timestamp and balance allocations', default: { timestamp: 0, allocations: [] } },
+  { key: 'corsOrigins', env: 'STRAND_CORS_ORIGINS', description: 'Origins allowed by CORS: "*", false, or a list', default: '*' },
+  { key: 'bodyLimitBytes', env: 'STRAND_BODY_LIMIT_BYTES', description: 'Largest request body accepted', default: 2 * 1024 * 1024 },
+  { key: 'recoveryWorkers', env: 'STRAND_RECOVERY_WORKERS', description: 'Signature-recovery worker threads (0 = one per core)', default: 0 },
+  { key: 'logLevel', env: 'STRAND_LOG_LEVEL', description: 'pino log level', default: 'info' },
+];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function defaults(): Record<string, unknown> {
+  return Object.fromEntries(CONFIG_TABLE.filter((k) => k.default !== undefined).map((k) => [k.key, k.default]));
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of CONFIG_TABLE) {
+    const v = k.env ? env[k.env] : undefined;
+    if (v === undefined || v === '') continue;
+    out[k.key] = k.key === 'corsOrigins' ? (v === '*' ? '*' : v === 'false' ? false : v.split(',')) : v;
+  }
+  return out;
+}
+
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed: unknown = path.endsWith('.toml') ? parseToml(text) : JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('top level must be a table/object');
+    return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`config file ${path} does not parse: ${(err as Error).message}`);
+  }
+}
+
+/** Merges the layers and validates; errors name the bad field. */
+export function resolveConfig(layers: { file?: Record<string, unknown>; env?: NodeJS.ProcessEnv; flags?: Record<string, unknown> }): NodeConfig {
+  const merged = { ...defaults(), ...(layers.file ?? {}), ...fromEnv(layers.env ?? {}), ...(layers.flags ?? {}) };
+  const result = nodeConfigSchema.safeParse(merged);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${issues.join('\n  ')}`);
+  }
+  return result.data;
+}

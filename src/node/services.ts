@@ -1,0 +1,182 @@
+import {
+  ETH,
+  StrandError,
+  hashFromBytes,
+  type Address,
+  type Amount,
+  type Block,
+  type Hash,
+  type SealedHeader,
+} from '../core/index.js';
+import { secp256k1Backend } from '../crypto/index.js';
+import { balanceKey, decodeStateValue, entryLeaf, nonceKey, type LedgerConfig } from '../ledger/index.js';
+import { inclusionProof, smtGet, smtProofToJson, smtProve } from '../merkle/index.js';
+import type {
+  AccountView,
+  ApiServices,
+  BatchItemResult,
+  NodeStatusView,
+  ReadinessView,
+  SmtProofJson,
+  SubmitResult,
+  TxInclusionProof,
+  TxRecord,
+  TxSubmission,
+} from '../api/index.js';
+import type { Sequencer } from '../sequencer/index.js';
+import type { ChainStore } from '../store/index.js';
+
+export interface NodeServicesDeps {
+  readonly store: ChainStore;
+  readonly sequencer: Sequencer;
+  readonly ledger: LedgerConfig;
+  readonly blockTimeMs: number;
+  readonly recoveryWorkers: number;
+  readonly mempoolCapacity: number;
+}
+
+/**
+ * The node's answers to the API. Reads go to the store (committed state) and the mempool
+ * (pending), never to the block being built, so a reader sees only durable results.
+ */
+export class NodeServices implements ApiServices {
+  readonly chainId: number;
+  /** Leaf hashes of recently read blocks: inclusion proofs of a hot block reuse them. */
+  private readonly leafCache = new Map<number, Uint8Array[]>();
+
+  constructor(private readonly deps: NodeServicesDeps) {
+    this.chainId = deps.ledger.chainId;
+  }
+
+  submit(tx: TxSubmission): Promise<SubmitResult> {
+    return this.deps.sequencer.submit(tx);
+  }
+
+  async submitBatch(txs: readonly TxSubmission[]): Promise<BatchItemResult[]> {
+    // Admitted concurrently (signatures recover in parallel) but each against its own checks;
+    // order of results matches the request.
+    const settled = await Promise.allSettled(txs.map((tx) => this.deps.sequencer.submit(tx)));
+    return settled.map((s) => {
+      if (s.status === 'fulfilled') return { ok: true, hash: s.value.hash, status: s.value.status };
+      const err = s.reason as unknown;
+      if (err instanceof StrandError) return { ok: false, hash: (err.details?.hash as Hash | undefined) ?? null, error: { code: err.code, message: err.message } };
+      throw err;
+    });
+  }
+
+  private leavesOf(block: Block): Uint8Array[] {
+    let leaves = this.leafCache.get(block.header.number);
+    if (!leaves) {
+      leaves = block.entries.map(entryLeaf);
+      this.leafCache.set(block.header.number, leaves);
+      if (this.leafCache.size > 16) this.leafCache.delete(this.leafCache.keys().next().value!);
+    }
+    return leaves;
+  }
+
+  getTx(hash: Hash): TxRecord | undefined {
+    const { store, sequencer } = this.deps;
+    const loc = store.getTxLocation(hash);
+    if (loc) {
+      const block = store.getBlock(loc.block)!;
+      const entry = block.entries[loc.index]!;
+      const leaves = this.leavesOf(block);
+      const proof: TxInclusionProof = {
+        root: block.header.txRoot,
+        leafIndex: loc.index,
+        treeSize: leaves.length,
+        siblings: inclusionProof(leaves, loc.index).map(hashFromBytes),
+      };
+      return { hash, entry, status: 'sequenced', blockNumber: loc.block, index: loc.index, error: null, inclusionProof: proof };
+    }
+    const pending = sequencer.mempool.get(hash);
+    if (pending) return { hash, entry: pending, status: 'pending', blockNumber: null, index: null, error: null, inclusionProof: null };
+    const rejection = store.getRejection(hash);
+    if (rejection) return { hash, entry: null, status: 'rejected', blockNumber: null, index: null, error: rejection, inclusionProof: null };
+    return undefined;
+  }
+
+  private resolveBlock(ref: number | 'latest'): number | undefined {
+    const head = this.deps.store.headNumber();
+    if (head === undefined) return undefined;
+    if (ref === 'latest') return head;
+    return ref <= head ? ref : undefined;
+  }
+
+  getAccount(address: Address, opts: { proof: boolean; block?: number }): AccountView {
+    const { store } = this.deps;
+    const head = store.headNumber()!;
+    const blockNumber = opts.block ?? head;
+    if (blockNumber > head) throw new StrandError('NOT_FOUND', `block ${blockNumber} is not sequenced yet (head is ${head})`);
+    const historical = blockNumber !== head;
+    if ((historical || opts.proof) && blockNumber < store.oldestProvableBlock()) {
+      throw new StrandError('PROOF_UNAVAILABLE', `state of block ${blockNumber} is older than the ${store.historyBlocks} retained blocks`);
+    }
+    const root = store.getSmtRoot(blockNumber);
+    const header = store.getHeader(blockNumber);
+    if (!root || !header) throw new StrandError('NOT_FOUND', `block ${blockNumber} not found`);
+    // Tokens held now, plus ETH, are the ones reported; a historical read proves each of them.
+    const tokens = [...new Set<Address>([ETH, ...store.tokensOf(address)])];
+    const balances = new Map<Address, Amount>();
+    let nonce: bigint;
+    if (historical) {
+      nonce = decodeStateValue(smtGet(store, root, nonceKey(address)));
+      for (const t of tokens) balances.set(t, decodeStateValue(smtGet(store, root, balanceKey(address, t))));
+    } else {
+      nonce = store.getNonce(address);
+      for (const t of tokens) balances.set(t, store.getBalance(address, t));
+    }
+    const view: AccountView = { address, nonce, balances, blockNumber, stateRoot: header.stateRoot };
+    if (!opts.proof) return view;
+    const balanceProofs = new Map<Address, SmtProofJson>();
+    for (const t of tokens) balanceProofs.set(t, smtProofToJson(smtProve(store, root, balanceKey(address, t))));
+    return { ...view, proof: { nonce: smtProofToJson(smtProve(store, root, nonceKey(address))), balances: balanceProofs } };
+  }
+
+  getBlock(ref: number | 'latest'): Block | undefined {
+    const n = this.resolveBlock(ref);
+    return n === undefined ? undefined : this.deps.store.getBlock(n);
+  }
+
+  getHeader(ref: number | 'latest'): SealedHeader | undefined {
+    const n = this.resolveBlock(ref);
+    return n === undefined ? undefined : this.deps.store.getHeader(n);
+  }
+
+  status(): NodeStatusView {
+    const { store, sequencer, ledger } = this.deps;
+    const latest = store.headNumber() ?? 0;
+    return {
+      chainId: ledger.chainId,
+      l1ChainId: null,
+      // Until settlement on L1 lands, nothing is posted or finalized beyond genesis.
+      heads: { latest, safe: 0, finalized: 0 },
+      role: 'sequencer',
+      leader: null,
+      peers: [],
+      contracts: {},
+      minFees: ledger.minFees,
+      tokens: [...ledger.tokens],
+      blockTimeMs: this.deps.blockTimeMs,
+      mempool: { size: sequencer.mempool.size, capacity: this.deps.mempoolCapacity },
+      signatureRecovery: { backend: secp256k1Backend.kind, detail: secp256k1Backend.detail, workers: this.deps.recoveryWorkers },
+    };
+  }
+
+  readiness(): ReadinessView {
+    const { sequencer } = this.deps;
+    const running = sequencer.status === 'running';
+    const err = sequencer.lastError;
+    return {
+      ready: running && !err,
+      checks: {
+        sequencer: { ok: running, detail: sequencer.status },
+        lastBlock: err ? { ok: false, detail: err.message } : { ok: true },
+      },
+    };
+  }
+
+  acceptingSubmissions(): boolean {
+    return this.deps.sequencer.acceptingSubmissions();
+  }
+}

@@ -1,0 +1,260 @@
+import type { Logger } from 'pino';
+import {
+  StrandError,
+  decodeEntry,
+  encodeEntry,
+  hexToBytes,
+  type Address,
+  type Block,
+  type Deposit,
+  type Entry,
+  type ErrorCode,
+  type Hash,
+  type SealedHeader,
+  type SignedTx,
+} from '../core/index.js';
+import { hashEntry, sealHeader, type RecoveryPool } from '../crypto/index.js';
+import { checkStateless, executeBlock, type LedgerConfig } from '../ledger/index.js';
+import type { BlockEffects, ChainStore } from '../store/index.js';
+import type { BlockLog } from './block-log.js';
+import { Mempool } from './mempool.js';
+
+export interface SequencerConfig {
+  readonly ledger: LedgerConfig;
+  readonly blockTimeMs: number;
+  readonly maxBlockTxs: number;
+  readonly mempoolCapacity: number;
+  readonly maxNonceAhead: number;
+}
+
+export interface SequencerMetrics {
+  blockBuilt(info: { number: number; txs: number; rejected: number; seconds: number }): void;
+  mempoolSize(size: number): void;
+}
+
+export interface SequencerDeps {
+  readonly store: ChainStore;
+  readonly log: BlockLog;
+  readonly recovery: RecoveryPool;
+  readonly sequencerKey: Uint8Array;
+  readonly sequencer: Address;
+  readonly now: () => number;
+  readonly logger: Logger;
+  readonly metrics?: SequencerMetrics;
+}
+
+export type SequencerState = 'idle' | 'running' | 'draining' | 'stopped';
+
+type Submission = Omit<SignedTx, 'hash'>;
+
+/**
+ * Orders admitted transactions into blocks. Admission verifies the signature on the worker pool
+ * and checks what can be checked against committed state, then records the transaction durably
+ * as pending before answering. Every block-time the builder executes the pending transactions
+ * and appends the sealed block to the BlockLog; only then are they `sequenced`.
+ */
+export class Sequencer {
+  readonly mempool: Mempool;
+  private readonly verified = new Set<Hash>();
+  private readonly deposits: Deposit[] = [];
+  private state: SequencerState = 'idle';
+  private timer: NodeJS.Timeout | null = null;
+  private building: Promise<void> | null = null;
+  private headHeader: SealedHeader;
+
+  private constructor(
+    private readonly config: SequencerConfig,
+    private readonly deps: SequencerDeps,
+  ) {
+    this.mempool = new Mempool({ capacity: config.mempoolCapacity, maxNonceAhead: config.maxNonceAhead });
+    const head = deps.store.headNumber();
+    const header = head === undefined ? undefined : deps.store.getHeader(head);
+    if (!header) throw new Error('the store has no genesis block');
+    this.headHeader = header;
+  }
+
+  /** Builds the sequencer over a store that holds at least genesis, re-admitting pending entries. */
+  static async create(config: SequencerConfig, deps: SequencerDeps): Promise<Sequencer> {
+    const seq = new Sequencer(config, deps);
+    await seq.recoverPending();
+    return seq;
+  }
+
+  get status(): SequencerState {
+    return this.state;
+  }
+
+  head(): SealedHeader {
+    return this.headHeader;
+  }
+
+  private async recoverPending(): Promise<void> {
+    const rows = this.deps.store.loadPending();
+    const dropped: Hash[] = [];
+    for (const row of rows) {
+      const tx = { ...decodeEntry(row.encoded), hash: row.hash } as Entry;
+      if (tx.type === 'deposit') continue;
+      try {
+        await this.admit(tx, false);
+      } catch {
+        dropped.push(row.hash);
+      }
+    }
+    if (dropped.length) await this.deps.store.removePending(dropped);
+    if (rows.length) this.deps.logger.info({ restored: rows.length - dropped.length, dropped: dropped.length }, 'pending transactions restored');
+  }
+
+  acceptingSubmissions(): boolean {
+    return this.state === 'running' || this.state === 'idle';
+  }
+
+  /** Admits one transaction; resolves once it is durably pending. */
+  async submit(submission: Submission): Promise<{ hash: Hash; status: 'pending' }> {
+    if (!this.acceptingSubmissions()) throw new StrandError('SHUTTING_DOWN', 'the node is shutting down and accepts no transactions');
+    const tx = { ...submission, hash: hashEntry(this.config.ledger.chainId, submission) } as SignedTx;
+    await this.admit(tx, true);
+    return { hash: tx.hash, status: 'pending' };
+  }
+
+  private async admit(tx: SignedTx, persist: boolean): Promise<void> {
+    const { store } = this.deps;
+    if (this.mempool.has(tx.hash) || store.getTxLocation(tx.hash)) {
+      throw new StrandError('ALREADY_KNOWN', 'transaction is already known', { hash: tx.hash });
+    }
+    const violation = checkStateless(tx, this.config.ledger);
+    if (violation) throw new StrandError(violation.code, violation.message);
+    const signer = await this.deps.recovery.recover({ digest: hexToBytes(tx.hash), signature: hexToBytes(tx.signature) });
+    if (signer !== tx.from) {
+      throw new StrandError('INVALID_SIGNATURE', 'signature does not recover to from (wrong key, message or chain id)');
+    }
+    // State may have moved while the signature was being recovered: check it after.
+    this.mempool.checkAdmission(tx, store.getNonce(tx.from));
+    const balance = store.getBalance(tx.from, tx.message.token);
+    if (balance < tx.message.amount + tx.message.fee) {
+      throw new StrandError('INSUFFICIENT_BALANCE', `balance ${balance} is below amount plus fee ${tx.message.amount + tx.message.fee}`);
+    }
+    this.mempool.add(tx);
+    this.verified.add(tx.hash);
+    this.deps.metrics?.mempoolSize(this.mempool.size);
+    if (persist) {
+      try {
+        await store.putPending(tx.hash, encodeEntry(tx));
+      } catch (err) {
+        this.mempool.remove([tx.hash]);
+        this.verified.delete(tx.hash);
+        throw err;
+      }
+    }
+  }
+
+  /** Queues an L1 deposit for the next block (the L1 watcher calls this in L1 order). */
+  enqueueDeposit(deposit: Deposit): void {
+    this.deposits.push(deposit);
+  }
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.state = 'running';
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.building = this.buildBlock()
+        .then(() => undefined)
+        .catch((err: unknown) => {
+          // A failed append leaves the store at the previous head: the same entries are
+          // retried next tick. Log loudly; readiness reports the failure.
+          this.lastError = err as Error;
+          this.deps.logger.error({ err }, 'block build failed');
+        })
+        .finally(() => {
+          this.building = null;
+          if (this.state === 'running') this.schedule();
+        });
+    }, this.config.blockTimeMs);
+  }
+
+  lastError: Error | null = null;
+
+  /** Builds and appends one block from what is pending; a no-op when nothing is. */
+  async buildBlock(): Promise<Block | null> {
+    const { store } = this.deps;
+    const started = performance.now();
+    const txs = this.mempool.select(store, this.config.maxBlockTxs - Math.min(this.deposits.length, this.config.maxBlockTxs));
+    const deposits = this.deposits.slice(0, this.config.maxBlockTxs - txs.length);
+    const stale = this.mempool.stale(store);
+    if (txs.length === 0 && deposits.length === 0) {
+      if (stale.length) this.dropStale(stale);
+      return null;
+    }
+    const parent = this.headHeader;
+    const parentSmtRoot = store.getSmtRoot(parent.number);
+    if (!parentSmtRoot) throw new Error(`no state root stored for block ${parent.number}`);
+    const entries: Entry[] = [...deposits, ...txs];
+    const executed = executeBlock({
+      parent,
+      parentSmtRoot,
+      state: store,
+      nodes: store,
+      entries,
+      timestamp: Math.max(this.deps.now(), parent.timestamp),
+      sequencer: this.deps.sequencer,
+      config: this.config.ledger,
+      signerOk: (tx) => this.verified.has(tx.hash),
+    });
+    const header = sealHeader(executed.header, this.deps.sequencerKey);
+    const block: Block = { header, entries: executed.included };
+    // A later nonce whose predecessor was refused in this block stays pending: it may yet run.
+    const rejected = executed.rejected.filter((r) => r.code !== 'NONCE_TOO_HIGH');
+    const consumed = [...executed.included, ...rejected.map((r) => r.entry)].map((e) => e.hash);
+    const effects: BlockEffects = {
+      balances: executed.changes.flatMap((c) => (c.kind === 'balance' ? [{ account: c.account, token: c.token, value: c.value }] : [])),
+      nonces: executed.changes.flatMap((c) => (c.kind === 'nonce' ? [{ account: c.account, value: c.value }] : [])),
+      smtRoot: executed.smt.root,
+      newNodes: executed.smt.newNodes,
+      staleNodes: executed.smt.staleNodes,
+      rejected: rejected.map((r) => ({ hash: r.entry.hash, code: r.code, message: r.message })),
+      consumedPending: consumed,
+    };
+    await this.deps.log.append(block, effects);
+    this.headHeader = header;
+    this.deposits.splice(0, deposits.length);
+    this.mempool.remove(consumed);
+    for (const h of consumed) this.verified.delete(h);
+    this.lastError = null;
+    if (stale.length) this.dropStale(stale);
+    const seconds = (performance.now() - started) / 1000;
+    this.deps.metrics?.blockBuilt({ number: header.number, txs: block.entries.length, rejected: rejected.length, seconds });
+    this.deps.metrics?.mempoolSize(this.mempool.size);
+    this.deps.logger.debug({ number: header.number, txs: block.entries.length, rejected: rejected.length, ms: Math.round(seconds * 1000) }, 'block sequenced');
+    return block;
+  }
+
+  private dropStale(stale: SignedTx[]): void {
+    const hashes = stale.map((t) => t.hash);
+    this.mempool.remove(hashes);
+    for (const h of hashes) this.verified.delete(h);
+    void this.deps.store.removePending(hashes).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not drop stale pending entries'));
+  }
+
+  /** The code a rejected transaction got, if the store recorded one. */
+  rejection(hash: Hash): { code: ErrorCode; message: string } | undefined {
+    return this.deps.store.getRejection(hash);
+  }
+
+  /**
+   * Stops accepting, waits for the block being built, builds one last block from what is
+   * pending, and stops. Transactions still held (nonce gaps) stay in the pending store.
+   */
+  async drain(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'draining';
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.building) await this.building;
+    await this.buildBlock();
+    this.state = 'stopped';
+  }
+}

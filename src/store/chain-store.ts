@@ -1,0 +1,271 @@
+import { open, type Database, type RootDatabase } from 'lmdb';
+import {
+  InvariantError,
+  decodeBlock,
+  encodeBlock,
+  hexToBytes,
+  type Address,
+  type Amount,
+  type Block,
+  type ErrorCode,
+  type Hash,
+  type SealedHeader,
+} from '../core/index.js';
+
+/*
+ * The node's durable state in one LMDB environment. A block and everything derived from it
+ * (tx index, flat balances, sparse-Merkle nodes, its state root, the removal of its entries from
+ * the pending set) are written in ONE write transaction, so after a crash at any moment the store
+ * holds either the whole block or none of it. Commits wait for fsync before they resolve.
+ */
+
+export interface SmtRootRecord {
+  readonly hash: Uint8Array;
+  readonly nodeKey: Uint8Array | null;
+}
+
+/** What committing a block writes besides the block itself; computed by the ledger. */
+export interface BlockEffects {
+  readonly balances: ReadonlyArray<{ readonly account: Address; readonly token: Address; readonly value: Amount }>;
+  readonly nonces: ReadonlyArray<{ readonly account: Address; readonly value: bigint }>;
+  readonly smtRoot: SmtRootRecord;
+  readonly newNodes: ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
+  readonly staleNodes: readonly Uint8Array[];
+  readonly rejected: ReadonlyArray<{ readonly hash: Hash; readonly code: ErrorCode; readonly message: string }>;
+  /** Pending entries that this block consumed (included or rejected). */
+  readonly consumedPending: readonly Hash[];
+}
+
+export interface TxLocation {
+  readonly block: number;
+  readonly index: number;
+}
+
+export interface RejectionRecord {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+export interface ChainIdentity {
+  readonly chainId: number;
+  readonly genesisHash: Hash;
+}
+
+export interface ChainStoreOptions {
+  /** How many recent blocks keep their full sparse-Merkle history for proofs (>= 1,000). */
+  readonly historyBlocks?: number;
+}
+
+const DEFAULT_HISTORY = 1024;
+
+function u64(n: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+}
+
+function balanceRowKey(account: Address, token: Address): Buffer {
+  return Buffer.concat([hexToBytes(account), hexToBytes(token)]);
+}
+
+export class ChainStore {
+  private readonly root: RootDatabase;
+  private readonly meta: Database<unknown, string>;
+  private readonly blocks: Database<Buffer, number>;
+  private readonly smtRoots: Database<{ hash: Buffer; nodeKey: Buffer | null }, number>;
+  private readonly txIndex: Database<[number, number], string>;
+  private readonly rejections: Database<RejectionRecord, string>;
+  private readonly nodes: Database<Buffer, Buffer>;
+  private readonly stale: Database<true, Buffer>;
+  private readonly balances: Database<string, Buffer>;
+  private readonly nonces: Database<string, string>;
+  private readonly pending: Database<Buffer, Buffer>;
+  readonly historyBlocks: number;
+
+  private constructor(path: string, opts: ChainStoreOptions) {
+    this.historyBlocks = Math.max(1000, opts.historyBlocks ?? DEFAULT_HISTORY);
+    this.root = open({ path, maxDbs: 16, compression: false });
+    this.meta = this.root.openDB({ name: 'meta', encoding: 'msgpack' });
+    this.blocks = this.root.openDB({ name: 'blocks', keyEncoding: 'uint32', encoding: 'binary' });
+    this.smtRoots = this.root.openDB({ name: 'smt-roots', keyEncoding: 'uint32', encoding: 'msgpack' });
+    this.txIndex = this.root.openDB({ name: 'tx-index', encoding: 'msgpack' });
+    this.rejections = this.root.openDB({ name: 'rejections', encoding: 'msgpack' });
+    this.nodes = this.root.openDB({ name: 'smt-nodes', keyEncoding: 'binary', encoding: 'binary' });
+    this.stale = this.root.openDB({ name: 'smt-stale', keyEncoding: 'binary', encoding: 'msgpack' });
+    this.balances = this.root.openDB({ name: 'balances', keyEncoding: 'binary', encoding: 'string' });
+    this.nonces = this.root.openDB({ name: 'nonces', encoding: 'string' });
+    // Keyed by a big-endian arrival sequence so a restart re-admits in the original order.
+    this.pending = this.root.openDB({ name: 'pending', keyEncoding: 'binary', encoding: 'binary' });
+  }
+
+  static open(path: string, opts: ChainStoreOptions = {}): ChainStore {
+    return new ChainStore(path, opts);
+  }
+
+  // ---- identity and head -------------------------------------------------------------
+
+  identity(): ChainIdentity | undefined {
+    return this.meta.get('identity') as ChainIdentity | undefined;
+  }
+
+  headNumber(): number | undefined {
+    return this.meta.get('head') as number | undefined;
+  }
+
+  /** Writes block 0 and the chain's identity; refuses a directory that holds another chain. */
+  async initGenesis(block: Block, identity: ChainIdentity, effects: BlockEffects): Promise<void> {
+    const existing = this.identity();
+    if (existing) {
+      if (existing.chainId !== identity.chainId || existing.genesisHash !== identity.genesisHash) {
+        throw new InvariantError(
+          `data directory holds chain ${existing.chainId} with genesis ${existing.genesisHash}, not chain ${identity.chainId} with genesis ${identity.genesisHash}`,
+        );
+      }
+      return;
+    }
+    await this.commitBlock(block, effects, identity);
+  }
+
+  // ---- block commit ------------------------------------------------------------------
+
+  async commitBlock(block: Block, effects: BlockEffects, identity?: ChainIdentity): Promise<void> {
+    const n = block.header.number;
+    const head = this.headNumber();
+    if ((head === undefined && n !== 0) || (head !== undefined && n !== head + 1)) {
+      throw new InvariantError(`block ${n} does not follow head ${head}`);
+    }
+    const encoded = Buffer.from(encodeBlock(block));
+    await this.root.transaction(() => {
+      if (identity) this.meta.put('identity', identity);
+      this.blocks.put(n, encoded);
+      block.entries.forEach((e, index) => this.txIndex.put(e.hash, [n, index]));
+      for (const r of effects.rejected) this.rejections.put(r.hash, { code: r.code, message: r.message });
+      for (const b of effects.balances) {
+        const key = balanceRowKey(b.account, b.token);
+        if (b.value === 0n) this.balances.remove(key);
+        else this.balances.put(key, b.value.toString());
+      }
+      for (const x of effects.nonces) this.nonces.put(x.account, x.value.toString());
+      for (const [key, node] of effects.newNodes) this.nodes.put(Buffer.from(key), Buffer.from(node));
+      for (const key of effects.staleNodes) this.stale.put(Buffer.concat([u64(n), key]), true);
+      this.smtRoots.put(n, {
+        hash: Buffer.from(effects.smtRoot.hash),
+        nodeKey: effects.smtRoot.nodeKey ? Buffer.from(effects.smtRoot.nodeKey) : null,
+      });
+      for (const h of effects.consumedPending) {
+        const seqKey = this.pendingKeyOf.get(h);
+        if (seqKey) this.pending.remove(seqKey);
+      }
+      this.pruneHistory(n);
+      this.meta.put('head', n);
+    });
+    await this.root.flushed;
+    for (const h of effects.consumedPending) this.pendingKeyOf.delete(h);
+  }
+
+  /**
+   * A node made stale by version v is still read by versions before v. Once those versions
+   * leave the retained window, the node is deleted. Runs inside the commit transaction.
+   */
+  private pruneHistory(head: number): void {
+    const oldestKept = head - this.historyBlocks + 1;
+    if (oldestKept <= 0) return;
+    for (const key of this.stale.getKeys({ start: u64(0), end: u64(oldestKept + 1) })) {
+      this.nodes.remove(key.subarray(8));
+      this.stale.remove(key);
+    }
+    this.meta.put('oldestProvable', oldestKept);
+  }
+
+  /** The oldest block whose state can still be proven. */
+  oldestProvableBlock(): number {
+    return (this.meta.get('oldestProvable') as number | undefined) ?? 0;
+  }
+
+  // ---- reads -------------------------------------------------------------------------
+
+  getBlock(n: number): Block | undefined {
+    const bytes = this.blocks.get(n);
+    return bytes ? decodeBlock(bytes) : undefined;
+  }
+
+  getHeader(n: number): SealedHeader | undefined {
+    return this.getBlock(n)?.header;
+  }
+
+  getTxLocation(hash: Hash): TxLocation | undefined {
+    const loc = this.txIndex.get(hash);
+    return loc ? { block: loc[0], index: loc[1] } : undefined;
+  }
+
+  getRejection(hash: Hash): RejectionRecord | undefined {
+    return this.rejections.get(hash);
+  }
+
+  getSmtRoot(n: number): SmtRootRecord | undefined {
+    const r = this.smtRoots.get(n);
+    return r ? { hash: new Uint8Array(r.hash), nodeKey: r.nodeKey ? new Uint8Array(r.nodeKey) : null } : undefined;
+  }
+
+  /** Synchronous node reads for the sparse Merkle tree (LMDB reads are memory-mapped). */
+  getNode(key: Uint8Array): Uint8Array | undefined {
+    const v = this.nodes.getBinary(Buffer.from(key.buffer, key.byteOffset, key.byteLength));
+    return v ? new Uint8Array(v) : undefined;
+  }
+
+  getBalance(account: Address, token: Address): Amount {
+    const v = this.balances.get(balanceRowKey(account, token));
+    return v === undefined ? 0n : BigInt(v);
+  }
+
+  getNonce(account: Address): bigint {
+    const v = this.nonces.get(account);
+    return v === undefined ? 0n : BigInt(v);
+  }
+
+  /** Every token in which the account holds a non-zero balance. */
+  tokensOf(account: Address): Address[] {
+    const prefix = Buffer.from(hexToBytes(account));
+    const end = Buffer.concat([prefix, Buffer.alloc(20, 0xff), Buffer.from([0])]);
+    const out: Address[] = [];
+    for (const key of this.balances.getKeys({ start: prefix, end })) {
+      out.push(`0x${key.subarray(20).toString('hex')}` as Address);
+    }
+    return out;
+  }
+
+  // ---- pending entries (admitted, not yet in a block) -----------------------------------
+
+  private readonly pendingKeyOf = new Map<Hash, Buffer>();
+  private nextPendingSeq = 0;
+
+  /** Durably records an admitted entry; resolves after fsync (writes of one turn share it). */
+  async putPending(hash: Hash, encoded: Uint8Array): Promise<void> {
+    const key = u64(this.nextPendingSeq++);
+    this.pendingKeyOf.set(hash, key);
+    await this.pending.put(key, Buffer.concat([hexToBytes(hash), encoded]));
+    await this.root.flushed;
+  }
+
+  async removePending(hashes: readonly Hash[]): Promise<void> {
+    const keys = hashes.map((h) => this.pendingKeyOf.get(h)).filter((k): k is Buffer => k !== undefined);
+    for (const h of hashes) this.pendingKeyOf.delete(h);
+    await Promise.all(keys.map((k) => this.pending.remove(k)));
+  }
+
+  /** The pending entries left by the previous run, in arrival order. */
+  loadPending(): Array<{ hash: Hash; encoded: Uint8Array }> {
+    const out: Array<{ hash: Hash; encoded: Uint8Array }> = [];
+    for (const { key, value } of this.pending.getRange({})) {
+      const hash = `0x${value.subarray(0, 32).toString('hex')}` as Hash;
+      out.push({ hash, encoded: new Uint8Array(value.subarray(32)) });
+      this.pendingKeyOf.set(hash, key);
+      this.nextPendingSeq = Math.max(this.nextPendingSeq, Number(key.readBigUInt64BE(0)) + 1);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}
