@@ -1,0 +1,40 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/strand.mjs', import.meta.url));
+
+export interface NodeProcess {
+  readonly url: string;
+  readonly proc: ChildProcess;
+  readonly output: () => string;
+  /** Resolves with the exit code (or signal name). */
+  readonly exited: Promise<number | string>;
+}
+
+/** Starts `strand dev` as a real child process and waits for its ready banner. */
+export async function spawnDevNode(dataDir: string, extraArgs: string[] = []): Promise<NodeProcess> {
+  const proc = spawn(process.execPath, [BIN, 'dev', '--data-dir', dataDir, '--port', '0', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, STRAND_LOG_LEVEL: 'warn' },
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node did not become ready:\n${out}`)), 30_000);
+    const check = (): void => {
+      const m = /API\s+(http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    proc.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited with ${code} before ready:\n${out}`));
+    });
+  });
+  return { url, proc, output: () => out, exited };
+}
