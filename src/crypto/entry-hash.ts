@@ -15,8 +15,10 @@ import { keccak256 } from './keccak.js';
 import { recoverAddress, signDigest } from './secp256k1.js';
 
 /**
- * A user transaction's hash is its EIP-712 digest: it does not cover the signature, so a
- * re-encoded (malleated) signature cannot make a second transaction out of the same message.
+ * A user transaction's hash is keccak256(EIP-712 digest || from). The digest alone is not
+ * unique: the signer is not part of the typed message, so two accounts signing the same
+ * Transfer produce the same digest. The signature is left out so that a re-encoded signature
+ * cannot make a second transaction out of the same message by the same sender.
  * A deposit is identified by its L1 origin (tx hash, log index), which is unique on L1.
  */
 export function hashEntry(chainId: number, entry: UnhashedEntry): Hash {
@@ -25,7 +27,7 @@ export function hashEntry(chainId: number, entry: UnhashedEntry): Hash {
       keccak256(new ByteWriter(37).u8(ENTRY_TAGS.deposit).hex(entry.l1TxHash, 32).u32(entry.logIndex).finish()),
     );
   }
-  return hashFromBytes(txDigest(chainId, entry.type, entry.message));
+  return hashFromBytes(keccak256(txDigest(chainId, entry.type, entry.message), hexToBytes(entry.from)));
 }
 
 export function withHash(chainId: number, entry: UnhashedEntry): Entry {

@@ -19,7 +19,7 @@ const sequencerKey = new Uint8Array(32).fill(99);
 const sequencer = addressOfPrivateKey(sequencerKey);
 const TOKEN = '0x00000000000000000000000000000000000000aa' as Address;
 const config: LedgerConfig = { chainId: CHAIN_ID, feeRecipient: sequencer, tokens: new Set([ETH, TOKEN]), minFees: new Map([[ETH, 1n]]) };
-const signerOk = recoveringSignerCheck();
+const signerOk = recoveringSignerCheck(CHAIN_ID);
 
 function signTx(from: number, type: TxType, to: Address, amount: bigint, fee: bigint, nonce: bigint, token: Address = ETH): SignedTx {
   const message = { to, token, amount, fee, nonce };
@@ -135,6 +135,15 @@ describe('ledger', () => {
     expect(chain.state.getBalance(accounts[0]!, ETH)).toBe(94n);
     expect(chain.state.getBalance(bob, ETH)).toBe(105n);
     expect(chain.state.getBalance(sequencer, ETH)).toBe(1n);
+  });
+
+  it('treats the same message signed by two accounts as two transactions', () => {
+    const chain = new MemoryChain(100n);
+    const a = signTx(0, 'transfer', accounts[3]!, 5n, 1n, 0n);
+    const b = signTx(1, 'transfer', accounts[3]!, 5n, 1n, 0n);
+    expect(a.hash).not.toBe(b.hash);
+    expect(chain.execute([a, b]).included).toHaveLength(2);
+    expect(chain.state.getBalance(accounts[3]!, ETH)).toBe(110n);
   });
 
   it('applies deposits and refuses a signature made for another chain id', () => {

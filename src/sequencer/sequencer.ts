@@ -13,7 +13,7 @@ import {
   type SealedHeader,
   type SignedTx,
 } from '../core/index.js';
-import { hashEntry, sealHeader, type RecoveryPool } from '../crypto/index.js';
+import { hashEntry, sealHeader, txDigest, type RecoveryPool } from '../crypto/index.js';
 import { checkStateless, executeBlock, type LedgerConfig } from '../ledger/index.js';
 import type { BlockEffects, ChainStore } from '../store/index.js';
 import type { BlockLog } from './block-log.js';
@@ -123,7 +123,8 @@ export class Sequencer {
     }
     const violation = checkStateless(tx, this.config.ledger);
     if (violation) throw new StrandError(violation.code, violation.message);
-    const signer = await this.deps.recovery.recover({ digest: hexToBytes(tx.hash), signature: hexToBytes(tx.signature) });
+    const digest = txDigest(this.config.ledger.chainId, tx.type, tx.message);
+    const signer = await this.deps.recovery.recover({ digest, signature: hexToBytes(tx.signature) });
     if (signer !== tx.from) {
       throw new StrandError('INVALID_SIGNATURE', 'signature does not recover to from (wrong key, message or chain id)');
     }

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ETH, type Address, type SealedHeader } from '../../src/core/index.js';
-import { addressOfPrivateKey, verifySealedHeader } from '../../src/crypto/index.js';
+import { ETH, txFromJson, type Address, type SealedHeader } from '../../src/core/index.js';
+import { addressOfPrivateKey, hashEntry, verifySealedHeader } from '../../src/crypto/index.js';
 import { MemoryState, buildGenesis, executeBlock, recoveringSignerCheck, type LedgerConfig } from '../../src/ledger/index.js';
 import { MemoryNodeStore, type SmtRoot } from '../../src/merkle/index.js';
 import { devConfig } from '../../src/node/index.js';
@@ -23,15 +23,19 @@ function startLoad(url: string, nonces: bigint[], acknowledged: Map<string, stri
   const loops = DEV_KEYS.map(async (key, i) => {
     while (running) {
       const tx = signedTx(key, { to: recipient, amount: 1n, nonce: nonces[i]! });
+      const hash = hashEntry(901, txFromJson(tx));
       try {
         const res = await postJson(`${url}/v1/txs`, tx);
         // A 409 ALREADY_KNOWN means the same transaction was made durable before a kill cut
         // off its answer: it counts as acknowledged now.
         if (res.status === 202 || (res.json.error as { code?: string } | undefined)?.code === 'ALREADY_KNOWN') {
-          acknowledged.set(res.json.hash as string, key);
+          acknowledged.set(hash, key);
           nonces[i]! += 1n;
+        } else {
+          throw new Error(`unexpected refusal ${JSON.stringify(res.json)}`);
         }
-      } catch {
+      } catch (err) {
+        if ((err as Error).message.startsWith('unexpected')) throw err;
         return; // the node died mid-request: that submission was never acknowledged
       }
     }
@@ -89,7 +93,7 @@ async function replayAndCompare(dataDir: string): Promise<number> {
     for (let n = 1; n <= head; n++) {
       const block = store.getBlock(n)!;
       expect(verifySealedHeader(block.header)).toBe(true);
-      const out = executeBlock({ parent, parentSmtRoot: root, state, nodes, entries: block.entries, timestamp: block.header.timestamp, sequencer: block.header.sequencer, config: ledger, signerOk: recoveringSignerCheck() });
+      const out = executeBlock({ parent, parentSmtRoot: root, state, nodes, entries: block.entries, timestamp: block.header.timestamp, sequencer: block.header.sequencer, config: ledger, signerOk: recoveringSignerCheck(901) });
       expect(out.rejected).toEqual([]);
       const { hash: _hash, signature: _signature, ...fields } = block.header;
       expect(out.header).toEqual(fields);
@@ -111,7 +115,7 @@ describe('crash safety: kill -9 at any moment (real processes, real LMDB)', () =
     const nonces = DEV_KEYS.map(() => 0n);
     const acknowledged = new Map<string, string>();
     const seen = new Map<string, [number, number]>();
-    for (const killAfterMs of [700, 1300, 450]) {
+    for (const killAfterMs of [0, 130, 45]) {
       const node: NodeProcess = await spawnDevNode(dir, ['--block-time', '50']);
       // Resynchronise nonces with the node: a submission cut off by the kill may or may not have landed.
       for (let i = 0; i < DEV_KEYS.length; i++) {
@@ -122,6 +126,9 @@ describe('crash safety: kill -9 at any moment (real processes, real LMDB)', () =
       }
       const load = startLoad(node.url, nonces, acknowledged);
       const watcher = startWatcher(node.url, seen);
+      // Kill once some blocks have landed (the machine may be loaded), at a varying moment.
+      const target = seen.size + 40;
+      await waitUntil(async () => (seen.size >= target ? true : undefined), 30_000, 5);
       await new Promise((r) => setTimeout(r, killAfterMs));
       node.proc.kill('SIGKILL');
       await node.exited;
