@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.strand/', 'contracts/artifacts/'] },
+  { ignores: ['node_modules/', 'dist/', '.strand/', '.tmp/', '.bench/', 'contracts/artifacts/'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -14,7 +14,19 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../*/*', '!../*/index.js'], message: 'import another module through its index.js' }] }],
+    },
+  },
+  {
+    // One way into each module: its index.ts. Deep imports across modules are refused.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./[^/]+/(?!index\\.js$)', message: 'import another module through its index.js' }] }],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '/src/[^/]+/(?!index\\.js$)', message: 'import a module of src/ through its index.js' }] }],
     },
   },
 );

@@ -1,4 +1,124 @@
-import type { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseEther } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { devAccounts } from '../node/index.js';
+import { StrandClient, verifyAccountProof, verifyHeader, type WantedStatus } from '../sdk/index.js';
 
-/** Commands that talk to a running node over its API (filled in with the SDK). */
-export function registerClientCommands(_program: Command): void {}
+const DEFAULT_API = 'http://127.0.0.1:8547';
+
+/** `123` is in the token's smallest unit; `1.5eth` is in ether (18 decimals). */
+export function parseAmount(value: string): bigint {
+  const v = value.trim().toLowerCase();
+  try {
+    if (v.endsWith('eth')) return parseEther(v.slice(0, -3));
+    if (/^(0|[1-9][0-9]*)$/.test(v)) return BigInt(v);
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidArgumentError('must be an integer in the smallest unit (e.g. 1000) or ether with a suffix (e.g. 1.5eth)');
+}
+
+function parseIntArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
+const apiOption = (): Option => new Option('--api <url>', 'node API URL').env('STRAND_API').default(DEFAULT_API);
+
+function print(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+}
+
+interface TxOpts {
+  api: string;
+  to: string;
+  amount: bigint;
+  token?: string;
+  fee?: bigint;
+  nonce?: bigint;
+  privateKey?: string;
+  devAccount?: number;
+  wait: WantedStatus | 'none';
+  timeout: number;
+}
+
+function signer(opts: TxOpts) {
+  if (opts.privateKey) return privateKeyToAccount(opts.privateKey as `0x${string}`);
+  if (opts.devAccount !== undefined) {
+    const dev = devAccounts(10)[opts.devAccount];
+    if (!dev) throw new InvalidArgumentError('--dev-account must be 0..9');
+    return privateKeyToAccount(dev.privateKey);
+  }
+  throw new InvalidArgumentError('give --private-key (or STRAND_PRIVATE_KEY) or --dev-account N');
+}
+
+function txCommand(type: 'transfer' | 'withdraw'): Command {
+  return new Command(type)
+    .description(type === 'transfer' ? 'sign and send an L2 transfer' : 'sign and send a withdrawal to an L1 address')
+    .requiredOption('--to <address>', type === 'transfer' ? 'recipient on L2' : 'recipient on L1')
+    .requiredOption('--amount <amount>', 'amount: smallest unit, or ether with an "eth" suffix', parseAmount)
+    .option('--token <address>', 'L1 token address (default ETH)')
+    .option('--fee <amount>', 'fee (default: the node\'s minimum for the token)', parseAmount)
+    .option('--nonce <n>', 'nonce (default: the account\'s next)', (v) => BigInt(parseIntArg(v)))
+    .addOption(new Option('--private-key <hex>', 'signing key').env('STRAND_PRIVATE_KEY'))
+    .option('--dev-account <n>', 'sign with dev account N of the test mnemonic', parseIntArg)
+    .addOption(new Option('--wait <status>', 'wait until this status').choices(['none', 'sequenced', 'posted', 'finalized']).default('sequenced'))
+    .option('--timeout <ms>', 'how long --wait waits', parseIntArg, 60_000)
+    .addOption(apiOption())
+    .action(async (opts: TxOpts) => {
+      const client = new StrandClient({ url: opts.api });
+      const account = signer(opts);
+      const params = {
+        account,
+        to: opts.to,
+        amount: opts.amount,
+        ...(opts.token ? { token: opts.token } : {}),
+        ...(opts.fee !== undefined ? { fee: opts.fee } : {}),
+        ...(opts.nonce !== undefined ? { nonce: opts.nonce } : {}),
+      };
+      const sent = type === 'transfer' ? await client.transfer(params) : await client.withdraw(params);
+      process.stdout.write(`${type} ${sent.hash} ${sent.status}\n`);
+      if (opts.wait === 'none') return;
+      const tx = await client.waitFor(sent.hash, opts.wait, { timeoutMs: opts.timeout });
+      process.stdout.write(`${tx.status} in block ${tx.blockNumber} at index ${tx.index}\n`);
+    });
+}
+
+export function registerClientCommands(program: Command): void {
+  program
+    .command('status')
+    .description('show a node\'s chain id, heads, role, fees and signature backend')
+    .addOption(apiOption())
+    .action(async (opts: { api: string }) => {
+      print(await new StrandClient({ url: opts.api }).status());
+    });
+
+  program
+    .command('account <address>')
+    .description('show an account\'s nonce and balances; --proof verifies them locally against the block\'s state root')
+    .option('--proof', 'fetch and verify a Merkle proof')
+    .option('--block <n>', 'read the state of an earlier block', parseIntArg)
+    .addOption(apiOption())
+    .action(async (address: string, opts: { api: string; proof?: boolean; block?: number }) => {
+      const client = new StrandClient({ url: opts.api });
+      const account = await client.getAccount(address, { proof: opts.proof ?? false, ...(opts.block !== undefined ? { block: opts.block } : {}) });
+      print(opts.proof ? { ...account, proof: undefined } : account);
+      if (!opts.proof) return;
+      const block = await client.getBlock(account.blockNumber);
+      const headerOk = verifyHeader(block.header);
+      const proofOk = headerOk && block.header.stateRoot === account.stateRoot && verifyAccountProof(account, { stateRoot: block.header.stateRoot });
+      process.stdout.write(`proof ${proofOk ? 'verified' : 'FAILED'} against state root ${account.stateRoot} of block ${account.blockNumber} (signed by ${block.header.sequencer})\n`);
+      if (!proofOk) process.exitCode = 1;
+    });
+
+  const tx = program.command('tx').description('sign, send and inspect transactions');
+  tx.addCommand(txCommand('transfer'));
+  tx.addCommand(txCommand('withdraw'));
+  tx.command('get <hash>')
+    .description('show a transaction, its status and its inclusion proof')
+    .addOption(apiOption())
+    .action(async (hash: string, opts: { api: string }) => {
+      print(await new StrandClient({ url: opts.api }).getTx(hash));
+    });
+}

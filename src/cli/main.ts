@@ -79,6 +79,7 @@ try {
     process.stderr.write(`strand: ${err.message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`strand: ${(err as Error).message}\n`);
+  const code = (err as { code?: unknown }).code;
+  process.stderr.write(`strand: ${typeof code === 'string' && /^[A-Z_]+$/.test(code) ? `${code}: ` : ''}${(err as Error).message}\n`);
   process.exit(1);
 }

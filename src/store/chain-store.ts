@@ -135,29 +135,30 @@ export class ChainStore {
       throw new InvariantError(`block ${n} does not follow head ${head}`);
     }
     const encoded = Buffer.from(encodeBlock(block));
+    // Inside the transaction callback writes run synchronously in the one write transaction.
     await this.root.transaction(() => {
-      if (identity) this.meta.put('identity', identity);
-      this.blocks.put(n, encoded);
-      block.entries.forEach((e, index) => this.txIndex.put(e.hash, [n, index]));
-      for (const r of effects.rejected) this.rejections.put(r.hash, { code: r.code, message: r.message });
+      if (identity) this.meta.putSync('identity', identity);
+      this.blocks.putSync(n, encoded);
+      block.entries.forEach((e, index) => this.txIndex.putSync(e.hash, [n, index]));
+      for (const r of effects.rejected) this.rejections.putSync(r.hash, { code: r.code, message: r.message });
       for (const b of effects.balances) {
         const key = balanceRowKey(b.account, b.token);
-        if (b.value === 0n) this.balances.remove(key);
-        else this.balances.put(key, b.value.toString());
+        if (b.value === 0n) this.balances.removeSync(key);
+        else this.balances.putSync(key, b.value.toString());
       }
-      for (const x of effects.nonces) this.nonces.put(x.account, x.value.toString());
-      for (const [key, node] of effects.newNodes) this.nodes.put(Buffer.from(key), Buffer.from(node));
-      for (const key of effects.staleNodes) this.stale.put(Buffer.concat([u64(n), key]), true);
-      this.smtRoots.put(n, {
+      for (const x of effects.nonces) this.nonces.putSync(x.account, x.value.toString());
+      for (const [key, node] of effects.newNodes) this.nodes.putSync(Buffer.from(key), Buffer.from(node));
+      for (const key of effects.staleNodes) this.stale.putSync(Buffer.concat([u64(n), key]), true);
+      this.smtRoots.putSync(n, {
         hash: Buffer.from(effects.smtRoot.hash),
         nodeKey: effects.smtRoot.nodeKey ? Buffer.from(effects.smtRoot.nodeKey) : null,
       });
       for (const h of effects.consumedPending) {
         const seqKey = this.pendingKeyOf.get(h);
-        if (seqKey) this.pending.remove(seqKey);
+        if (seqKey) this.pending.removeSync(seqKey);
       }
       this.pruneHistory(n);
-      this.meta.put('head', n);
+      this.meta.putSync('head', n);
     });
     await this.root.flushed;
     for (const h of effects.consumedPending) this.pendingKeyOf.delete(h);
@@ -171,10 +172,10 @@ export class ChainStore {
     const oldestKept = head - this.historyBlocks + 1;
     if (oldestKept <= 0) return;
     for (const key of this.stale.getKeys({ start: u64(0), end: u64(oldestKept + 1) })) {
-      this.nodes.remove(key.subarray(8));
-      this.stale.remove(key);
+      this.nodes.removeSync(key.subarray(8));
+      this.stale.removeSync(key);
     }
-    this.meta.put('oldestProvable', oldestKept);
+    this.meta.putSync('oldestProvable', oldestKept);
   }
 
   /** The oldest block whose state can still be proven. */

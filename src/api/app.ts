@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import underPressure from '@fastify/under-pressure';
+import type { Logger } from 'pino';
+import { StrandError } from '../core/index.js';
+import { classifyError, isSubmission, sendError } from './errors.js';
+import type { ApiMetrics } from './metrics.js';
+import { registerOpsRoutes } from './ops-routes.js';
+import { registerStateRoutes } from './state-routes.js';
+import { registerTxRoutes } from './txs-routes.js';
+import type { ApiServices } from './services.js';
+
+export interface ApiOptions {
+  readonly logger: Logger;
+  readonly corsOrigins: string[] | '*' | false;
+  /** Default 1 MiB: a batch of 1,000 transactions is about 400 KB. */
+  readonly bodyLimitBytes?: number;
+  readonly metrics: ApiMetrics;
+}
+
+const MIB = 1024 * 1024;
+const DOCS_CSP =
+  "default-src 'self'; base-uri 'self'; font-src 'self' data:; frame-ancestors 'self'; img-src 'self' data:; " +
+  "object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'";
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A caller's x-request-id is kept so logs correlate across services, but only if it is tame. */
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
+}
+
+/** Scrapes and probes run on a fixed schedule and would drown the latency of real traffic. */
+function unmeasured(route: string | undefined): boolean {
+  return route !== undefined && (route === '/metrics' || route.startsWith('/health/'));
+}
+
+export async function buildApi(services: ApiServices, opts: ApiOptions): Promise<FastifyInstance> {
+  const { metrics } = opts;
+  // Typed with the base logger so the instance is the plain FastifyInstance the node expects.
+  const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
+    loggerInstance: opts.logger,
+    bodyLimit: opts.bodyLimitBytes ?? MIB,
+    genReqId: requestId,
+    // Closing is answered by our own hook below, in our error shape.
+    return503OnClosing: false,
+  });
+
+  // Only JSON is accepted; Fastify's default text/plain parser would turn typos into 400s, not 415s.
+  app.removeContentTypeParser('text/plain');
+
+  // No upgrade-insecure-requests: nodes are often reached over plain HTTP on a LAN, where it
+  // would make browsers fetch the docs' assets over HTTPS and fail.
+  await app.register(helmet, { global: true, contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
+  if (opts.corsOrigins !== false) {
+    await app.register(cors, { origin: opts.corsOrigins, methods: ['GET', 'POST'], exposedHeaders: ['x-request-id'] });
+  }
+  await app.register(underPressure, {
+    // Only a stuck event loop sheds load. Utilisation is not used: a busy node legitimately
+    // runs near 100% (the fuzz suite alone tripped a 0.99 threshold) and must keep admitting.
+    maxEventLoopDelay: 2000,
+    pressureHandler: (req, reply) => {
+      if (isSubmission(req)) metrics.txsRejected.inc({ code: 'NOT_READY' });
+      sendError(reply, 'NOT_READY', 'node is overloaded; retry shortly');
+    },
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Strand node API', version: '1' },
+      tags: [
+        { name: 'transactions', description: 'submit and look up transactions' },
+        { name: 'state', description: 'accounts and blocks, with proofs' },
+        { name: 'node', description: 'status, health and metrics' },
+      ],
+    },
+  });
+  // The UI loads only its own scripts, but React sets inline styles, so its routes get their own
+  // CSP (replacing helmet's) with style 'unsafe-inline' and still no inline scripts.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    if (closing) throw new StrandError('SHUTTING_DOWN', 'node is shutting down');
+    if (isSubmission(req) && !services.acceptingSubmissions()) {
+      throw new StrandError('SHUTTING_DOWN', 'node is draining and accepts no new transactions');
+    }
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url;
+    if (unmeasured(route)) return;
+    metrics.httpRequestDuration.observe(
+      { method: req.method, route: route ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const { code, message } = classifyError(err);
+    if (code === 'INTERNAL') req.log.error({ err }, 'request failed');
+    if (isSubmission(req)) metrics.txsRejected.inc({ code });
+    return sendError(reply, code, message);
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.slice(0, 200)}`));
+
+  registerTxRoutes(app, services, metrics);
+  registerStateRoutes(app, services);
+  registerOpsRoutes(app, services, metrics);
+  return app;
+}

@@ -1,0 +1,155 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { ERROR_CODES, type ErrorCode } from '../core/index.js';
+
+/*
+ * Route schemas: they validate params and queries, serialise responses (dropping any field not
+ * listed, so internals cannot leak) and generate the OpenAPI document. Transaction bodies are
+ * documented here but parsed by core's txFromJson, which owns the stable error codes.
+ */
+
+const ADDRESS = '^0x[0-9a-fA-F]{40}$';
+const HASH = '^0x[0-9a-fA-F]{64}$';
+const UINT = '^(0|[1-9][0-9]*)$';
+
+export const AddressString = Type.String({ pattern: ADDRESS, description: '20-byte 0x address' });
+export const HashString = Type.String({ pattern: HASH, description: '32-byte 0x hash' });
+export const UintString = Type.String({ pattern: UINT, description: 'unsigned integer as a decimal string' });
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const ErrorCodeSchema = Type.Unsafe<ErrorCode>({ type: 'string', enum: [...ERROR_CODES] });
+export const ErrorInfo = Type.Object({ code: ErrorCodeSchema, message: Type.String() });
+export const ErrorResponse = Type.Object({ error: ErrorInfo }, { description: 'Every error: a stable code and a message' });
+
+export const TxStatusSchema = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('sequenced'),
+  Type.Literal('posted'),
+  Type.Literal('finalized'),
+  Type.Literal('rejected'),
+]);
+
+export const TxMessageSchema = Type.Object(
+  { to: AddressString, token: AddressString, amount: UintString, fee: UintString, nonce: UintString },
+  { additionalProperties: false },
+);
+
+export const TxBody = Type.Object(
+  {
+    type: Type.Union([Type.Literal('transfer'), Type.Literal('withdraw')]),
+    from: AddressString,
+    message: TxMessageSchema,
+    signature: Type.String({ pattern: '^0x[0-9a-fA-F]{130}$', description: '65 bytes r || s || v' }),
+  },
+  { additionalProperties: false, description: 'An EIP-712 signed Transfer or Withdraw; integers as decimal strings' },
+);
+
+export const SubmitResponse = Type.Object({ hash: HashString, status: TxStatusSchema });
+
+export const MAX_BATCH = 1000;
+export const BatchBody = Type.Object(
+  { transactions: Type.Array(TxBody, { minItems: 1, maxItems: MAX_BATCH }) },
+  { additionalProperties: false, description: `Up to ${MAX_BATCH} transactions; more gives 413 BATCH_TOO_LARGE` },
+);
+export const BatchItem = Type.Object({
+  hash: Nullable(HashString),
+  status: Type.Optional(TxStatusSchema),
+  error: Type.Optional(ErrorInfo),
+});
+export const BatchResponse = Type.Object({ results: Type.Array(BatchItem) });
+
+export const HashParams = Type.Object({ hash: HashString });
+export const InclusionProofSchema = Type.Object({
+  root: HashString,
+  leafIndex: Type.Integer(),
+  treeSize: Type.Integer(),
+  siblings: Type.Array(HashString),
+});
+export const TxResponse = Type.Object(
+  {
+    hash: HashString,
+    type: Nullable(Type.Union([Type.Literal('transfer'), Type.Literal('withdraw'), Type.Literal('deposit')])),
+    from: Type.Optional(AddressString),
+    message: Type.Optional(TxMessageSchema),
+    signature: Type.Optional(Type.String()),
+    l1TxHash: Type.Optional(HashString),
+    logIndex: Type.Optional(Type.Integer()),
+    to: Type.Optional(AddressString),
+    token: Type.Optional(AddressString),
+    amount: Type.Optional(UintString),
+    status: TxStatusSchema,
+    blockNumber: Nullable(Type.Integer()),
+    index: Nullable(Type.Integer()),
+    error: Nullable(ErrorInfo),
+    inclusionProof: Nullable(InclusionProofSchema),
+  },
+  { description: 'User txs carry from/message/signature; deposits carry l1TxHash/logIndex/from/to/token/amount' },
+);
+
+export const AddressParams = Type.Object({ address: AddressString });
+export const AccountQuery = Type.Object({
+  proof: Type.Optional(Type.Boolean({ default: false, description: 'add sparse-Merkle proofs against stateRoot' })),
+  block: Type.Optional(Type.Integer({ minimum: 0, description: 'block number; default latest' })),
+});
+export const SmtProofSchema = Type.Object({
+  siblings: Type.Array(Type.String()),
+  leaf: Nullable(Type.Object({ key: Type.String(), value: Type.String() })),
+});
+export const AccountResponse = Type.Object({
+  address: AddressString,
+  nonce: UintString,
+  balances: Type.Record(Type.String(), UintString, { description: 'token address -> amount' }),
+  blockNumber: Type.Integer(),
+  stateRoot: HashString,
+  proof: Type.Optional(
+    Type.Object({ nonce: SmtProofSchema, balances: Type.Record(Type.String(), SmtProofSchema) }),
+  ),
+});
+
+export const BlockParams = Type.Object({
+  ref: Type.String({ pattern: '^(latest|0|[1-9][0-9]{0,14})$', description: 'block number or "latest"' }),
+});
+export const HeaderSchema = Type.Object({
+  number: Type.Integer(),
+  hash: HashString,
+  parentHash: HashString,
+  timestamp: Type.Integer({ description: 'unix milliseconds' }),
+  txCount: Type.Integer(),
+  txRoot: HashString,
+  stateRoot: HashString,
+  withdrawalsRoot: HashString,
+  sequencer: AddressString,
+  signature: Type.String(),
+});
+export const BlockResponse = Type.Object({ header: HeaderSchema, transactions: Type.Array(HashString) });
+
+export const StatusResponse = Type.Object({
+  chainId: Type.Integer(),
+  l1ChainId: Nullable(Type.Integer()),
+  heads: Type.Object({ latest: Type.Integer(), safe: Type.Integer(), finalized: Type.Integer() }),
+  role: Type.Union([Type.Literal('sequencer'), Type.Literal('follower'), Type.Literal('verifier')]),
+  leader: Nullable(Type.String()),
+  peers: Type.Array(Type.String()),
+  contracts: Type.Record(Type.String(), AddressString),
+  minFees: Type.Record(Type.String(), UintString, { description: 'token address -> minimum fee' }),
+  tokens: Type.Array(AddressString),
+  blockTimeMs: Type.Integer(),
+  mempool: Type.Object({ size: Type.Integer(), capacity: Type.Integer() }),
+  signatureRecovery: Type.Object({
+    backend: Type.Union([Type.Literal('native'), Type.Literal('noble')]),
+    detail: Type.String(),
+    workers: Type.Integer(),
+  }),
+});
+
+export const LiveResponse = Type.Object({ status: Type.Literal('ok') });
+export const ReadyResponse = Type.Object({
+  ready: Type.Boolean(),
+  checks: Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), detail: Type.Optional(Type.String()) })),
+});
+
+/** The error statuses a route can answer with, all in the one error shape. */
+export function errorResponses(...statuses: number[]): Record<number, typeof ErrorResponse> {
+  const out: Record<number, typeof ErrorResponse> = {};
+  for (const s of [...statuses, 500]) out[s] = ErrorResponse;
+  return out;
+}
