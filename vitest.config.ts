@@ -8,5 +8,6 @@ export default defineConfig({
     // Two cores: end-to-end suites spawn nodes and anvil, so keep file parallelism modest.
     maxWorkers: 2,
     pool: 'forks',
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
