@@ -39,3 +39,8 @@ export function hash32FromHex(s: unknown): Uint8Array {
   if (typeof s !== 'string' || !HEX32.test(s)) throw new RangeError('expected 0x-prefixed 32-byte hex');
   return new Uint8Array(Buffer.from(s.slice(2), 'hex'));
 }
+
+/** A detached plain copy: node stores may hand out Buffers whose slice() is a view. */
+export function copyBytes(b: Uint8Array, start = 0, end = b.length): Uint8Array {
+  return new Uint8Array(b.subarray(start, end));
+}
