@@ -42,12 +42,12 @@ export interface AccountResponse {
   readonly address: Address;
   readonly nonce: bigint;
   /** Keyed by lowercase token address. */
-  readonly balances: Readonly<Record<Address, bigint>>;
+  readonly balances: Readonly<Record<string, bigint>>;
   readonly blockNumber: number;
   readonly stateRoot: Hash;
   readonly proof?: {
     readonly nonce: SmtProofJson;
-    readonly balances: Readonly<Record<Address, SmtProofJson>>;
+    readonly balances: Readonly<Record<string, SmtProofJson>>;
   };
 }
 
@@ -65,7 +65,7 @@ export interface StatusResponse {
   readonly peers: readonly string[];
   readonly contracts: Readonly<Record<string, Address>>;
   /** Keyed by lowercase token address. */
-  readonly minFees: Readonly<Record<Address, bigint>>;
+  readonly minFees: Readonly<Record<string, bigint>>;
   readonly tokens: readonly Address[];
   readonly blockTimeMs: number;
   readonly mempool: { readonly size: number; readonly capacity: number };
