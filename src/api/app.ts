@@ -21,6 +21,8 @@ export interface ApiOptions {
   /** Default 1 MiB: a batch of 1,000 transactions is about 400 KB. */
   readonly bodyLimitBytes?: number;
   readonly metrics: ApiMetrics;
+  /** Event-loop delay above which requests get 503 NOT_READY (default 2000 ms; 0 disables). */
+  readonly maxEventLoopDelayMs?: number;
 }
 
 const MIB = 1024 * 1024;
@@ -63,7 +65,7 @@ export async function buildApi(services: ApiServices, opts: ApiOptions): Promise
   await app.register(underPressure, {
     // Only a stuck event loop sheds load. Utilisation is not used: a busy node legitimately
     // runs near 100% (the fuzz suite alone tripped a 0.99 threshold) and must keep admitting.
-    maxEventLoopDelay: 2000,
+    maxEventLoopDelay: opts.maxEventLoopDelayMs ?? 2000,
     pressureHandler: (req, reply) => {
       if (isSubmission(req)) metrics.txsRejected.inc({ code: 'NOT_READY' });
       sendError(reply, 'NOT_READY', 'node is overloaded; retry shortly');

@@ -134,6 +134,8 @@ export async function makeApp(services = new RecordingServices(), bodyLimitBytes
     logger: pino({ level: 'silent' }),
     corsOrigins: ['https://wallet.example'],
     metrics,
+    // These tests check answers, not load shedding: a loaded CI machine must not turn them into 503s.
+    maxEventLoopDelayMs: 0,
     ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }),
   });
   return { app, services, metrics };
