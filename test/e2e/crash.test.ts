@@ -31,6 +31,8 @@ function startLoad(url: string, nonces: bigint[], acknowledged: Map<string, stri
         if (res.status === 202 || (res.json.error as { code?: string } | undefined)?.code === 'ALREADY_KNOWN') {
           acknowledged.set(hash, key);
           nonces[i]! += 1n;
+        } else if (res.status === 503) {
+          await new Promise((r) => setTimeout(r, 50)); // shedding load on a busy machine: retry
         } else {
           throw new Error(`unexpected refusal ${JSON.stringify(res.json)}`);
         }

@@ -8,6 +8,7 @@ import { EIP712_TYPES, eip712Domain, verifySealedHeader } from '../../src/crypto
 import { balanceKey, encodeStateValue, nonceKey } from '../../src/ledger/index.js';
 import { leafHash, smtProofFromJson, smtVerify, verifyInclusion } from '../../src/merkle/index.js';
 import { StrandNode, devConfig } from '../../src/node/index.js';
+import { StrandClient, verifyTxInclusion } from '../../src/sdk/index.js';
 import { DEV_KEYS, MIN_FEE, getJson, postJson, signedTx, waitUntil } from '../helpers/txs.js';
 
 const alice = privateKeyToAccount(DEV_KEYS[0]);
@@ -155,6 +156,19 @@ describe('a developer on a dev node (real node, real LMDB, HTTP)', () => {
     expect(BigInt((old.json.balances as Record<string, string>)[ETH]!)).toBe(10_000n * 10n ** 18n);
     const future = await getJson(`${node.url}/v1/accounts/${bob}?block=${head + 100}`);
     expect(future.status).toBe(404);
+  });
+
+  it('withdraws: the balance drops by amount plus fee and the block commits a withdrawal', async () => {
+    const client = new StrandClient({ url: node.url });
+    const carol = privateKeyToAccount(DEV_KEYS[3]);
+    const before = await client.getAccount(carol.address);
+    const { hash } = await client.withdraw({ account: carol, to: '0x00000000000000000000000000000000000c0ffe', amount: 2n * 10n ** 18n });
+    const tx = await client.waitFor(hash, 'sequenced', { timeoutMs: 10_000 });
+    const after = await client.getAccount(carol.address);
+    expect(before.balances[ETH]! - after.balances[ETH]!).toBe(2n * 10n ** 18n + MIN_FEE);
+    const { header } = await client.getBlock(tx.blockNumber!);
+    expect(header.withdrawalsRoot).not.toBe((await client.getBlock(0)).header.withdrawalsRoot);
+    expect(verifyTxInclusion(tx, header, { chainId: 901 })).toBe(true);
   });
 
   it('reports the signature backend and the minimum fee in /v1/status, and is ready', async () => {
