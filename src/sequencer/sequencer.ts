@@ -137,6 +137,7 @@ export class Sequencer {
     this.mempool.add(tx);
     this.verified.add(tx.hash);
     this.deps.metrics?.mempoolSize(this.mempool.size);
+    this.closeEarlyIfFull();
     if (persist) {
       try {
         await store.putPending(tx.hash, encodeEntry(tx));
@@ -159,7 +160,7 @@ export class Sequencer {
     this.schedule();
   }
 
-  private schedule(): void {
+  private schedule(delayMs = this.config.blockTimeMs): void {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.building = this.buildBlock()
@@ -172,9 +173,16 @@ export class Sequencer {
         })
         .finally(() => {
           this.building = null;
-          if (this.state === 'running') this.schedule();
+          if (this.state === 'running') this.schedule(this.mempool.size >= this.config.maxBlockTxs ? 0 : this.config.blockTimeMs);
         });
-    }, this.config.blockTimeMs);
+    }, delayMs);
+  }
+
+  /** A full block's worth pending closes the block now rather than at the next tick. */
+  private closeEarlyIfFull(): void {
+    if (this.state !== 'running' || this.building || !this.timer || this.mempool.size < this.config.maxBlockTxs) return;
+    clearTimeout(this.timer);
+    this.schedule(0);
   }
 
   lastError: Error | null = null;
