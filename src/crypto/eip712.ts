@@ -11,23 +11,16 @@ import { keccak256 } from './keccak.js';
 export const EIP712_DOMAIN_NAME = 'Strand';
 export const EIP712_DOMAIN_VERSION = '1';
 
-/** Types exactly as a wallet passes them to signTypedData. */
-export const EIP712_TYPES = {
-  Transfer: [
-    { name: 'to', type: 'address' },
-    { name: 'token', type: 'address' },
-    { name: 'amount', type: 'uint256' },
-    { name: 'fee', type: 'uint256' },
-    { name: 'nonce', type: 'uint64' },
-  ],
-  Withdraw: [
-    { name: 'to', type: 'address' },
-    { name: 'token', type: 'address' },
-    { name: 'amount', type: 'uint256' },
-    { name: 'fee', type: 'uint256' },
-    { name: 'nonce', type: 'uint64' },
-  ],
-} as const;
+const TX_FIELDS = [
+  { name: 'to', type: 'address' },
+  { name: 'token', type: 'address' },
+  { name: 'amount', type: 'uint256' },
+  { name: 'fee', type: 'uint256' },
+  { name: 'nonce', type: 'uint64' },
+] as const;
+
+/** Types exactly as a wallet passes them to signTypedData: Transfer and Withdraw share fields. */
+export const EIP712_TYPES = { Transfer: TX_FIELDS, Withdraw: TX_FIELDS } as const;
 
 export const PRIMARY_TYPE: Record<TxType, 'Transfer' | 'Withdraw'> = { transfer: 'Transfer', withdraw: 'Withdraw' };
 
