@@ -88,20 +88,30 @@ export class Sequencer {
     return this.headHeader;
   }
 
+  /**
+   * Re-admits the pending entries of the previous run in arrival order. Signatures are recovered
+   * all at once on the pool; an entry that no longer passes admission (its nonce was used, its
+   * funds spent) is recorded as rejected with its code, so a client that got a 202 for it sees
+   * why it will not be sequenced instead of a 404.
+   */
   private async recoverPending(): Promise<void> {
     const rows = this.deps.store.loadPending();
-    const dropped: Hash[] = [];
-    for (const row of rows) {
-      const tx = { ...decodeEntry(row.encoded), hash: row.hash } as Entry;
-      if (tx.type === 'deposit') continue;
+    if (rows.length === 0) return;
+    const txs = rows.map((row) => ({ ...decodeEntry(row.encoded), hash: row.hash }) as SignedTx);
+    const signers = await this.deps.recovery.recoverMany(
+      txs.map((tx) => ({ digest: txDigest(this.config.ledger.chainId, tx.type, tx.message), signature: hexToBytes(tx.signature) })),
+    );
+    const rejected: Array<{ hash: Hash; code: ErrorCode; message: string }> = [];
+    txs.forEach((tx, i) => {
       try {
-        await this.admit(tx, false);
-      } catch {
-        dropped.push(row.hash);
+        this.admitVerified(tx, signers[i] ?? null);
+      } catch (err) {
+        const e = err instanceof StrandError ? err : new StrandError('INTERNAL', String(err));
+        rejected.push({ hash: tx.hash, code: e.code, message: e.message });
       }
-    }
-    if (dropped.length) await this.deps.store.removePending(dropped);
-    if (rows.length) this.deps.logger.info({ restored: rows.length - dropped.length, dropped: dropped.length }, 'pending transactions restored');
+    });
+    if (rejected.length) await this.deps.store.rejectPending(rejected);
+    this.deps.logger.info({ restored: rows.length - rejected.length, rejected: rejected.length }, 'pending transactions restored');
   }
 
   acceptingSubmissions(): boolean {
@@ -112,23 +122,40 @@ export class Sequencer {
   async submit(submission: Submission): Promise<{ hash: Hash; status: 'pending' }> {
     if (!this.acceptingSubmissions()) throw new StrandError('SHUTTING_DOWN', 'the node is shutting down and accepts no transactions');
     const tx = { ...submission, hash: hashEntry(this.config.ledger.chainId, submission) } as SignedTx;
-    await this.admit(tx, true);
+    await this.admit(tx);
     return { hash: tx.hash, status: 'pending' };
   }
 
-  private async admit(tx: SignedTx, persist: boolean): Promise<void> {
-    const { store } = this.deps;
-    if (this.mempool.has(tx.hash) || store.getTxLocation(tx.hash)) {
+  private async admit(tx: SignedTx): Promise<void> {
+    this.checkKnownAndStateless(tx);
+    const digest = txDigest(this.config.ledger.chainId, tx.type, tx.message);
+    const signer = await this.deps.recovery.recover({ digest, signature: hexToBytes(tx.signature) });
+    this.admitVerified(tx, signer);
+    try {
+      await this.deps.store.putPending(tx.hash, encodeEntry(tx));
+    } catch (err) {
+      this.mempool.remove([tx.hash]);
+      this.verified.delete(tx.hash);
+      throw err;
+    }
+  }
+
+  /** The cheap checks, done before spending a signature recovery on the transaction. */
+  private checkKnownAndStateless(tx: SignedTx): void {
+    if (this.mempool.has(tx.hash) || this.deps.store.getTxLocation(tx.hash)) {
       throw new StrandError('ALREADY_KNOWN', 'transaction is already known', { hash: tx.hash });
     }
     const violation = checkStateless(tx, this.config.ledger);
     if (violation) throw new StrandError(violation.code, violation.message);
-    const digest = txDigest(this.config.ledger.chainId, tx.type, tx.message);
-    const signer = await this.deps.recovery.recover({ digest, signature: hexToBytes(tx.signature) });
+  }
+
+  /** Synchronous admission once the signer is known; state is read after recovery, not before. */
+  private admitVerified(tx: SignedTx, signer: Address | null): void {
+    const { store } = this.deps;
+    this.checkKnownAndStateless(tx);
     if (signer !== tx.from) {
       throw new StrandError('INVALID_SIGNATURE', 'signature does not recover to from (wrong key, message or chain id)');
     }
-    // State may have moved while the signature was being recovered: check it after.
     this.mempool.checkAdmission(tx, store.getNonce(tx.from));
     const balance = store.getBalance(tx.from, tx.message.token);
     if (balance < tx.message.amount + tx.message.fee) {
@@ -138,15 +165,6 @@ export class Sequencer {
     this.verified.add(tx.hash);
     this.deps.metrics?.mempoolSize(this.mempool.size);
     this.closeEarlyIfFull();
-    if (persist) {
-      try {
-        await store.putPending(tx.hash, encodeEntry(tx));
-      } catch (err) {
-        this.mempool.remove([tx.hash]);
-        this.verified.delete(tx.hash);
-        throw err;
-      }
-    }
   }
 
   /** Queues an L1 deposit for the next block (the L1 watcher calls this in L1 order). */
@@ -241,11 +259,13 @@ export class Sequencer {
     return block;
   }
 
+  /** Pending transactions whose nonce another transaction used are rejected, not silently dropped. */
   private dropStale(stale: SignedTx[]): void {
     const hashes = stale.map((t) => t.hash);
     this.mempool.remove(hashes);
     for (const h of hashes) this.verified.delete(h);
-    void this.deps.store.removePending(hashes).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not drop stale pending entries'));
+    const rejected = stale.map((t) => ({ hash: t.hash, code: 'NONCE_TOO_LOW' as const, message: `nonce ${t.message.nonce} was used by another transaction` }));
+    void this.deps.store.rejectPending(rejected).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not drop stale pending entries'));
   }
 
   /** The code a rejected transaction got, if the store recorded one. */

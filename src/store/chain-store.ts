@@ -248,10 +248,17 @@ export class ChainStore {
     await this.root.flushed;
   }
 
-  async removePending(hashes: readonly Hash[]): Promise<void> {
-    const keys = hashes.map((h) => this.pendingKeyOf.get(h)).filter((k): k is Buffer => k !== undefined);
-    for (const h of hashes) this.pendingKeyOf.delete(h);
-    await Promise.all(keys.map((k) => this.pending.remove(k)));
+  /** Drops pending entries that can no longer be admitted, recording why, in one transaction. */
+  async rejectPending(rejected: ReadonlyArray<{ readonly hash: Hash; readonly code: ErrorCode; readonly message: string }>): Promise<void> {
+    await this.root.transaction(() => {
+      for (const r of rejected) {
+        this.rejections.putSync(r.hash, { code: r.code, message: r.message });
+        const key = this.pendingKeyOf.get(r.hash);
+        if (key) this.pending.removeSync(key);
+      }
+    });
+    await this.root.flushed;
+    for (const r of rejected) this.pendingKeyOf.delete(r.hash);
   }
 
   /** The pending entries left by the previous run, in arrival order. */
