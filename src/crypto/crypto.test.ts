@@ -2,12 +2,13 @@ import fc from 'fast-check';
 import { hashTypedData, recoverTypedDataAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bytesToHex, hexToBytes, type Address, type TxMessage } from '../core/index.js';
+import { bytesToHex, encodeEntry, hexToBytes, type Address, type TxMessage } from '../core/index.js';
 import {
   EIP712_TYPES,
   PRIMARY_TYPE,
   RecoveryPool,
   eip712Domain,
+  hashEntry,
   recoverAddress,
   sealHeader,
   secp256k1Backend,
@@ -91,6 +92,28 @@ describe('RecoveryPool', () => {
       else expect(a).toBe(anvil0.address.toLowerCase());
     });
     expect(out[50]).toBeNull();
+  });
+});
+
+describe('RecoveryPool.verifyTx', () => {
+  it('returns the same hash as hashEntry and the signer, null for a bad signature, and refuses non-transactions', async () => {
+    const pool = await RecoveryPool.create(1);
+    try {
+      const m: TxMessage = { to: `0x${'22'.repeat(20)}` as Address, token: `0x${'00'.repeat(20)}` as Address, amount: 5n, fee: 1n, nonce: 3n };
+      const signature = await anvil0.signTypedData({ domain: eip712Domain(77), types: EIP712_TYPES, primaryType: 'Transfer', message: m });
+      const tx = { type: 'transfer' as const, from: anvil0.address.toLowerCase() as Address, message: m, signature };
+      const v = await pool.verifyTx(77, encodeEntry(tx));
+      expect(v).toEqual({ hash: hashEntry(77, tx), signer: tx.from });
+      const other = await pool.verifyTx(78, encodeEntry(tx));
+      expect(other.signer).not.toBe(tx.from);
+      expect(other.hash).toBe(hashEntry(78, tx));
+      const bad = encodeEntry({ ...tx, signature: `0x${'00'.repeat(65)}` });
+      expect((await pool.verifyTx(77, bad)).signer).toBeNull();
+      await expect(pool.verifyTx(77, new Uint8Array(198))).rejects.toThrow(RangeError);
+      await expect(pool.verifyTx(77, new Uint8Array(5))).rejects.toThrow(RangeError);
+    } finally {
+      await pool.close();
+    }
   });
 });
 

@@ -18,4 +18,5 @@ export {
   type Secp256k1Backend,
 } from './secp256k1.js';
 export { hashEntry, headerHash, sealHeader, verifySealedHeader, withHash } from './entry-hash.js';
-export { RecoveryPool, type RecoveryJob } from './recovery-pool.js';
+export { RecoveryPool, type RecoveryJob, type TxVerification } from './recovery-pool.js';
+export { verifyEncodedTx, type VerifiedTx } from './tx-verify.js';

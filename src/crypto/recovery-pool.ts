@@ -1,11 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { addressFromBytes, type Address } from '../core/index.js';
+import { addressFromBytes, hashFromBytes, type Address, type Hash } from '../core/index.js';
 
 /*
- * Recovers signers on worker threads so that every core verifies signatures while the main
- * thread serves HTTP and builds blocks. Requests arriving in the same event-loop turn are
- * coalesced into one message per worker, since a postMessage costs about as much as a recovery.
+ * Runs the CPU-bound part of admission on worker threads so that every core verifies while the
+ * main thread serves HTTP and builds blocks: signer recovery, and for whole transactions also
+ * the EIP-712 digest and the transaction hash. Requests arriving in the same event-loop turn
+ * are coalesced into one message per worker, since a postMessage costs about as much as a
+ * recovery.
  */
 
 export interface RecoveryJob {
@@ -13,15 +15,24 @@ export interface RecoveryJob {
   readonly signature: Uint8Array;
 }
 
+export interface TxVerification {
+  readonly hash: Hash;
+  /** null when the signature does not recover. */
+  readonly signer: Address | null;
+}
+
+type Kind = 'recover' | 'tx';
+const ITEM_SIZE: Record<Kind, number> = { recover: 97, tx: 198 };
+
 interface Pending {
-  job: RecoveryJob;
-  resolve: (a: Address | null) => void;
+  readonly item: Uint8Array;
+  readonly resolve: (result: Uint8Array | null, ok: number) => void;
 }
 
 interface WorkerSlot {
-  worker: Worker;
+  readonly worker: Worker;
   inFlight: number;
-  ready: Promise<void>;
+  readonly ready: Promise<void>;
 }
 
 const MAX_BATCH = 512;
@@ -29,7 +40,7 @@ const MAX_BATCH = 512;
 export class RecoveryPool {
   private readonly slots: WorkerSlot[];
   private readonly callbacks = new Map<number, { batch: Pending[]; slot: WorkerSlot }>();
-  private queue: Pending[] = [];
+  private readonly queues = new Map<string, { kind: Kind; chainId: number; items: Pending[] }>();
   private flushScheduled = false;
   private nextId = 1;
   private closed = false;
@@ -59,32 +70,39 @@ export class RecoveryPool {
       fail = rej;
     });
     const slot: WorkerSlot = { worker, inFlight: 0, ready };
-    worker.on('message', (msg: { ready?: true; id?: number; addresses?: Uint8Array; ok?: Uint8Array }) => {
+    worker.on('message', (msg: { ready?: true; id?: number; results?: Uint8Array; ok?: Uint8Array }) => {
       if (msg.ready) return markReady();
       const entry = this.callbacks.get(msg.id!);
       if (!entry) return;
       this.callbacks.delete(msg.id!);
       slot.inFlight -= entry.batch.length;
-      entry.batch.forEach((p, i) => p.resolve(msg.ok![i] ? addressFromBytes(msg.addresses!.subarray(i * 20, i * 20 + 20)) : null));
+      const size = msg.results!.length / entry.batch.length;
+      entry.batch.forEach((p, i) => p.resolve(msg.results!.subarray(i * size, (i + 1) * size), msg.ok![i]!));
     });
     worker.on('error', (err) => {
       fail(err);
-      // A worker that dies fails its in-flight jobs closed (null = not verified), never open.
+      // A worker that dies fails its in-flight jobs closed (not verified), never open.
       for (const [id, entry] of this.callbacks) {
         if (entry.slot === slot) {
           this.callbacks.delete(id);
-          entry.batch.forEach((p) => p.resolve(null));
+          entry.batch.forEach((p) => p.resolve(null, 0));
         }
       }
     });
     return slot;
   }
 
-  recover(job: RecoveryJob): Promise<Address | null> {
+  private enqueue(kind: Kind, chainId: number, item: Uint8Array): Promise<{ result: Uint8Array | null; ok: number }> {
     if (this.closed) return Promise.reject(new Error('recovery pool is closed'));
     return new Promise((resolve) => {
-      this.queue.push({ job, resolve });
-      if (this.queue.length >= MAX_BATCH * this.slots.length) this.flush();
+      const key = `${kind}:${chainId}`;
+      let queue = this.queues.get(key);
+      if (!queue) {
+        queue = { kind, chainId, items: [] };
+        this.queues.set(key, queue);
+      }
+      queue.items.push({ item, resolve: (result, ok) => resolve({ result, ok }) });
+      if (queue.items.length >= MAX_BATCH * this.slots.length) this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -92,29 +110,51 @@ export class RecoveryPool {
     });
   }
 
+  /** Recovers the address that signed `digest`, or null. */
+  async recover(job: RecoveryJob): Promise<Address | null> {
+    const item = new Uint8Array(97);
+    // Wrong-length input is left as zeros, which never recover.
+    if (job.digest.length === 32 && job.signature.length === 65) {
+      item.set(job.digest, 0);
+      item.set(job.signature, 32);
+    }
+    const { result, ok } = await this.enqueue('recover', 0, item);
+    return ok && result ? addressFromBytes(result) : null;
+  }
+
   recoverMany(jobs: readonly RecoveryJob[]): Promise<(Address | null)[]> {
     return Promise.all(jobs.map((j) => this.recover(j)));
   }
 
+  /**
+   * Hash and signer of a user transaction from its canonical 198-byte encoding (core's
+   * encodeEntry). Rejects for anything that is not an encoded user transaction.
+   */
+  async verifyTx(chainId: number, encoded: Uint8Array): Promise<TxVerification> {
+    if (encoded.length !== ITEM_SIZE.tx) throw new RangeError('not an encoded user transaction');
+    const { result, ok } = await this.enqueue('tx', chainId, encoded);
+    if (!ok || !result) throw new RangeError('not an encoded user transaction');
+    return { hash: hashFromBytes(result.subarray(0, 32)), signer: ok === 2 ? addressFromBytes(result.subarray(32, 52)) : null };
+  }
+
   private flush(): void {
     this.flushScheduled = false;
-    const queue = this.queue;
-    this.queue = [];
-    const per = Math.min(MAX_BATCH, Math.ceil(queue.length / this.slots.length));
-    for (let start = 0; start < queue.length; start += per) {
-      const batch = queue.slice(start, start + per);
-      const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
-      const digests = new Uint8Array(batch.length * 32);
-      const signatures = new Uint8Array(batch.length * 65);
-      batch.forEach((p, i) => {
-        digests.set(p.job.digest, i * 32);
-        // Wrong-length input fails recovery in the worker (zeros never recover) rather than here.
-        if (p.job.signature.length === 65 && p.job.digest.length === 32) signatures.set(p.job.signature, i * 65);
-      });
-      const id = this.nextId++;
-      this.callbacks.set(id, { batch, slot });
-      slot.inFlight += batch.length;
-      slot.worker.postMessage({ id, digests, signatures, count: batch.length }, [digests.buffer, signatures.buffer]);
+    for (const queue of this.queues.values()) {
+      const items = queue.items;
+      queue.items = [];
+      if (items.length === 0) continue;
+      const itemSize = ITEM_SIZE[queue.kind];
+      const per = Math.min(MAX_BATCH, Math.ceil(items.length / this.slots.length));
+      for (let start = 0; start < items.length; start += per) {
+        const batch = items.slice(start, start + per);
+        const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+        const data = new Uint8Array(batch.length * itemSize);
+        batch.forEach((p, i) => data.set(p.item, i * itemSize));
+        const id = this.nextId++;
+        this.callbacks.set(id, { batch, slot });
+        slot.inFlight += batch.length;
+        slot.worker.postMessage({ id, kind: queue.kind, chainId: queue.chainId, data, itemSize, count: batch.length }, [data.buffer]);
+      }
     }
   }
 

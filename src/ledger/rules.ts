@@ -42,7 +42,7 @@ export type EntryOutcome =
 const fail = (code: ErrorCode, message: string): EntryOutcome => ({ ok: false, code, message });
 
 /** Checks that need no state: the same answer at admission and in every block. */
-export function checkStateless(tx: SignedTx, cfg: LedgerConfig): RuleViolation | null {
+export function checkStateless(tx: Pick<SignedTx, 'message'>, cfg: LedgerConfig): RuleViolation | null {
   const m = tx.message;
   if (!cfg.tokens.has(m.token)) return new RuleViolation('UNKNOWN_TOKEN', `token ${m.token} is not accepted on this chain`);
   if (m.amount === 0n) return new RuleViolation('ZERO_AMOUNT', 'amount must be above zero');

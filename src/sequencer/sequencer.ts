@@ -3,7 +3,6 @@ import {
   StrandError,
   decodeEntry,
   encodeEntry,
-  hexToBytes,
   type Address,
   type Block,
   type Deposit,
@@ -13,7 +12,7 @@ import {
   type SealedHeader,
   type SignedTx,
 } from '../core/index.js';
-import { hashEntry, sealHeader, txDigest, type RecoveryPool } from '../crypto/index.js';
+import { sealHeader, type RecoveryPool } from '../crypto/index.js';
 import { checkStateless, executeBlock, type LedgerConfig } from '../ledger/index.js';
 import type { BlockEffects, ChainStore } from '../store/index.js';
 import type { BlockLog } from './block-log.js';
@@ -97,14 +96,14 @@ export class Sequencer {
   private async recoverPending(): Promise<void> {
     const rows = this.deps.store.loadPending();
     if (rows.length === 0) return;
-    const txs = rows.map((row) => ({ ...decodeEntry(row.encoded), hash: row.hash }) as SignedTx);
-    const signers = await this.deps.recovery.recoverMany(
-      txs.map((tx) => ({ digest: txDigest(this.config.ledger.chainId, tx.type, tx.message), signature: hexToBytes(tx.signature) })),
-    );
+    const chainId = this.config.ledger.chainId;
+    const verified = await Promise.all(rows.map((row) => this.deps.recovery.verifyTx(chainId, row.encoded)));
     const rejected: Array<{ hash: Hash; code: ErrorCode; message: string }> = [];
-    txs.forEach((tx, i) => {
+    rows.forEach((row, i) => {
+      const tx = { ...decodeEntry(row.encoded), hash: row.hash } as SignedTx;
       try {
-        this.admitVerified(tx, signers[i] ?? null);
+        if (verified[i]!.hash !== row.hash) throw new StrandError('INTERNAL', 'stored pending entry does not match its hash');
+        this.admitVerified(tx, verified[i]!.signer);
       } catch (err) {
         const e = err instanceof StrandError ? err : new StrandError('INTERNAL', String(err));
         rejected.push({ hash: tx.hash, code: e.code, message: e.message });
@@ -118,41 +117,36 @@ export class Sequencer {
     return this.state === 'running' || this.state === 'idle';
   }
 
-  /** Admits one transaction; resolves once it is durably pending. */
+  /**
+   * Admits one transaction; resolves once it is durably pending. The cheap stateless rules run
+   * first; hashing and recovery run on the worker pool; state is read only after that.
+   */
   async submit(submission: Submission): Promise<{ hash: Hash; status: 'pending' }> {
     if (!this.acceptingSubmissions()) throw new StrandError('SHUTTING_DOWN', 'the node is shutting down and accepts no transactions');
-    const tx = { ...submission, hash: hashEntry(this.config.ledger.chainId, submission) } as SignedTx;
-    await this.admit(tx);
-    return { hash: tx.hash, status: 'pending' };
-  }
-
-  private async admit(tx: SignedTx): Promise<void> {
-    this.checkKnownAndStateless(tx);
-    const digest = txDigest(this.config.ledger.chainId, tx.type, tx.message);
-    const signer = await this.deps.recovery.recover({ digest, signature: hexToBytes(tx.signature) });
+    const violation = checkStateless(submission, this.config.ledger);
+    if (violation) throw new StrandError(violation.code, violation.message);
+    const encoded = encodeEntry(submission);
+    const { hash, signer } = await this.deps.recovery.verifyTx(this.config.ledger.chainId, encoded);
+    const tx = { ...submission, hash } as SignedTx;
     this.admitVerified(tx, signer);
     try {
-      await this.deps.store.putPending(tx.hash, encodeEntry(tx));
+      await this.deps.store.putPending(hash, encoded);
     } catch (err) {
-      this.mempool.remove([tx.hash]);
-      this.verified.delete(tx.hash);
+      this.mempool.remove([hash]);
+      this.verified.delete(hash);
       throw err;
     }
-  }
-
-  /** The cheap checks, done before spending a signature recovery on the transaction. */
-  private checkKnownAndStateless(tx: SignedTx): void {
-    if (this.mempool.has(tx.hash) || this.deps.store.getTxLocation(tx.hash)) {
-      throw new StrandError('ALREADY_KNOWN', 'transaction is already known', { hash: tx.hash });
-    }
-    const violation = checkStateless(tx, this.config.ledger);
-    if (violation) throw new StrandError(violation.code, violation.message);
+    return { hash, status: 'pending' };
   }
 
   /** Synchronous admission once the signer is known; state is read after recovery, not before. */
   private admitVerified(tx: SignedTx, signer: Address | null): void {
     const { store } = this.deps;
-    this.checkKnownAndStateless(tx);
+    if (this.mempool.has(tx.hash) || store.getTxLocation(tx.hash)) {
+      throw new StrandError('ALREADY_KNOWN', 'transaction is already known', { hash: tx.hash });
+    }
+    const violation = checkStateless(tx, this.config.ledger);
+    if (violation) throw new StrandError(violation.code, violation.message);
     if (signer !== tx.from) {
       throw new StrandError('INVALID_SIGNATURE', 'signature does not recover to from (wrong key, message or chain id)');
     }
