@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title BatchInbox
+/// @notice Where the batcher posts Strand's L2 block data, as calldata or as EIP-4844 blobs.
+///         Calldata and blob batches share one index space, so batches have one total order.
+///         The contract keeps only a commitment per batch; verifiers read the data itself from
+///         the transaction's calldata (or the blob sidecars) and check it against the hash.
+contract BatchInbox {
+    /// @notice One posted batch.
+    /// @param hash     keccak256(data) for calldata; keccak256(abi.encodePacked(versionedHashes)) for blobs.
+    /// @param l1Block  L1 block number it was posted in.
+    /// @param blobs    Number of blobs (0 for a calldata batch).
+    struct Batch {
+        bytes32 hash;
+        uint64 l1Block;
+        uint8 blobs;
+    }
+
+    /// @notice The only account that may post batches.
+    address public immutable batcher;
+
+    Batch[] private _batches;
+
+    /// @notice A batch was posted (calldata or blobs).
+    event BatchSubmitted(uint256 indexed index, bytes32 hash, uint256 l1Block);
+    /// @notice The versioned hashes of a blob batch, in blob order; `BatchSubmitted` is emitted too.
+    event BlobBatchSubmitted(uint256 indexed index, bytes32[] blobHashes);
+
+    error NotBatcher(address caller);
+    error EmptyBatch();
+    error NoBlobs();
+    error ZeroAddress();
+    error BatchNotFound(uint256 index);
+
+    /// @param batcher_ The batcher account (immutable).
+    constructor(address batcher_) {
+        if (batcher_ == address(0)) revert ZeroAddress();
+        batcher = batcher_;
+    }
+
+    /// @notice Posts a calldata batch; records keccak256(data).
+    /// @return index The batch index.
+    function submitBatch(bytes calldata data) external returns (uint256 index) {
+        if (msg.sender != batcher) revert NotBatcher(msg.sender);
+        if (data.length == 0) revert EmptyBatch();
+        return _record(keccak256(data), 0);
+    }
+
+    /// @notice Posts a blob batch: the calling transaction must carry the batch in its blobs
+    ///         (type 3). Records the hash of the blobs' versioned hashes (`blobhash(i)`).
+    /// @return index The batch index.
+    function submitBlobBatch() external returns (uint256 index) {
+        if (msg.sender != batcher) revert NotBatcher(msg.sender);
+        uint256 n = 0;
+        while (blobhash(n) != bytes32(0)) ++n;
+        if (n == 0) revert NoBlobs();
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) hashes[i] = blobhash(i);
+        index = _record(keccak256(abi.encodePacked(hashes)), uint8(n));
+        emit BlobBatchSubmitted(index, hashes);
+    }
+
+    /// @notice The batch at `index`.
+    function getBatch(uint256 index) external view returns (Batch memory) {
+        if (index >= _batches.length) revert BatchNotFound(index);
+        return _batches[index];
+    }
+
+    /// @notice Number of batches posted; the next batch's index.
+    function batchCount() external view returns (uint256) {
+        return _batches.length;
+    }
+
+    function _record(bytes32 hash, uint8 blobs) private returns (uint256 index) {
+        index = _batches.length;
+        _batches.push(Batch({hash: hash, l1Block: uint64(block.number), blobs: blobs}));
+        emit BatchSubmitted(index, hash, block.number);
+    }
+}

@@ -1,0 +1,211 @@
+// Test harness for the L1 contracts: a real anvil on a free port, viem clients, deployment,
+// and withdrawal trees built with the node's own src/merkle and src/core code.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  getAddress,
+  http,
+  type Abi,
+  type Address as ViemAddress,
+  type Hex,
+  type PublicClient,
+  type TestClient,
+  type TransactionReceipt,
+  type WalletClient,
+} from 'viem';
+import { foundry } from 'viem/chains';
+import { bytesToHex, encodeWithdrawal, hexToBytes, type Address, type Hash, type Withdrawal } from '../../src/core/index.js';
+import { inclusionProof, leafHash, merkleRoot } from '../../src/merkle/index.js';
+import { buildContracts } from '../../scripts/build-contracts.js';
+import { loadArtifact, type ContractName } from '../../scripts/contract-artifacts.js';
+
+const ANVIL = fileURLToPath(new URL('../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil', import.meta.url));
+
+/** Builds the contracts unless the artifacts match the sources (a hash check, ~ms), so a
+ * test never runs against artifacts older than the .sol files. */
+export function ensureArtifacts(): void {
+  buildContracts();
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Chain {
+  readonly url: string;
+  readonly pub: PublicClient;
+  readonly wallet: WalletClient;
+  readonly test: TestClient;
+  /** anvil's ten unlocked dev accounts (10,000 ETH each). */
+  readonly accounts: readonly ViemAddress[];
+  stop(): Promise<void>;
+}
+
+/** Starts anvil on a free port and waits until it answers JSON-RPC. */
+export async function startAnvil(): Promise<Chain> {
+  const port = await freePort();
+  const proc: ChildProcess = spawn(ANVIL, ['--port', String(port), '--silent', '--hardfork', 'prague'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const transport = http(url, { retryCount: 0 });
+  // anvil automines: poll receipts quickly instead of viem's default 4 s.
+  const pub = createPublicClient({ chain: foundry, transport, pollingInterval: 25 });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      await pub.getChainId();
+      break;
+    } catch (err) {
+      if (proc.exitCode !== null || Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        throw new Error(`anvil did not start on ${url}: ${stderr || String(err)}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const wallet = createWalletClient({ chain: foundry, transport });
+  const test = createTestClient({ chain: foundry, mode: 'anvil', transport });
+  const accounts = await wallet.getAddresses();
+  return {
+    url,
+    pub,
+    wallet,
+    test,
+    accounts,
+    stop: async () => {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Simulates, then sends, a contract call from `from` and returns its (successful) receipt.
+ * The simulation surfaces a revert as viem's ContractFunctionRevertedError (anvil would mine
+ * a reverting eth_sendTransaction as a failed transaction). */
+export async function send(
+  chain: Chain,
+  from: ViemAddress,
+  address: ViemAddress,
+  abi: Abi,
+  functionName: string,
+  args: readonly unknown[] = [],
+  value?: bigint,
+): Promise<TransactionReceipt> {
+  await chain.pub.simulateContract({ account: from, address, abi, functionName, args, value });
+  const hash = await chain.wallet.writeContract({ account: from, chain: foundry, address, abi, functionName, args, value });
+  const receipt = await chain.pub.waitForTransactionReceipt({ hash });
+  if (receipt.status !== 'success') throw new Error(`${functionName} reverted in block ${receipt.blockNumber}`);
+  return receipt;
+}
+
+export async function read<T>(chain: Chain, address: ViemAddress, abi: Abi, functionName: string, args: readonly unknown[] = []): Promise<T> {
+  return (await chain.pub.readContract({ address, abi, functionName, args })) as T;
+}
+
+export async function deploy(chain: Chain, from: ViemAddress, name: ContractName, args: readonly unknown[] = [], value?: bigint): Promise<ViemAddress> {
+  const { abi, bytecode } = loadArtifact(name);
+  const hash = await chain.wallet.deployContract({ account: from, chain: foundry, abi, bytecode, args, value });
+  const receipt = await chain.pub.waitForTransactionReceipt({ hash });
+  if (!receipt.contractAddress) throw new Error(`deploying ${name} failed`);
+  return getAddress(receipt.contractAddress);
+}
+
+/** The custom error a failed call reverted with (its name and args), or throws if it was
+ * some other failure. */
+export async function revertOf(p: Promise<unknown>): Promise<{ name: string; args: readonly unknown[] }> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof BaseError) {
+      const rev = err.walk((e) => e instanceof ContractFunctionRevertedError);
+      if (rev instanceof ContractFunctionRevertedError) {
+        if (rev.data?.errorName) return { name: rev.data.errorName, args: rev.data.args ?? [] };
+        // An error from another contract (a token's), not in this ABI: its selector.
+        if (rev.signature) return { name: rev.signature, args: [] };
+      }
+    }
+    throw err;
+  }
+  throw new Error('expected a revert, but the call succeeded');
+}
+
+export async function advanceTime(chain: Chain, seconds: number): Promise<void> {
+  await chain.test.increaseTime({ seconds });
+  await chain.test.mine({ blocks: 1 });
+}
+
+export interface Deployment {
+  readonly portal: ViemAddress;
+  readonly oracle: ViemAddress;
+  readonly inbox: ViemAddress;
+  readonly token: ViemAddress;
+}
+
+export const CHALLENGE_PERIOD = 3_600;
+export const BOND = 10n ** 17n;
+
+/** Oracle (proposer = accounts[1], challenger = accounts[2]), portal, inbox (batcher =
+ * accounts[3]) and a TestToken, all deployed by accounts[0]. */
+export async function deployAll(chain: Chain): Promise<Deployment> {
+  const [deployer, proposer, challenger, batcher] = chain.accounts as [ViemAddress, ViemAddress, ViemAddress, ViemAddress];
+  const oracle = await deploy(chain, deployer, 'OutputOracle', [proposer, challenger, BigInt(CHALLENGE_PERIOD), BOND]);
+  const portal = await deploy(chain, deployer, 'StrandPortal', [oracle]);
+  const inbox = await deploy(chain, deployer, 'BatchInbox', [batcher]);
+  const token = await deploy(chain, deployer, 'TestToken', ['Test', 'TST']);
+  return { portal, oracle, inbox, token };
+}
+
+/** A withdrawals tree as the L2 builds it: RFC 9162 over leafHash(encodeWithdrawal(w)). */
+export class WithdrawalTree {
+  readonly leaves: Uint8Array[];
+  constructor(readonly withdrawals: readonly Withdrawal[], padding: readonly Uint8Array[] = []) {
+    this.leaves = [...withdrawals.map((w) => leafHash(encodeWithdrawal(w))), ...padding];
+  }
+  get root(): Hex {
+    return bytesToHex(merkleRoot(this.leaves)) as Hex;
+  }
+  proof(index: number): Hex[] {
+    return inclusionProof(this.leaves, index).map((p) => bytesToHex(p) as Hex);
+  }
+}
+
+let nonce = 0;
+/** A withdrawal with a fresh tx hash. */
+export function withdrawal(to: ViemAddress, token: ViemAddress, amount: bigint, from?: ViemAddress): Withdrawal {
+  nonce += 1;
+  const txHash = bytesToHex(leafHash(new TextEncoder().encode(`tx-${nonce}-${Math.random()}`))) as Hash;
+  return {
+    txHash,
+    from: (from ?? '0x00000000000000000000000000000000000000f1').toLowerCase() as Address,
+    to: to.toLowerCase() as Address,
+    token: token.toLowerCase() as Address,
+    amount,
+  };
+}
+
+/** The Withdrawal struct as the portal's ABI takes it. */
+export function wArg(w: Withdrawal): { txHash: Hex; from: ViemAddress; to: ViemAddress; token: ViemAddress; amount: bigint } {
+  return { txHash: w.txHash as Hex, from: w.from as ViemAddress, to: w.to as ViemAddress, token: w.token as ViemAddress, amount: w.amount };
+}
+
+export const EMPTY_ROOT = bytesToHex(merkleRoot([])) as Hex;
+export const randomHash = (): Hex => bytesToHex(leafHash(hexToBytes(`0x${Math.floor(Math.random() * 1e15).toString(16).padStart(16, '0')}`))) as Hex;
+export const ZERO: ViemAddress = '0x0000000000000000000000000000000000000000';
