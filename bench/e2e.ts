@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ETH, hexToBytes, txToJson, type Address, type TxMessage } from '../src/core/index.js';
 import { addressOfPrivateKey, hashEntry, signDigest, txDigest } from '../src/crypto/index.js';
 import { devAccounts } from '../src/node/index.js';
-import { BlockFollower, assignLanes, drive, getJson, inclusionStats, postJson, type BlockSource, type LoadItem, type LoadResult } from './load.js';
+import { BlockFollower, assignLanes, batchLanes, drive, getJson, inclusionStats, postJson, type BlockSource, type LoadItem, type LoadResult } from './load.js';
 import { freePort, latencyStats, log, sleep, type BenchFlags } from './lib.js';
 
 /*
@@ -112,6 +112,13 @@ function strandBlocks(agent: Agent, port: number): BlockSource {
   };
 }
 
+/** A batch is accepted when every item got a status; the first item error names a refusal. */
+function acceptStrandBatch(status: number, text: string): string | null {
+  if (status !== 200) return acceptStrand(status, text);
+  const results = (JSON.parse(text) as { results: Array<{ error?: { code: string } }> }).results;
+  return results.find((r) => r.error)?.error?.code ?? null;
+}
+
 function acceptStrand(status: number, text: string): string | null {
   if (status === 202 || status === 200) return null;
   try {
@@ -208,8 +215,11 @@ export async function runStrandE2e(flags: BenchFlags, maxTxs: number): Promise<E
     const perOwner = senders.map((s, si) =>
       Array.from({ length: perSender }, (_, n) => signTransfer(chainId, s, { to: counterAddress(si * perSender + n), token: ETH, amount: 1000n, fee, nonce: BigInt(n) })),
     );
-    log(`e2e: signed in ${((performance.now() - signStart) / 1000).toFixed(1)} s; driving ${flags.concurrency} connections for ${flags.duration} s (POST /v1/txs, one tx per request)`);
-    const lanes = assignLanes(perOwner, flags.concurrency);
+    const batch = Math.max(1, flags.batch);
+    const how = batch > 1 ? `POST /v1/txs/batch, ${batch} txs per request` : 'POST /v1/txs, one tx per request';
+    log(`e2e: signed in ${((performance.now() - signStart) / 1000).toFixed(1)} s; driving ${flags.concurrency} connections for ${flags.duration} s (${how})`);
+    const singleLanes = assignLanes(perOwner, flags.concurrency);
+    const lanes = batch > 1 ? batchLanes(singleLanes, batch) : singleLanes;
     const latestNow = (await getJson<BlockJson>(agent, HOST, port, '/v1/blocks/latest')).body.header.number;
     // A separate connection pool, so polling does not queue behind the load's sockets.
     const pollAgent = new Agent({ keepAlive: true, maxSockets: 2 });
@@ -217,7 +227,7 @@ export async function runStrandE2e(flags: BenchFlags, maxTxs: number): Promise<E
     measure.start(latestNow + 1);
     const startedWall = performance.now();
     const cpu0 = process.cpuUsage();
-    const load: LoadResult = await drive({ host: HOST, port, path: '/v1/txs' }, lanes, flags.duration * 1000, acceptStrand);
+    const load: LoadResult = await drive({ host: HOST, port, path: batch > 1 ? '/v1/txs/batch' : '/v1/txs' }, lanes, flags.duration * 1000, batch > 1 ? acceptStrandBatch : acceptStrand);
     const cpu = process.cpuUsage(cpu0);
     const clientCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - startedWall)) * 100;
     log(`e2e: load done: ${load.accepted} accepted, refused ${JSON.stringify(Object.fromEntries(load.refused))}; draining`);

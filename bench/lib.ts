@@ -15,6 +15,8 @@ export interface BenchFlags {
   readonly noLmdb: boolean;
   /** Seconds of --cpu-prof on the node child during the e2e run (0 = off). */
   readonly profile: number;
+  /** Transactions per request; above 1 the load goes to POST /v1/txs/batch. */
+  readonly batch: number;
 }
 
 export function parseFlags(argv: readonly string[]): { parts: string[]; flags: BenchFlags } {
@@ -48,6 +50,7 @@ export function parseFlags(argv: readonly string[]): { parts: string[]; flags: B
       accounts: num('accounts', 1_000_000),
       noLmdb: values.get('no-lmdb') === 'true',
       profile: num('profile', 0),
+      batch: num('batch', 1),
     },
   };
 }

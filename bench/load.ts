@@ -10,6 +10,8 @@ export interface LoadItem {
   readonly body: string;
   /** Tracking key: the tx hash the item will produce. */
   readonly key: string;
+  /** For a batch request: the keys of every transaction in it (then `key` is the first). */
+  readonly keys?: readonly string[];
 }
 
 export interface LoadResult {
@@ -94,7 +96,8 @@ export async function drive(
       for (const item of items) {
         if (performance.now() >= endAt) return;
         const t0 = performance.now();
-        submitted.set(item.key, t0);
+        const keys = item.keys ?? [item.key];
+        for (const k of keys) submitted.set(k, t0);
         let code: string | null;
         try {
           const res = await postJson(agent, target, item.body);
@@ -103,8 +106,8 @@ export async function drive(
           code = `NETWORK:${(err as NodeJS.ErrnoException).code ?? 'error'}`;
         }
         if (code === null) {
-          accepted++;
-          acceptedKeys.push(item.key);
+          accepted += keys.length;
+          acceptedKeys.push(...keys);
           responseMs.push(performance.now() - t0);
           if (afterAccept) await afterAccept(item.key);
         } else {
@@ -117,6 +120,18 @@ export async function drive(
   const endedAt = performance.now();
   agent.destroy();
   return { submitted, responseMs, accepted, refused, startedAt, endedAt, exhausted, acceptedKeys };
+}
+
+/** Groups each lane's items into batch requests of `size` for POST /v1/txs/batch. */
+export function batchLanes(lanes: readonly (readonly LoadItem[])[], size: number): LoadItem[][] {
+  return lanes.map((items) => {
+    const out: LoadItem[] = [];
+    for (let i = 0; i < items.length; i += size) {
+      const chunk = items.slice(i, i + size);
+      out.push({ key: chunk[0]!.key, keys: chunk.map((c) => c.key), body: `{"transactions":[${chunk.map((c) => c.body).join(',')}]}` });
+    }
+    return out;
+  });
 }
 
 /** Splits items that belong to `owners` over `lanes`: every owner's items stay on one lane, in

@@ -55,7 +55,7 @@ try {
     strand = await runStrandE2e(flags, strandTxs);
     raw.strand = { ...strand, profile: lastProfile };
     figures.push(
-      { part: 'e2e', name: `Strand: txs sequenced/s (POST /v1/txs, ${flags.concurrency} conns, ${flags.duration} s)`, value: strand.throughput, unit: '/s', note: `admitted ${fmt(strand.admittedPerSec)}/s; ${strand.blocks} blocks; load generator used ${fmt(strand.clientCpuPct)}% of a core${strand.exhausted ? '; PRE-SIGNED LOAD RAN OUT' : ''}${Object.keys(strand.refused).length ? `; refused ${JSON.stringify(strand.refused)}` : ''}` },
+      { part: 'e2e', name: `Strand: txs sequenced/s (${flags.batch > 1 ? `POST /v1/txs/batch of ${flags.batch}` : "POST /v1/txs"}, ${flags.concurrency} conns, ${flags.duration} s)`, value: strand.throughput, unit: '/s', note: `admitted ${fmt(strand.admittedPerSec)}/s; ${strand.blocks} blocks; load generator used ${fmt(strand.clientCpuPct)}% of a core${strand.exhausted ? '; PRE-SIGNED LOAD RAN OUT' : ''}${Object.keys(strand.refused).length ? `; refused ${JSON.stringify(strand.refused)}` : ''}` },
       { part: 'e2e', name: 'Strand: submit -> sequenced latency p50', value: strand.p50, unit: 'ms', note: `HTTP 202 p50 ${fmt(strand.responseP50)} ms; block time 200 ms` },
       { part: 'e2e', name: 'Strand: submit -> sequenced latency p99', value: strand.p99, unit: 'ms' },
     );
