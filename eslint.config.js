@@ -20,7 +20,7 @@ export default tseslint.config(
     // One way into each module: its index.ts. Deep imports across modules are refused.
     files: ['src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./[^/]+/(?!index\\.js$)', message: 'import another module through its index.js' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+(?!\\.\\.)[^/]+/(?!index\\.js$)', message: 'import another module through its index.js' }] }],
     },
   },
   {

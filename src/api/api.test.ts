@@ -240,7 +240,7 @@ describe('HTTP layer (unit test with RecordingServices; end-to-end tests run aga
       const addr = `0x${'01'.repeat(20)}` as Address;
       services.txs.set(hash, {
         hash,
-        entry: { type: 'deposit', l1TxHash: hash, logIndex: 2, from: addr, to: addr, token: TOKEN, amount: 5n, hash },
+        entry: { type: 'deposit', queueIndex: 4n, l1TxHash: hash, logIndex: 2, from: addr, to: addr, token: TOKEN, amount: 5n, hash },
         status: 'finalized',
         blockNumber: 1,
         index: 0,

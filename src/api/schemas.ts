@@ -67,10 +67,11 @@ export const InclusionProofSchema = Type.Object({
 export const TxResponse = Type.Object(
   {
     hash: HashString,
-    type: Nullable(Type.Union([Type.Literal('transfer'), Type.Literal('withdraw'), Type.Literal('deposit')])),
+    type: Nullable(Type.Union([Type.Literal('transfer'), Type.Literal('withdraw'), Type.Literal('deposit'), Type.Literal('forcedWithdrawal')])),
     from: Type.Optional(AddressString),
     message: Type.Optional(TxMessageSchema),
     signature: Type.Optional(Type.String()),
+    queueIndex: Type.Optional(UintString),
     l1TxHash: Type.Optional(HashString),
     logIndex: Type.Optional(Type.Integer()),
     to: Type.Optional(AddressString),
@@ -82,7 +83,7 @@ export const TxResponse = Type.Object(
     error: Nullable(ErrorInfo),
     inclusionProof: Nullable(InclusionProofSchema),
   },
-  { description: 'User txs carry from/message/signature; deposits carry l1TxHash/logIndex/from/to/token/amount' },
+  { description: 'User txs carry from/message/signature; L1 messages (deposit, forcedWithdrawal) carry queueIndex/l1TxHash/logIndex/from/to/token/amount' },
 );
 
 export const AddressParams = Type.Object({ address: AddressString });

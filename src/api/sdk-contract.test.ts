@@ -48,7 +48,7 @@ describe('SDK against the HTTP layer (RecordingServices; no real node)', () => {
     const addr = `0x${'01'.repeat(20)}` as Address;
     services.txs.set(hash, {
       hash,
-      entry: { type: 'deposit', l1TxHash: hash, logIndex: 1, from: addr, to: addr, token: TOKEN, amount: 2n ** 200n, hash },
+      entry: { type: 'deposit', queueIndex: 2n ** 60n, l1TxHash: hash, logIndex: 1, from: addr, to: addr, token: TOKEN, amount: 2n ** 200n, hash },
       status: 'finalized', blockNumber: 2, index: 0, error: null,
       inclusionProof: { root: hash, leafIndex: 0, treeSize: 1, siblings: [] },
     });

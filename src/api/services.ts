@@ -2,7 +2,7 @@ import type {
   Address,
   Amount,
   Block,
-  Deposit,
+  Entry,
   ErrorCode,
   Hash,
   SealedHeader,
@@ -38,7 +38,7 @@ export interface TxInclusionProof {
 
 export interface TxRecord {
   readonly hash: Hash;
-  readonly entry: SignedTx | Deposit | null;
+  readonly entry: Entry | null;
   readonly status: TxStatus;
   readonly blockNumber: number | null;
   readonly index: number | null;

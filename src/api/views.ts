@@ -22,10 +22,11 @@ export function txView(r: TxRecord): Static<typeof TxResponse> {
   };
   const e = r.entry;
   if (e === null) return { ...common, type: null };
-  if (e.type === 'deposit') {
+  if (e.type === 'deposit' || e.type === 'forcedWithdrawal') {
     return {
       ...common,
-      type: 'deposit',
+      type: e.type,
+      queueIndex: e.queueIndex.toString(),
       l1TxHash: e.l1TxHash,
       logIndex: e.logIndex,
       from: e.from,

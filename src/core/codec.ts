@@ -1,6 +1,6 @@
 import { ByteReader, ByteWriter, CodecError } from './bytes.js';
 import type { Hex } from './hex.js';
-import type { Block, BlockHeader, Deposit, Entry, SealedHeader, SignedTx, TxType, Withdrawal } from './tx.js';
+import type { Block, BlockHeader, Deposit, Entry, ForcedWithdrawal, SealedHeader, SignedTx, TxType, Withdrawal } from './tx.js';
 import type { Address, Hash } from './types.js';
 
 /*
@@ -9,15 +9,15 @@ import type { Address, Hash } from './types.js';
  * one encoding per value (decoders refuse trailing bytes and unknown tags).
  */
 
-const TAG: Record<Entry['type'], number> = { transfer: 1, withdraw: 2, deposit: 3 };
+const TAG: Record<Entry['type'], number> = { transfer: 1, withdraw: 2, deposit: 3, forcedWithdrawal: 4 };
 export const ENTRY_TAGS = TAG;
 
-export type UnhashedEntry = Omit<SignedTx, 'hash'> | Omit<Deposit, 'hash'>;
+export type UnhashedEntry = Omit<SignedTx, 'hash'> | Omit<Deposit, 'hash'> | Omit<ForcedWithdrawal, 'hash'>;
 
 export function writeEntry(w: ByteWriter, entry: UnhashedEntry): void {
   w.u8(TAG[entry.type]);
-  if (entry.type === 'deposit') {
-    w.hex(entry.l1TxHash, 32).u32(entry.logIndex).hex(entry.from, 20).hex(entry.to, 20).hex(entry.token, 20).u256(entry.amount);
+  if (entry.type === 'deposit' || entry.type === 'forcedWithdrawal') {
+    w.u64(entry.queueIndex).hex(entry.l1TxHash, 32).u32(entry.logIndex).hex(entry.from, 20).hex(entry.to, 20).hex(entry.token, 20).u256(entry.amount);
     return;
   }
   const m = entry.message;
@@ -32,9 +32,10 @@ export function encodeEntry(entry: UnhashedEntry): Uint8Array {
 
 export function readEntry(r: ByteReader): UnhashedEntry {
   const tag = r.u8();
-  if (tag === TAG.deposit) {
+  if (tag === TAG.deposit || tag === TAG.forcedWithdrawal) {
     return {
-      type: 'deposit',
+      type: tag === TAG.deposit ? 'deposit' : 'forcedWithdrawal',
+      queueIndex: r.u64(),
       l1TxHash: r.hex<Hash>(32),
       logIndex: r.u32(),
       from: r.hex<Address>(20),

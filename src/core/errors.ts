@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'INVALID_ADDRESS',
   'UNKNOWN_TOKEN',
   'FEE_TOO_LOW',
+  'QUEUE_INDEX_MISMATCH',
   // admission
   'ALREADY_KNOWN',
   'MEMPOOL_FULL',

@@ -23,9 +23,13 @@ export interface SignedTx {
   readonly hash: Hash;
 }
 
-/** A system entry: an L1 deposit observed by the watcher, applied like a transaction. */
-export interface Deposit {
-  readonly type: 'deposit';
+/**
+ * Fields shared by the system entries that come from the L1 portal's queue. The portal numbers
+ * deposits and forced withdrawal requests in one gap-free sequence (`queueIndex`); the ledger
+ * applies them strictly in that order, each exactly once.
+ */
+interface L1MessageFields {
+  readonly queueIndex: bigint;
   readonly l1TxHash: Hash;
   readonly logIndex: number;
   readonly from: Address;
@@ -35,10 +39,30 @@ export interface Deposit {
   readonly hash: Hash;
 }
 
-export type Entry = SignedTx | Deposit;
+/** An L1 deposit: credits `to` on L2. */
+export interface Deposit extends L1MessageFields {
+  readonly type: 'deposit';
+}
+
+/**
+ * A withdrawal requested on L1 by an L2 account (`from`), for when the sequencer censors it:
+ * the L2 must include it like a deposit and, if the balance covers it, pay `amount` to the L1
+ * address `to` through the withdrawals root.
+ */
+export interface ForcedWithdrawal extends L1MessageFields {
+  readonly type: 'forcedWithdrawal';
+}
+
+export type L1Message = Deposit | ForcedWithdrawal;
+
+export type Entry = SignedTx | L1Message;
 
 export function isUserTx(entry: Entry): entry is SignedTx {
-  return entry.type !== 'deposit';
+  return entry.type === 'transfer' || entry.type === 'withdraw';
+}
+
+export function isL1Message(entry: Entry): entry is L1Message {
+  return entry.type === 'deposit' || entry.type === 'forcedWithdrawal';
 }
 
 /** A withdrawal made on L2, to be paid out on L1 by the portal. */

@@ -19,13 +19,12 @@ import { recoverAddress, signDigest } from './secp256k1.js';
  * unique: the signer is not part of the typed message, so two accounts signing the same
  * Transfer produce the same digest. The signature is left out so that a re-encoded signature
  * cannot make a second transaction out of the same message by the same sender.
- * A deposit is identified by its L1 origin (tx hash, log index), which is unique on L1.
+ * An L1 message (deposit or forced withdrawal) is identified by its index in the portal's
+ * queue: unlike its L1 transaction hash and log index, that survives an L1 reorg unchanged.
  */
 export function hashEntry(chainId: number, entry: UnhashedEntry): Hash {
-  if (entry.type === 'deposit') {
-    return hashFromBytes(
-      keccak256(new ByteWriter(37).u8(ENTRY_TAGS.deposit).hex(entry.l1TxHash, 32).u32(entry.logIndex).finish()),
-    );
+  if (entry.type === 'deposit' || entry.type === 'forcedWithdrawal') {
+    return hashFromBytes(keccak256(new ByteWriter(9).u8(ENTRY_TAGS[entry.type]).u64(entry.queueIndex).finish()));
   }
   return hashFromBytes(keccak256(txDigest(chainId, entry.type, entry.message), hexToBytes(entry.from)));
 }

@@ -22,7 +22,7 @@ export function verifyEncodedTx(chainId: number, encoded: Uint8Array): VerifiedT
   } catch {
     return null;
   }
-  if (tx.type === 'deposit') return null;
+  if (tx.type !== 'transfer' && tx.type !== 'withdraw') return null;
   const digest = txDigest(chainId, tx.type, tx.message);
   const from = hexToBytes(tx.from);
   const signer = recoverAddress(digest, hexToBytes(tx.signature));

@@ -2,6 +2,7 @@ import {
   encodeEntry,
   encodeWithdrawal,
   hashFromBytes,
+  isUserTx,
   type Address,
   type Amount,
   type BlockHeader,
@@ -72,7 +73,7 @@ export function executeBlock(input: ExecuteBlockInput): ExecutedBlock {
     }
     included.push(entry);
     if (outcome.withdrawal) withdrawals.push(outcome.withdrawal);
-    if (outcome.fee > 0n && entry.type !== 'deposit') {
+    if (outcome.fee > 0n && isUserTx(entry)) {
       const token = entry.message.token;
       fees.set(token, (fees.get(token) ?? 0n) + outcome.fee);
     }

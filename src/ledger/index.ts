@@ -1,4 +1,4 @@
-export { balanceKey, decodeStateValue, encodeStateValue, nonceKey } from './state-keys.js';
+export { balanceKey, decodeStateValue, encodeStateValue, nonceKey, queueKey } from './state-keys.js';
 export { MemoryState, StateOverlay, smtUpdatesOf, type StateChange, type StateReader } from './state.js';
 export {
   RuleViolation,

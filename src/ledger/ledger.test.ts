@@ -66,6 +66,39 @@ const txArb = fc.record({
   nonceSkew: fc.constantFrom(0n, 0n, 0n, 0n, -1n, 1n),
 });
 
+function l1Message(type: 'deposit' | 'forcedWithdrawal', queueIndex: bigint, from: Address, to: Address, amount: bigint, token: Address = ETH): Entry {
+  return withHash(CHAIN_ID, { type, queueIndex, l1TxHash: bytesToHex(new Uint8Array(32).fill(Number(queueIndex % 250n) + 1)) as never, logIndex: 0, from, to, token, amount });
+}
+
+describe('L1 queue messages', () => {
+  it('applies each queue index exactly once and in order, and refuses gaps and replays', () => {
+    const chain = new MemoryChain(0n);
+    const [a, b] = [accounts[0]!, accounts[1]!];
+    const out = chain.execute([l1Message('deposit', 1n, a, b, 5n), l1Message('deposit', 0n, a, b, 7n), l1Message('deposit', 1n, a, b, 5n), l1Message('deposit', 1n, a, b, 5n)]);
+    expect(out.rejected.map((r) => r.code)).toEqual(['QUEUE_INDEX_MISMATCH', 'QUEUE_INDEX_MISMATCH']);
+    expect(out.included).toHaveLength(2);
+    expect(chain.state.getBalance(b, ETH)).toBe(12n);
+    expect(chain.state.getNextQueueIndex()).toBe(2n);
+    expect(chain.execute([l1Message('deposit', 0n, a, b, 7n)]).rejected.map((r) => r.code)).toEqual(['QUEUE_INDEX_MISMATCH']);
+  });
+
+  it('pays a forced withdrawal when covered, consumes the index as a no-op when not, and credits deposits of any token', () => {
+    const chain = new MemoryChain(100n);
+    const [a, l1] = [accounts[0]!, '0x00000000000000000000000000000000000000e1' as Address];
+    const odd = '0x00000000000000000000000000000000000000cc' as Address;
+    const out = chain.execute([
+      l1Message('forcedWithdrawal', 0n, a, l1, 60n),
+      l1Message('forcedWithdrawal', 1n, a, l1, 60n),
+      l1Message('deposit', 2n, l1, a, 9n, odd),
+    ]);
+    expect(out.rejected).toEqual([]);
+    expect(out.withdrawals.map((w) => [w.from, w.to, w.amount])).toEqual([[a, l1, 60n]]);
+    expect(chain.state.getBalance(a, ETH)).toBe(40n);
+    expect(chain.state.getBalance(a, odd)).toBe(9n);
+    expect(chain.state.getNextQueueIndex()).toBe(3n);
+  });
+});
+
 describe('ledger', () => {
   it('conserves supply: transfers move value, withdrawals remove exactly their amount; rejected entries change nothing', () => {
     fc.assert(
@@ -148,7 +181,7 @@ describe('ledger', () => {
 
   it('applies deposits and refuses a signature made for another chain id', () => {
     const chain = new MemoryChain(0n);
-    const deposit = withHash(CHAIN_ID, { type: 'deposit', l1TxHash: bytesToHex(new Uint8Array(32).fill(3)) as never, logIndex: 0, from: accounts[0]!, to: accounts[2]!, token: ETH, amount: 50n });
+    const deposit = withHash(CHAIN_ID, { type: 'deposit', queueIndex: 0n, l1TxHash: bytesToHex(new Uint8Array(32).fill(3)) as never, logIndex: 0, from: accounts[0]!, to: accounts[2]!, token: ETH, amount: 50n });
     expect(chain.execute([deposit]).included).toHaveLength(1);
     expect(chain.state.getBalance(accounts[2]!, ETH)).toBe(50n);
     const message = { to: accounts[0]!, token: ETH, amount: 5n, fee: 1n, nonce: 0n };

@@ -3,8 +3,9 @@ import {
   ZERO_ADDRESS,
   type Address,
   type Amount,
-  type Deposit,
+  isUserTx,
   type Entry,
+  type L1Message,
   type ErrorCode,
   type SignedTx,
   type Withdrawal,
@@ -96,11 +97,26 @@ function applyUserTx(state: StateOverlay, tx: SignedTx, cfg: LedgerConfig, signe
   return { ok: true, fee, withdrawal };
 }
 
-function applyDeposit(state: StateOverlay, d: Deposit, cfg: LedgerConfig): EntryOutcome {
-  if (!cfg.tokens.has(d.token)) return fail('UNKNOWN_TOKEN', `token ${d.token} is not accepted on this chain`);
-  if (d.amount === 0n) return fail('ZERO_AMOUNT', 'deposit amount must be above zero');
-  if (!credit(state, d.to, d.token, d.amount)) return fail('AMOUNT_OUT_OF_RANGE', 'recipient balance would exceed uint256');
-  return { ok: true, fee: 0n, withdrawal: null };
+/**
+ * An L1 queue message is applied exactly when its index is the next one, and then always
+ * consumes that index, even when it has no effect: the portal has accepted it on L1, so the L2
+ * cannot refuse it without stalling the queue forever. A deposit credits `to` in any token (a
+ * token outside the chain's list cannot move on L2 but can leave by a forced withdrawal); a
+ * forced withdrawal pays out only when `from` holds the amount, and is a no-op otherwise.
+ */
+function applyL1Message(state: StateOverlay, m: L1Message): EntryOutcome {
+  const expected = state.getNextQueueIndex();
+  if (m.queueIndex !== expected) return fail('QUEUE_INDEX_MISMATCH', `queue index ${m.queueIndex} is not the next one, ${expected}`);
+  state.setNextQueueIndex(expected + 1n);
+  if (m.type === 'deposit') {
+    // A credit that would overflow uint256 cannot happen with real tokens; it is a no-op.
+    credit(state, m.to, m.token, m.amount);
+    return { ok: true, fee: 0n, withdrawal: null };
+  }
+  const balance = state.getBalance(m.from, m.token);
+  if (m.amount === 0n || balance < m.amount) return { ok: true, fee: 0n, withdrawal: null };
+  state.setBalance(m.from, m.token, balance - m.amount);
+  return { ok: true, fee: 0n, withdrawal: { txHash: m.hash, from: m.from, to: m.to, token: m.token, amount: m.amount } };
 }
 
 /**
@@ -108,5 +124,5 @@ function applyDeposit(state: StateOverlay, d: Deposit, cfg: LedgerConfig): Entry
  * code: that is also the deterministic rule for invalid entries found in posted batches.
  */
 export function applyEntry(state: StateOverlay, entry: Entry, cfg: LedgerConfig, signerOk: SignerCheck): EntryOutcome {
-  return entry.type === 'deposit' ? applyDeposit(state, entry, cfg) : applyUserTx(state, entry, cfg, signerOk);
+  return isUserTx(entry) ? applyUserTx(state, entry, cfg, signerOk) : applyL1Message(state, entry);
 }

@@ -10,6 +10,7 @@ import { hexToBytes, type Address } from '../core/index.js';
 
 const NONCE_TAG = Buffer.from('strand/nonce');
 const BALANCE_TAG = Buffer.from('strand/balance');
+const QUEUE_TAG = Buffer.from('strand/l1-queue');
 
 export function nonceKey(account: Address): Uint8Array {
   return new Uint8Array(createHash('sha256').update(NONCE_TAG).update(hexToBytes(account)).digest());
@@ -17,6 +18,11 @@ export function nonceKey(account: Address): Uint8Array {
 
 export function balanceKey(account: Address, token: Address): Uint8Array {
   return new Uint8Array(createHash('sha256').update(BALANCE_TAG).update(hexToBytes(account)).update(hexToBytes(token)).digest());
+}
+
+/** The leaf holding the index of the next L1 queue message (deposit or forced withdrawal) to apply. */
+export function queueKey(): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(QUEUE_TAG).digest());
 }
 
 /** uint256 big-endian: the leaf value of a balance or a nonce (zero = absent leaf). */

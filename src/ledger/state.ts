@@ -1,16 +1,19 @@
 import type { Address, Amount } from '../core/index.js';
-import { balanceKey, encodeStateValue, nonceKey } from './state-keys.js';
+import { balanceKey, encodeStateValue, nonceKey, queueKey } from './state-keys.js';
 
 /** Read access to committed state; implemented over LMDB by the store and in memory by tests. */
 export interface StateReader {
   getNonce(account: Address): bigint;
   getBalance(account: Address, token: Address): Amount;
+  /** Index of the next L1 queue message the ledger will accept. */
+  getNextQueueIndex(): bigint;
 }
 
 /** One changed leaf of the state: the flat store and the sparse Merkle tree both consume these. */
 export type StateChange =
   | { readonly kind: 'nonce'; readonly account: Address; readonly value: bigint }
-  | { readonly kind: 'balance'; readonly account: Address; readonly token: Address; readonly value: Amount };
+  | { readonly kind: 'balance'; readonly account: Address; readonly token: Address; readonly value: Amount }
+  | { readonly kind: 'queue'; readonly value: bigint };
 
 /**
  * Uncommitted writes on top of a StateReader. A block executes against one overlay, so reads
@@ -19,8 +22,17 @@ export type StateChange =
 export class StateOverlay implements StateReader {
   private readonly nonces = new Map<Address, bigint>();
   private readonly balances = new Map<string, { account: Address; token: Address; value: Amount }>();
+  private queueIndex: bigint | undefined;
 
   constructor(private readonly base: StateReader) {}
+
+  getNextQueueIndex(): bigint {
+    return this.queueIndex ?? this.base.getNextQueueIndex();
+  }
+
+  setNextQueueIndex(value: bigint): void {
+    this.queueIndex = value;
+  }
 
   getNonce(account: Address): bigint {
     return this.nonces.get(account) ?? this.base.getNonce(account);
@@ -47,27 +59,35 @@ export class StateOverlay implements StateReader {
   mergeInto(parent: StateOverlay): void {
     for (const [account, value] of this.nonces) parent.setNonce(account, value);
     for (const b of this.balances.values()) parent.setBalance(b.account, b.token, b.value);
+    if (this.queueIndex !== undefined) parent.setNextQueueIndex(this.queueIndex);
   }
 
   changes(): StateChange[] {
     const out: StateChange[] = [];
     for (const [account, value] of this.nonces) out.push({ kind: 'nonce', account, value });
     for (const b of this.balances.values()) out.push({ kind: 'balance', account: b.account, token: b.token, value: b.value });
+    if (this.queueIndex !== undefined) out.push({ kind: 'queue', value: this.queueIndex });
     return out;
   }
 }
 
 /** The sparse-Merkle updates for a set of changes (zero values delete leaves). */
 export function smtUpdatesOf(changes: readonly StateChange[]): Array<readonly [Uint8Array, Uint8Array]> {
-  return changes.map((c) =>
-    c.kind === 'nonce' ? ([nonceKey(c.account), encodeStateValue(c.value)] as const) : ([balanceKey(c.account, c.token), encodeStateValue(c.value)] as const),
-  );
+  return changes.map((c) => {
+    const key = c.kind === 'nonce' ? nonceKey(c.account) : c.kind === 'balance' ? balanceKey(c.account, c.token) : queueKey();
+    return [key, encodeStateValue(c.value)] as const;
+  });
 }
 
 /** A plain in-memory state, for genesis building, replay checks and tests. */
 export class MemoryState implements StateReader {
   readonly nonces = new Map<Address, bigint>();
   readonly balances = new Map<string, Amount>();
+  nextQueueIndex = 0n;
+
+  getNextQueueIndex(): bigint {
+    return this.nextQueueIndex;
+  }
 
   getNonce(account: Address): bigint {
     return this.nonces.get(account) ?? 0n;
@@ -80,7 +100,8 @@ export class MemoryState implements StateReader {
   apply(changes: readonly StateChange[]): void {
     for (const c of changes) {
       if (c.kind === 'nonce') this.nonces.set(c.account, c.value);
-      else this.balances.set(`${c.account}${c.token}`, c.value);
+      else if (c.kind === 'balance') this.balances.set(`${c.account}${c.token}`, c.value);
+      else this.nextQueueIndex = c.value;
     }
   }
 }

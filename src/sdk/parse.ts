@@ -8,7 +8,7 @@ import {
   parseUintString,
   txFromJson,
   type Address,
-  type Deposit,
+  type Entry,
   type Hex,
   type SealedHeader,
   type SignedTx,
@@ -92,11 +92,12 @@ export function parseBatchResults(v: unknown): BatchResult[] {
   });
 }
 
-function parseEntry(o: Json, hash: SignedTx['hash']): SignedTx | Deposit | null {
+function parseEntry(o: Json, hash: SignedTx['hash']): Entry | null {
   if (o.type === null || o.type === undefined) return null;
-  if (o.type === 'deposit') {
+  if (o.type === 'deposit' || o.type === 'forcedWithdrawal') {
     return {
-      type: 'deposit',
+      type: o.type,
+      queueIndex: parseUintString(o.queueIndex, 'queueIndex', MAX_UINT64),
       l1TxHash: parseHash(o.l1TxHash, 'l1TxHash'),
       logIndex: int(o.logIndex, 'logIndex'),
       from: parseAddress(o.from, 'from'),

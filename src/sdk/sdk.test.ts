@@ -230,7 +230,7 @@ describe('proof verification without trusting the node', () => {
       const tx = txFromJson(json);
       entries.push({ ...tx, hash: hashEntry(CHAIN_ID, tx) } as SignedTx);
     }
-    const dep: Omit<Deposit, 'hash'> = { type: 'deposit', l1TxHash: `0x${'de'.repeat(32)}` as Hash, logIndex: 3, from: BOB, to: from, token: TOKEN, amount: 9n };
+    const dep: Omit<Deposit, 'hash'> = { type: 'deposit', queueIndex: 0n, l1TxHash: `0x${'de'.repeat(32)}` as Hash, logIndex: 3, from: BOB, to: from, token: TOKEN, amount: 9n };
     entries.push({ ...dep, hash: hashEntry(CHAIN_ID, dep) });
     const leaves = entries.map((e) => leafHash(encodeEntry(e)));
     const header = { number: 7, txRoot: hex(merkleRoot(leaves)), txCount: entries.length };

@@ -1,4 +1,4 @@
-import type { Address, Deposit, ErrorCode, Hash, SealedHeader, SignedTx, TxStatus } from '../core/index.js';
+import type { Address, Entry, ErrorCode, Hash, SealedHeader, TxStatus } from '../core/index.js';
 
 /* What the SDK returns: the node's JSON with amounts as bigint and addresses lowercase. */
 
@@ -24,7 +24,7 @@ export interface InclusionProof {
 export interface TxResponse {
   readonly hash: Hash;
   /** The transaction as the node holds it; null when the node knows only its status. */
-  readonly entry: SignedTx | Deposit | null;
+  readonly entry: Entry | null;
   readonly status: TxStatus;
   readonly blockNumber: number | null;
   readonly index: number | null;

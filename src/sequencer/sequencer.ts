@@ -5,7 +5,7 @@ import {
   encodeEntry,
   type Address,
   type Block,
-  type Deposit,
+  type L1Message,
   type Entry,
   type ErrorCode,
   type Hash,
@@ -13,7 +13,7 @@ import {
   type SignedTx,
 } from '../core/index.js';
 import { sealHeader, type RecoveryPool } from '../crypto/index.js';
-import { checkStateless, executeBlock, type LedgerConfig } from '../ledger/index.js';
+import { checkStateless, executeBlock, type LedgerConfig, type StateChange } from '../ledger/index.js';
 import type { BlockEffects, ChainStore } from '../store/index.js';
 import type { BlockLog } from './block-log.js';
 import { Mempool } from './mempool.js';
@@ -46,6 +46,11 @@ export type SequencerState = 'idle' | 'running' | 'draining' | 'stopped';
 
 type Submission = Omit<SignedTx, 'hash'>;
 
+function queueEffect(changes: readonly StateChange[]): { nextQueueIndex?: bigint } {
+  const q = changes.find((c) => c.kind === 'queue');
+  return q ? { nextQueueIndex: q.value } : {};
+}
+
 /**
  * Orders admitted transactions into blocks. Admission verifies the signature on the worker pool
  * and checks what can be checked against committed state, then records the transaction durably
@@ -55,7 +60,8 @@ type Submission = Omit<SignedTx, 'hash'>;
 export class Sequencer {
   readonly mempool: Mempool;
   private readonly verified = new Set<Hash>();
-  private readonly deposits: Deposit[] = [];
+  /** Confirmed L1 queue messages not yet in a block, by queue index. */
+  private readonly l1Messages = new Map<bigint, L1Message>();
   private state: SequencerState = 'idle';
   private timer: NodeJS.Timeout | null = null;
   private building: Promise<void> | null = null;
@@ -161,9 +167,23 @@ export class Sequencer {
     this.closeEarlyIfFull();
   }
 
-  /** Queues an L1 deposit for the next block (the L1 watcher calls this in L1 order). */
-  enqueueDeposit(deposit: Deposit): void {
-    this.deposits.push(deposit);
+  /**
+   * Hands confirmed L1 queue messages (deposits, forced withdrawals) to the next blocks. The
+   * watcher may deliver a message twice (after a restart or an L1 reorg); one already applied
+   * or already queued is ignored, so each is applied exactly once.
+   */
+  enqueueL1Messages(messages: readonly L1Message[]): void {
+    const next = this.deps.store.getNextQueueIndex();
+    for (const m of messages) if (m.queueIndex >= next && !this.l1Messages.has(m.queueIndex)) this.l1Messages.set(m.queueIndex, m);
+  }
+
+  /** The queued L1 messages that can go into the next block: a gap-free run from the next index. */
+  private takeL1Messages(max: number): L1Message[] {
+    const out: L1Message[] = [];
+    let next = this.deps.store.getNextQueueIndex();
+    for (const index of this.l1Messages.keys()) if (index < next) this.l1Messages.delete(index);
+    for (let m = this.l1Messages.get(next); m && out.length < max; m = this.l1Messages.get(++next)) out.push(m);
+    return out;
   }
 
   start(): void {
@@ -203,17 +223,19 @@ export class Sequencer {
   async buildBlock(): Promise<Block | null> {
     const { store } = this.deps;
     const started = performance.now();
-    const txs = this.mempool.select(store, this.config.maxBlockTxs - Math.min(this.deposits.length, this.config.maxBlockTxs));
-    const deposits = this.deposits.slice(0, this.config.maxBlockTxs - txs.length);
+    // L1 messages go first: the portal has already accepted them, and forced inclusion must
+    // not wait behind user traffic.
+    const l1 = this.takeL1Messages(this.config.maxBlockTxs);
+    const txs = this.mempool.select(store, this.config.maxBlockTxs - l1.length);
     const stale = this.mempool.stale(store);
-    if (txs.length === 0 && deposits.length === 0) {
+    if (txs.length === 0 && l1.length === 0) {
       if (stale.length) this.dropStale(stale);
       return null;
     }
     const parent = this.headHeader;
     const parentSmtRoot = store.getSmtRoot(parent.number);
     if (!parentSmtRoot) throw new Error(`no state root stored for block ${parent.number}`);
-    const entries: Entry[] = [...deposits, ...txs];
+    const entries: Entry[] = [...l1, ...txs];
     const executed = executeBlock({
       parent,
       parentSmtRoot,
@@ -233,6 +255,7 @@ export class Sequencer {
     const effects: BlockEffects = {
       balances: executed.changes.flatMap((c) => (c.kind === 'balance' ? [{ account: c.account, token: c.token, value: c.value }] : [])),
       nonces: executed.changes.flatMap((c) => (c.kind === 'nonce' ? [{ account: c.account, value: c.value }] : [])),
+      ...queueEffect(executed.changes),
       smtRoot: executed.smt.root,
       newNodes: executed.smt.newNodes,
       staleNodes: executed.smt.staleNodes,
@@ -241,7 +264,7 @@ export class Sequencer {
     };
     await this.deps.log.append(block, effects);
     this.headHeader = header;
-    this.deposits.splice(0, deposits.length);
+    for (const m of l1) this.l1Messages.delete(m.queueIndex);
     this.mempool.remove(consumed);
     for (const h of consumed) this.verified.delete(h);
     this.lastError = null;

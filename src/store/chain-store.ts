@@ -28,6 +28,8 @@ export interface SmtRootRecord {
 export interface BlockEffects {
   readonly balances: ReadonlyArray<{ readonly account: Address; readonly token: Address; readonly value: Amount }>;
   readonly nonces: ReadonlyArray<{ readonly account: Address; readonly value: bigint }>;
+  /** The next L1 queue index after this block, when the block applied L1 messages. */
+  readonly nextQueueIndex?: bigint;
   readonly smtRoot: SmtRootRecord;
   readonly newNodes: ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
   readonly staleNodes: readonly Uint8Array[];
@@ -147,6 +149,7 @@ export class ChainStore {
         else this.balances.putSync(key, b.value.toString());
       }
       for (const x of effects.nonces) this.nonces.putSync(x.account, x.value.toString());
+      if (effects.nextQueueIndex !== undefined) this.meta.putSync('nextQueueIndex', effects.nextQueueIndex.toString());
       for (const [key, node] of effects.newNodes) this.nodes.putSync(Buffer.from(key), Buffer.from(node));
       for (const key of effects.staleNodes) this.stale.putSync(Buffer.concat([u64(n), key]), true);
       this.smtRoots.putSync(n, {
@@ -221,6 +224,11 @@ export class ChainStore {
 
   getNonce(account: Address): bigint {
     const v = this.nonces.get(account);
+    return v === undefined ? 0n : BigInt(v);
+  }
+
+  getNextQueueIndex(): bigint {
+    const v = this.meta.get('nextQueueIndex') as string | undefined;
     return v === undefined ? 0n : BigInt(v);
   }
 
