@@ -1,0 +1,18 @@
+// Public surface of src/l1: everything the node and tests use to talk to the L1 chain.
+export { loadArtifact, type ContractArtifact, type ContractName } from './artifacts.js';
+export { PORTAL_ABI, PORTAL_EVENTS, TEST_TOKEN_ABI } from './abi.js';
+export { anvilBinary, freePort, startAnvil, type Anvil, type AnvilOptions } from './anvil.js';
+export { deployContracts, deployTestToken, type DeployClients, type DeployParams, type Deployment } from './deploy.js';
+export { backoffDelay, systemClock, type BackoffOptions, type Clock } from './clock.js';
+export { PollingLoop, type LoopBody, type PollingLoopOptions } from './loop.js';
+export {
+  isTransientL1Error,
+  L1Client,
+  L1ReorgedError,
+  L1UnavailableError,
+  PinnedL1,
+  type BlockRef,
+  type L1ClientOptions,
+  type ReachableListener,
+} from './client.js';
+export { DepositWatcher, type DepositWatcherOptions, type DepositWatcherStatus, type L1Message, type L1MessageKind } from './watcher.js';
