@@ -34,6 +34,11 @@ export const nodeConfigSchema = z
     corsOrigins: z.union([z.literal('*'), z.literal(false), z.array(z.string())]),
     bodyLimitBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024),
     recoveryWorkers: z.coerce.number().int().min(0).max(256),
+    l1Rpc: z.array(z.string().url()),
+    portal: address.optional(),
+    l1StartBlock: z.coerce.number().int().min(0),
+    l1Confirmations: z.coerce.number().int().min(1).max(1000),
+    l1PollMs: z.coerce.number().int().min(10).max(60_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
   .strict();
@@ -65,6 +70,11 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   { key: 'corsOrigins', env: 'STRAND_CORS_ORIGINS', description: 'Origins allowed by CORS: "*", false, or a list', default: '*' },
   { key: 'bodyLimitBytes', env: 'STRAND_BODY_LIMIT_BYTES', description: 'Largest request body accepted', default: 2 * 1024 * 1024 },
   { key: 'recoveryWorkers', env: 'STRAND_RECOVERY_WORKERS', description: 'Signature-recovery worker threads (0 = one per core)', default: 0 },
+  { key: 'l1Rpc', env: 'STRAND_L1_RPC', description: 'L1 JSON-RPC URLs, tried in order with failover (comma-separated in the environment)', default: [] },
+  { key: 'portal', env: 'STRAND_PORTAL', description: 'Address of the StrandPortal on L1; with l1Rpc, deposits are read from it', default: undefined },
+  { key: 'l1StartBlock', env: 'STRAND_L1_START_BLOCK', description: 'L1 block where the portal was deployed (where reading starts)', default: 0 },
+  { key: 'l1Confirmations', env: 'STRAND_L1_CONFIRMATIONS', description: 'A deposit is applied once its L1 block has this many confirmations (1 = in the head block)', default: 10 },
+  { key: 'l1PollMs', env: 'STRAND_L1_POLL_MS', description: 'How often the L1 watcher polls', default: 1000 },
   { key: 'logLevel', env: 'STRAND_LOG_LEVEL', description: 'pino log level', default: 'info' },
 ];
 
@@ -81,7 +91,9 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   for (const k of CONFIG_TABLE) {
     const v = k.env ? env[k.env] : undefined;
     if (v === undefined || v === '') continue;
-    out[k.key] = k.key === 'corsOrigins' ? (v === '*' ? '*' : v === 'false' ? false : v.split(',')) : v;
+    if (k.key === 'corsOrigins') out[k.key] = v === '*' ? '*' : v === 'false' ? false : v.split(',');
+    else if (k.key === 'l1Rpc') out[k.key] = v.split(',').map((u) => u.trim()).filter(Boolean);
+    else out[k.key] = v;
   }
   return out;
 }

@@ -12,6 +12,7 @@ import { LocalBlockLog, Sequencer } from '../sequencer/index.js';
 import { ChainStore } from '../store/index.js';
 import type { NodeConfig } from './config.js';
 import { loadOrCreateKey } from './keys.js';
+import { L1Link } from './l1-link.js';
 import { NodeServices } from './services.js';
 
 export interface StrandNodeOptions {
@@ -36,6 +37,7 @@ export class StrandNode {
     private readonly api: FastifyInstance,
     private readonly recovery: RecoveryPool,
     private readonly logger: Logger,
+    private readonly l1: L1Link | null,
   ) {}
 
   static async start(config: NodeConfig, opts: StrandNodeOptions = {}): Promise<StrandNode> {
@@ -94,7 +96,20 @@ export class StrandNode {
         },
       );
       metrics.headBlock.set(seq.head().number);
-      const services = new NodeServices({ store, sequencer: seq, ledger, blockTimeMs: config.blockTimeMs, recoveryWorkers: workers, mempoolCapacity: config.mempoolCapacity });
+      const l1 =
+        config.l1Rpc.length > 0 && config.portal
+          ? new L1Link({ ...config, portal: config.portal as Address }, store, seq, logger.child({ module: 'l1' }))
+          : null;
+      const services = new NodeServices({
+        store,
+        sequencer: seq,
+        ledger,
+        blockTimeMs: config.blockTimeMs,
+        recoveryWorkers: workers,
+        mempoolCapacity: config.mempoolCapacity,
+        l1,
+        contracts: config.portal ? { portal: config.portal as Address } : {},
+      });
       const api = await buildApi(services, {
         logger: logger.child({ module: 'api' }),
         corsOrigins: config.corsOrigins,
@@ -106,8 +121,9 @@ export class StrandNode {
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
       seq.start();
+      l1?.start();
       logger.info({ url, chainId: config.chainId, head: seq.head().number, sequencer }, 'node ready');
-      return new StrandNode(config, url, sequencer, store, seq, api, recovery, logger);
+      return new StrandNode(config, url, sequencer, store, seq, api, recovery, logger, l1);
     } catch (err) {
       for (const c of cleanup) await c().catch(() => undefined);
       throw err;
@@ -121,6 +137,7 @@ export class StrandNode {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.logger.info('draining');
+      await this.l1?.stop();
       await this.sequencer.drain();
       await this.api.close();
       await this.recovery.close();

@@ -25,6 +25,7 @@ import type {
 } from '../api/index.js';
 import type { Sequencer } from '../sequencer/index.js';
 import type { ChainStore } from '../store/index.js';
+import type { L1Link } from './l1-link.js';
 
 export interface NodeServicesDeps {
   readonly store: ChainStore;
@@ -33,6 +34,9 @@ export interface NodeServicesDeps {
   readonly blockTimeMs: number;
   readonly recoveryWorkers: number;
   readonly mempoolCapacity: number;
+  /** Present when the node follows an L1 portal. */
+  readonly l1: L1Link | null;
+  readonly contracts: Readonly<Record<string, Address>>;
 }
 
 /**
@@ -148,13 +152,13 @@ export class NodeServices implements ApiServices {
     const latest = store.headNumber() ?? 0;
     return {
       chainId: ledger.chainId,
-      l1ChainId: null,
+      l1ChainId: this.deps.l1?.l1ChainId ?? null,
       // Until settlement on L1 lands, nothing is posted or finalized beyond genesis.
       heads: { latest, safe: 0, finalized: 0 },
       role: 'sequencer',
       leader: null,
       peers: [],
-      contracts: {},
+      contracts: this.deps.contracts,
       minFees: ledger.minFees,
       tokens: [...ledger.tokens],
       blockTimeMs: this.deps.blockTimeMs,
@@ -167,11 +171,13 @@ export class NodeServices implements ApiServices {
     const { sequencer } = this.deps;
     const running = sequencer.status === 'running';
     const err = sequencer.lastError;
+    const l1 = this.deps.l1?.readiness();
     return {
-      ready: running && !err,
+      ready: running && !err && (l1?.ok ?? true),
       checks: {
         sequencer: { ok: running, detail: sequencer.status },
         lastBlock: err ? { ok: false, detail: err.message } : { ok: true },
+        ...(l1 ? { l1 } : {}),
       },
     };
   }

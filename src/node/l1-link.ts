@@ -1,0 +1,81 @@
+import type { Logger } from 'pino';
+import type { Address, L1Message } from '../core/index.js';
+import { withHash } from '../crypto/index.js';
+import { DepositWatcher, L1Client, type L1Message as WatchedMessage } from '../l1/index.js';
+import type { Sequencer } from '../sequencer/index.js';
+import type { ChainStore } from '../store/index.js';
+
+export interface L1LinkConfig {
+  readonly chainId: number;
+  readonly l1Rpc: readonly string[];
+  readonly portal: Address;
+  readonly l1StartBlock: number;
+  readonly l1Confirmations: number;
+  readonly l1PollMs: number;
+}
+
+/** The watcher's message as the ledger's entry: the hash is the queue identity, not L1 origin. */
+export function toLedgerMessage(chainId: number, m: WatchedMessage): L1Message {
+  return withHash(chainId, {
+    type: m.kind,
+    queueIndex: m.queueIndex,
+    l1TxHash: m.l1TxHash,
+    logIndex: m.logIndex,
+    from: m.from,
+    to: m.to,
+    token: m.token,
+    amount: m.amount,
+  }) as L1Message;
+}
+
+/**
+ * The node's connection to L1: it follows the portal's queue and hands confirmed messages to
+ * the sequencer. It never stops the node: while L1 is unreachable the node serves reads,
+ * reports not-ready, and the watcher resumes by itself.
+ */
+export class L1Link {
+  readonly client: L1Client;
+  private readonly watcher: DepositWatcher;
+  private l1ChainIdValue: number | null = null;
+
+  constructor(config: L1LinkConfig, store: ChainStore, sequencer: Sequencer, logger: Logger) {
+    this.client = new L1Client({ urls: config.l1Rpc, logger });
+    // Re-reading from the deployment block after a restart is safe: the watcher skips every
+    // queue index below what the stored state has applied.
+    this.watcher = new DepositWatcher({
+      client: this.client,
+      portal: config.portal,
+      fromBlock: BigInt(config.l1StartBlock),
+      confirmations: config.l1Confirmations,
+      startFromQueueIndex: store.getNextQueueIndex(),
+      pollIntervalMs: config.l1PollMs,
+      logger,
+      onMessages: (batch) => {
+        sequencer.enqueueL1Messages(batch.map((m) => toLedgerMessage(config.chainId, m)));
+        return Promise.resolve();
+      },
+    });
+  }
+
+  start(): void {
+    this.watcher.start();
+    void this.client
+      .request('chainId', (c) => c.getChainId())
+      .then((id) => (this.l1ChainIdValue = id))
+      .catch(() => undefined);
+  }
+
+  stop(): Promise<void> {
+    return this.watcher.stop();
+  }
+
+  get l1ChainId(): number | null {
+    return this.l1ChainIdValue;
+  }
+
+  readiness(): { ok: boolean; detail: string } {
+    const s = this.watcher.status();
+    if (!this.client.reachable) return { ok: false, detail: 'L1 unreachable' };
+    return { ok: true, detail: `queue index ${s.nextQueueIndex}, L1 head ${s.l1Head ?? 'unknown'}${s.caughtUp ? '' : ', catching up'}` };
+  }
+}

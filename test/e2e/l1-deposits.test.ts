@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Address } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StrandNode, resolveConfig } from '../../src/node/index.js';
+import { depositEth, depositToken, requestWithdrawal, startChain, type TestChain } from '../l1/chain.js';
+import { getJson, waitUntil } from '../helpers/txs.js';
+
+const ETH = '0x0000000000000000000000000000000000000000';
+let chain: TestChain;
+let node: StrandNode;
+let dir: string;
+
+beforeAll(async () => {
+  chain = await startChain();
+  dir = mkdtempSync(join(tmpdir(), 'strand-l1-'));
+  const config = resolveConfig({
+    env: {},
+    flags: {
+      dataDir: dir,
+      port: 0,
+      logLevel: 'silent',
+      blockTimeMs: 50,
+      l1Rpc: [chain.anvil.rpcUrl],
+      portal: chain.deployment.portal,
+      l1StartBlock: Number(chain.deployment.deployBlock),
+      l1Confirmations: 1,
+      l1PollMs: 50,
+    },
+  });
+  node = await StrandNode.start(config);
+});
+
+afterAll(async () => {
+  await node?.stop();
+  await chain?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function l2Balance(account: string, token: string): Promise<bigint> {
+  const res = await getJson(`${node.url}/v1/accounts/${account}`);
+  return BigInt((res.json.balances as Record<string, string>)[token.toLowerCase()] ?? '0');
+}
+
+describe('deposits through the real L1 portal (anvil, real contracts, real node)', () => {
+  it('credits ETH and ERC-20 deposits on L2 once confirmed, and pays a forced withdrawal', async () => {
+    const [, , , , alice, bob] = chain.accounts as [Address, Address, Address, Address, Address, Address];
+    await depositEth(chain, alice, bob, 3n * 10n ** 18n);
+    await depositToken(chain, alice, bob, 500n);
+    await waitUntil(async () => ((await l2Balance(bob, chain.token)) === 500n ? true : undefined), 15_000);
+    expect(await l2Balance(bob, ETH)).toBe(3n * 10n ** 18n);
+
+    // Bob, censored or not, asks on L1 to take 1 ETH out: the L2 must include it and debit him.
+    await requestWithdrawal(chain, bob, ETH as Address, bob, 10n ** 18n);
+    await waitUntil(async () => ((await l2Balance(bob, ETH)) === 2n * 10n ** 18n ? true : undefined), 15_000);
+    const latest = await getJson(`${node.url}/v1/blocks/latest`);
+    const empty = (await getJson(`${node.url}/v1/blocks/0`)).json.header as { withdrawalsRoot: string };
+    expect((latest.json.header as { withdrawalsRoot: string }).withdrawalsRoot).not.toBe(empty.withdrawalsRoot);
+
+    const status = await getJson(`${node.url}/v1/status`);
+    expect(status.json.l1ChainId).toBe(31337);
+    expect((status.json.contracts as Record<string, string>).portal).toBe(chain.deployment.portal.toLowerCase());
+    expect((await fetch(`${node.url}/health/ready`)).status).toBe(200);
+  });
+
+  it('stays up and reports not-ready while L1 is unreachable, still serving reads', async () => {
+    await chain.anvil.stop();
+    await waitUntil(async () => ((await fetch(`${node.url}/health/ready`)).status === 503 ? true : undefined), 30_000, 200);
+    const ready = await getJson(`${node.url}/health/ready`);
+    expect((ready.json.checks as Record<string, { ok: boolean }>).l1!.ok).toBe(false);
+    expect((await fetch(`${node.url}/v1/blocks/latest`)).status).toBe(200);
+    expect((await fetch(`${node.url}/health/live`)).status).toBe(200);
+  });
+});
