@@ -1,5 +1,18 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, CONFIG_TABLE, devAccounts, devConfig, readConfigFile, resolveConfig } from '../node/index.js';
+import { mkdirSync } from 'node:fs';
+import { ETH } from '../core/index.js';
+import {
+  ConfigError,
+  CONFIG_TABLE,
+  DEV_L1_DEPOSIT_ETH,
+  DEV_L1_DEPOSIT_TOKEN,
+  devAccounts,
+  devConfig,
+  readConfigFile,
+  resolveConfig,
+  startDevL1,
+  waitForL1Queue,
+} from '../node/index.js';
 import { runUntilSignal } from './run-node.js';
 import { registerClientCommands } from './client-commands.js';
 
@@ -7,6 +20,22 @@ function int(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
   return n;
+}
+
+function printDevBanner(url: string, chainId: number, dataDir: string, sequencer: string, accounts: ReturnType<typeof devAccounts>, funding: string): void {
+  const lines = [
+    '',
+    'Strand dev node is ready',
+    `  API       ${url}   (docs: ${url}/docs)`,
+    `  chain id  ${chainId}`,
+    `  data dir  ${dataDir}`,
+    `  sequencer ${sequencer}`,
+    '',
+    `Funded accounts (${funding}; mnemonic "test test … junk"):`,
+    ...accounts.map((a, i) => `  (${i}) ${a.address}  key ${a.privateKey}`),
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 function nodeFlags(opts: { port?: number; dataDir?: string; blockTime?: number; chainId?: number; host?: string }): Record<string, unknown> {
@@ -34,25 +63,42 @@ program
   .option('--data-dir <dir>', 'data directory (a restart on the same directory resumes the chain)')
   .option('--block-time <ms>', 'block time in milliseconds', int)
   .option('--chain-id <id>', 'L2 chain id', int)
+  .option('--l1', 'settle on a dev L1: start anvil, deploy the contracts, fund the dev accounts by real deposits')
+  .option('--l1-rpc <url>', 'with --l1: use this L1 chain instead of starting anvil')
+  .option('--l1-port <port>', 'with --l1: port of the anvil it starts', int, 8545)
   .addHelpText('after', configHelp)
-  .action(async (opts) => {
-    const config = devConfig(nodeFlags(opts));
-    await runUntilSignal(config, (node) => {
-      const accounts = devAccounts();
-      const lines = [
-        '',
-        'Strand dev node is ready',
-        `  API       ${node.url}   (docs: ${node.url}/docs)`,
-        `  chain id  ${config.chainId}`,
-        `  data dir  ${config.dataDir}`,
-        `  sequencer ${node.sequencerAddress}`,
-        '',
-        'Funded accounts (10000 ETH each, from the mnemonic "test test … junk"):',
-        ...accounts.map((a, i) => `  (${i}) ${a.address}  key ${a.privateKey}`),
-        '',
-      ];
-      process.stdout.write(`${lines.join('\n')}\n`);
+  .action(async (opts: { port?: number; host?: string; dataDir?: string; blockTime?: number; chainId?: number; l1?: boolean; l1Rpc?: string; l1Port: number }) => {
+    const flags = nodeFlags(opts);
+    const accounts = devAccounts();
+    if (!opts.l1 && !opts.l1Rpc) {
+      const config = devConfig(flags);
+      await runUntilSignal(config, (node) => printDevBanner(node.url, config.chainId, config.dataDir, node.sequencerAddress, accounts, '10000 ETH each, from the dev genesis'));
+      return;
+    }
+    const dataDir = devConfig(flags).dataDir;
+    mkdirSync(dataDir, { recursive: true });
+    process.stdout.write(`starting the dev L1${opts.l1Rpc ? ` at ${opts.l1Rpc}` : ` (anvil on port ${opts.l1Port})`}…\n`);
+    const l1 = await startDevL1({ dataDir, ...(opts.l1Rpc ? { l1Rpc: opts.l1Rpc } : {}), l1Port: opts.l1Port });
+    const config = devConfig({
+      ...flags,
+      genesis: { timestamp: 0, allocations: [] },
+      tokens: [ETH, l1.token],
+      l1Rpc: [l1.rpcUrl],
+      portal: l1.deployment.portal,
+      l1StartBlock: Number(l1.deployment.deployBlock),
+      l1Confirmations: 1,
+      l1PollMs: 200,
     });
+    await runUntilSignal(
+      config,
+      (node) => {
+        printDevBanner(node.url, config.chainId, config.dataDir, node.sequencerAddress, accounts, `${DEV_L1_DEPOSIT_ETH / 10n ** 18n} ETH and ${DEV_L1_DEPOSIT_TOKEN / 10n ** 18n} STT each, deposited through the portal`);
+        process.stdout.write(
+          [`L1 (dev)`, `  RPC       ${l1.rpcUrl}`, `  portal    ${l1.deployment.portal}`, `  oracle    ${l1.deployment.oracle}`, `  inbox     ${l1.deployment.inbox}`, `  token STT ${l1.token}`, ''].join('\n') + '\n',
+        );
+      },
+      { beforeReady: (node) => waitForL1Queue(node.store, l1.rpcUrl, l1.deployment.portal), afterStop: () => l1.stop() },
+    );
   });
 
 program

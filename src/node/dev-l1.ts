@@ -1,0 +1,100 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createPublicClient, createWalletClient, http, parseAbi, type Address as ViemAddress, type PublicClient } from 'viem';
+import { foundry } from 'viem/chains';
+import type { Address } from '../core/index.js';
+import { PORTAL_ABI, TEST_TOKEN_ABI, deployContracts, deployTestToken, startAnvil, type Anvil, type Deployment } from '../l1/index.js';
+import { devAccounts } from './dev.js';
+
+/** What `strand dev --l1` funds each dev account with on L2, through the portal. */
+export const DEV_L1_DEPOSIT_ETH = 1_000n * 10n ** 18n;
+export const DEV_L1_DEPOSIT_TOKEN = 1_000_000n * 10n ** 18n;
+
+export interface DevL1 {
+  readonly rpcUrl: string;
+  readonly deployment: Deployment;
+  readonly token: Address;
+  /** Whether this start deployed the contracts and made the dev deposits (a fresh chain). */
+  readonly fresh: boolean;
+  stop(): Promise<void>;
+}
+
+interface SavedDeployment {
+  readonly portal: ViemAddress;
+  readonly oracle: ViemAddress;
+  readonly inbox: ViemAddress;
+  readonly deployBlock: string;
+  readonly token: Address;
+}
+
+const ERC20 = parseAbi(['function approve(address spender, uint256 amount) returns (bool)']);
+
+async function mined(pub: PublicClient, hash: `0x${string}`): Promise<void> {
+  const r = await pub.waitForTransactionReceipt({ hash });
+  if (r.status !== 'success') throw new Error(`L1 transaction ${hash} reverted`);
+}
+
+/**
+ * The L1 half of `strand dev --l1`: anvil (started here with its state kept in the data
+ * directory, or an existing chain at `l1Rpc`), the contracts deployed once and remembered, and
+ * the five dev accounts funded on L2 by real deposits of ETH and of a test token.
+ */
+export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port?: number }): Promise<DevL1> {
+  let anvil: Anvil | null = null;
+  let rpcUrl = opts.l1Rpc;
+  if (!rpcUrl) {
+    // --state loads the chain at start and dumps it on exit, so a restart resumes both chains.
+    // Automine while setting up (each transaction mined at once), then a block every second.
+    anvil = await startAnvil({ port: opts.l1Port ?? 8545, args: ['--state', join(opts.dataDir, 'anvil-state.json')] });
+    rpcUrl = anvil.rpcUrl;
+  }
+  try {
+    const transport = http(rpcUrl, { retryCount: 2 });
+    const pub = createPublicClient({ chain: foundry, transport, pollingInterval: 200 }) as PublicClient;
+    const wallet = createWalletClient({ chain: foundry, transport });
+    const intervalMining = async (): Promise<void> => {
+      if (anvil) await pub.request({ method: 'evm_setIntervalMining' as never, params: [1] as never });
+    };
+    const accounts = devAccounts(8).map((a) => a.address as ViemAddress);
+    const savedPath = join(opts.dataDir, 'l1-deployment.json');
+    const saved = existsSync(savedPath) ? (JSON.parse(readFileSync(savedPath, 'utf8')) as SavedDeployment) : null;
+    if (saved && (await pub.getCode({ address: saved.portal }))) {
+      await intervalMining();
+      return {
+        rpcUrl,
+        deployment: { portal: saved.portal, oracle: saved.oracle, inbox: saved.inbox, deployBlock: BigInt(saved.deployBlock) },
+        token: saved.token,
+        fresh: false,
+        stop: async () => void (await anvil?.stop()),
+      };
+    }
+    const [deployer, , , , , proposer, challenger, batcher] = accounts as [ViemAddress, ...ViemAddress[]];
+    const clients = { wallet, publicClient: pub, account: deployer };
+    const deployment = await deployContracts(clients, { proposer: proposer!, challenger: challenger!, batcher: batcher!, challengePeriodSeconds: 30n, bond: 10n ** 17n });
+    const token = (await deployTestToken(clients, 'Strand Test Token', 'STT')).toLowerCase() as Address;
+    for (const account of accounts.slice(0, 5)) {
+      await mined(pub, await wallet.writeContract({ account, chain: foundry, address: deployment.portal, abi: PORTAL_ABI, functionName: 'depositETH', args: [account], value: DEV_L1_DEPOSIT_ETH }));
+      await mined(pub, await wallet.writeContract({ account, chain: foundry, address: token, abi: TEST_TOKEN_ABI, functionName: 'mint', args: [account, DEV_L1_DEPOSIT_TOKEN] }));
+      await mined(pub, await wallet.writeContract({ account, chain: foundry, address: token, abi: ERC20, functionName: 'approve', args: [deployment.portal, DEV_L1_DEPOSIT_TOKEN] }));
+      await mined(pub, await wallet.writeContract({ account, chain: foundry, address: deployment.portal, abi: PORTAL_ABI, functionName: 'depositERC20', args: [token, account, DEV_L1_DEPOSIT_TOKEN] }));
+    }
+    const toSave: SavedDeployment = { ...deployment, deployBlock: deployment.deployBlock.toString(), token };
+    writeFileSync(savedPath, `${JSON.stringify(toSave, null, 2)}\n`);
+    await intervalMining();
+    return { rpcUrl, deployment, token, fresh: true, stop: async () => void (await anvil?.stop()) };
+  } catch (err) {
+    await anvil?.stop();
+    throw err;
+  }
+}
+
+/** Resolves once the L2 has applied every L1 queue message the portal held when called. */
+export async function waitForL1Queue(store: { getNextQueueIndex(): bigint }, rpcUrl: string, portal: ViemAddress, timeoutMs = 120_000): Promise<void> {
+  const pub = createPublicClient({ chain: foundry, transport: http(rpcUrl) });
+  const target = await pub.readContract({ address: portal, abi: PORTAL_ABI, functionName: 'nextQueueIndex' });
+  const deadline = Date.now() + timeoutMs;
+  while (store.getNextQueueIndex() < target) {
+    if (Date.now() > deadline) throw new Error(`the L2 did not apply the ${target} L1 queue messages within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
