@@ -192,11 +192,17 @@ export class Sequencer {
     this.schedule();
   }
 
-  private schedule(delayMs = this.config.blockTimeMs): void {
+  private schedule(delayMs = this.config.blockTimeMs, early = false): void {
     this.timer = setTimeout(() => {
       this.timer = null;
+      let full = false;
       this.building = this.buildBlock()
-        .then(() => undefined)
+        .then((block) => {
+          full = block !== null && block.entries.length >= this.config.maxBlockTxs;
+          // An early block that came out short (the mempool held future nonces, not a full
+          // block) disarms the early close until the timer has built the next block.
+          this.earlyCloseArmed = full || !early;
+        })
         .catch((err: unknown) => {
           // A failed append leaves the store at the previous head: the same entries are
           // retried next tick. Log loudly; readiness reports the failure.
@@ -205,16 +211,24 @@ export class Sequencer {
         })
         .finally(() => {
           this.building = null;
-          if (this.state === 'running') this.schedule(this.mempool.size >= this.config.maxBlockTxs ? 0 : this.config.blockTimeMs);
+          // A full block with another full block waiting: the next one starts at once.
+          if (this.state === 'running') this.schedule(full && this.mempool.size >= this.config.maxBlockTxs ? 0 : this.config.blockTimeMs);
         });
     }, delayMs);
   }
 
-  /** A full block's worth pending closes the block now rather than at the next tick. */
+  private earlyCloseArmed = true;
+
+  /**
+   * A full block's worth pending closes the block now rather than at the next tick, once per
+   * block interval: if that early block turns out not full (the mempool held future nonces),
+   * admissions do not trigger another until the timer has built a block.
+   */
   private closeEarlyIfFull(): void {
-    if (this.state !== 'running' || this.building || !this.timer || this.mempool.size < this.config.maxBlockTxs) return;
+    if (!this.earlyCloseArmed || this.state !== 'running' || this.building || !this.timer || this.mempool.size < this.config.maxBlockTxs) return;
+    this.earlyCloseArmed = false;
     clearTimeout(this.timer);
-    this.schedule(0);
+    this.schedule(0, true);
   }
 
   lastError: Error | null = null;
