@@ -7,6 +7,9 @@ import {
   decodeBlock,
   decodeEntry,
   decodeHeader,
+  decodeWithdrawal,
+  encodeWithdrawal,
+  WITHDRAWAL_BYTES,
   encodeBlock,
   encodeEntry,
   encodeHeader,
@@ -62,6 +65,17 @@ describe('canonical codecs', () => {
         const enc = encodeEntry(e);
         expect(decodeEntry(enc)).toEqual(e);
         expect(encodeEntry(decodeEntry(enc))).toEqual(enc);
+      }),
+    );
+  });
+
+  it('round-trip withdrawals (the leaf the L1 portal re-encodes)', () => {
+    fc.assert(
+      fc.property(hash, address, address, address, u256, (txHash, from, to, token, amount) => {
+        const w = { txHash, from, to, token, amount };
+        const enc = encodeWithdrawal(w);
+        expect(enc.length).toBe(WITHDRAWAL_BYTES);
+        expect(decodeWithdrawal(enc)).toEqual(w);
       }),
     );
   });

@@ -124,6 +124,15 @@ export function decodeBlock(bytes: Uint8Array): Block {
   return { header, entries };
 }
 
+export const WITHDRAWAL_BYTES = 124;
+
+export function decodeWithdrawal(bytes: Uint8Array): Withdrawal {
+  const r = new ByteReader(bytes);
+  const w: Withdrawal = { txHash: r.hex<Hash>(32), from: r.hex<Address>(20), to: r.hex<Address>(20), token: r.hex<Address>(20), amount: r.u256() };
+  r.end();
+  return w;
+}
+
 /** The leaf of the withdrawals tree; the L1 portal re-encodes exactly these bytes. */
 export function encodeWithdrawal(w: Withdrawal): Uint8Array {
   return new ByteWriter(124).hex(w.txHash, 32).hex(w.from, 20).hex(w.to, 20).hex(w.token, 20).u256(w.amount).finish();

@@ -274,6 +274,7 @@ export class Sequencer {
       newNodes: executed.smt.newNodes,
       staleNodes: executed.smt.staleNodes,
       rejected: rejected.map((r) => ({ hash: r.entry.hash, code: r.code, message: r.message })),
+      withdrawals: executed.withdrawals,
       consumedPending: consumed,
     };
     await this.deps.log.append(block, effects);

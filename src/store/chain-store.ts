@@ -1,8 +1,11 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import {
   InvariantError,
+  WITHDRAWAL_BYTES,
   decodeBlock,
+  decodeWithdrawal,
   encodeBlock,
+  encodeWithdrawal,
   hexToBytes,
   type Address,
   type Amount,
@@ -10,6 +13,7 @@ import {
   type ErrorCode,
   type Hash,
   type SealedHeader,
+  type Withdrawal,
 } from '../core/index.js';
 
 /*
@@ -34,6 +38,11 @@ export interface BlockEffects {
   readonly newNodes: ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
   readonly staleNodes: readonly Uint8Array[];
   readonly rejected: ReadonlyArray<{ readonly hash: Hash; readonly code: ErrorCode; readonly message: string }>;
+  /**
+   * The block's withdrawals in order (the leaves of its withdrawalsRoot). Stored because a
+   * forced withdrawal's payout depends on the state it met, so the block alone does not say.
+   */
+  readonly withdrawals?: readonly Withdrawal[];
   /** Pending entries that this block consumed (included or rejected). */
   readonly consumedPending: readonly Hash[];
 }
@@ -77,6 +86,8 @@ export class ChainStore {
   private readonly smtRoots: Database<{ hash: Buffer; nodeKey: Buffer | null }, number>;
   private readonly txIndex: Database<[number, number], string>;
   private readonly rejections: Database<RejectionRecord, string>;
+  private readonly withdrawals: Database<Buffer, number>;
+  private readonly withdrawalIndex: Database<[number, number], string>;
   private readonly nodes: Database<Buffer, Buffer>;
   private readonly stale: Database<true, Buffer>;
   private readonly balances: Database<string, Buffer>;
@@ -92,6 +103,8 @@ export class ChainStore {
     this.smtRoots = this.root.openDB({ name: 'smt-roots', keyEncoding: 'uint32', encoding: 'msgpack' });
     this.txIndex = this.root.openDB({ name: 'tx-index', encoding: 'msgpack' });
     this.rejections = this.root.openDB({ name: 'rejections', encoding: 'msgpack' });
+    this.withdrawals = this.root.openDB({ name: 'withdrawals', keyEncoding: 'uint32', encoding: 'binary' });
+    this.withdrawalIndex = this.root.openDB({ name: 'withdrawal-index', encoding: 'msgpack' });
     this.nodes = this.root.openDB({ name: 'smt-nodes', keyEncoding: 'binary', encoding: 'binary' });
     this.stale = this.root.openDB({ name: 'smt-stale', keyEncoding: 'binary', encoding: 'msgpack' });
     this.balances = this.root.openDB({ name: 'balances', keyEncoding: 'binary', encoding: 'string' });
@@ -143,6 +156,10 @@ export class ChainStore {
       this.blocks.putSync(n, encoded);
       block.entries.forEach((e, index) => this.txIndex.putSync(e.hash, [n, index]));
       for (const r of effects.rejected) this.rejections.putSync(r.hash, { code: r.code, message: r.message });
+      if (effects.withdrawals?.length) {
+        this.withdrawals.putSync(n, Buffer.concat(effects.withdrawals.map((w) => encodeWithdrawal(w))));
+        effects.withdrawals.forEach((w, i) => this.withdrawalIndex.putSync(w.txHash, [n, i]));
+      }
       for (const b of effects.balances) {
         const key = balanceRowKey(b.account, b.token);
         if (b.value === 0n) this.balances.removeSync(key);
@@ -199,6 +216,21 @@ export class ChainStore {
 
   getTxLocation(hash: Hash): TxLocation | undefined {
     const loc = this.txIndex.get(hash);
+    return loc ? { block: loc[0], index: loc[1] } : undefined;
+  }
+
+  /** The withdrawals block n made, in order (empty for none). */
+  getWithdrawals(n: number): Withdrawal[] {
+    const bytes = this.withdrawals.get(n);
+    if (!bytes) return [];
+    const out: Withdrawal[] = [];
+    for (let off = 0; off < bytes.length; off += WITHDRAWAL_BYTES) out.push(decodeWithdrawal(bytes.subarray(off, off + WITHDRAWAL_BYTES)));
+    return out;
+  }
+
+  /** Where the withdrawal made by the L2 transaction (or forced withdrawal) `txHash` sits. */
+  getWithdrawalLocation(txHash: Hash): TxLocation | undefined {
+    const loc = this.withdrawalIndex.get(txHash);
     return loc ? { block: loc[0], index: loc[1] } : undefined;
   }
 

@@ -57,6 +57,9 @@ describe('deposits through the real L1 portal (anvil, real contracts, real node)
     const latest = await getJson(`${node.url}/v1/blocks/latest`);
     const empty = (await getJson(`${node.url}/v1/blocks/0`)).json.header as { withdrawalsRoot: string };
     expect((latest.json.header as { withdrawalsRoot: string }).withdrawalsRoot).not.toBe(empty.withdrawalsRoot);
+    const stored = node.store.getWithdrawals((latest.json.header as { number: number }).number);
+    expect(stored.map((w) => [w.from, w.to, w.amount])).toEqual([[bob.toLowerCase(), bob.toLowerCase(), 10n ** 18n]]);
+    expect(node.store.getWithdrawalLocation(stored[0]!.txHash)).toEqual({ block: (latest.json.header as { number: number }).number, index: 0 });
 
     const status = await getJson(`${node.url}/v1/status`);
     expect(status.json.l1ChainId).toBe(31337);
