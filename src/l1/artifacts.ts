@@ -1,12 +1,11 @@
-// Compiled contract artifacts (written by scripts/build-contracts.ts), loaded for viem. This
-// reads contracts/artifacts itself instead of importing scripts/contract-artifacts.ts because
-// src/ must not depend on build scripts outside it (and the node ships without scripts/).
+// Compiled contract artifacts (written by scripts/build-contracts.ts), loaded for viem: the one
+// loader, used by the node and the contract tests alike.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Abi, Hex } from 'viem';
 
-/** Contracts with an artifact; TestToken and FeeToken exist for tests and the dev chain only. */
-export type ContractName = 'StrandPortal' | 'OutputOracle' | 'BatchInbox' | 'TestToken' | 'FeeToken';
+/** Contracts with an artifact; TestToken, FeeToken and ReentrantRecipient exist for tests and the dev chain only. */
+export type ContractName = 'StrandPortal' | 'OutputOracle' | 'BatchInbox' | 'TestToken' | 'FeeToken' | 'ReentrantRecipient';
 
 export interface ContractArtifact {
   readonly abi: Abi;

@@ -23,7 +23,7 @@ import { foundry } from 'viem/chains';
 import { bytesToHex, encodeWithdrawal, hexToBytes, type Address, type Hash, type Withdrawal } from '../../src/core/index.js';
 import { inclusionProof, leafHash, merkleRoot } from '../../src/merkle/index.js';
 import { buildContracts } from '../../scripts/build-contracts.js';
-import { loadArtifact, type ContractName } from '../../scripts/contract-artifacts.js';
+import { loadArtifact, type ContractName } from '../../src/l1/index.js';
 
 const ANVIL = fileURLToPath(new URL('../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil', import.meta.url));
 

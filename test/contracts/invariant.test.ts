@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Abi, Address as ViemAddress } from 'viem';
 import type { Withdrawal } from '../../src/core/index.js';
-import { loadArtifact } from '../../scripts/contract-artifacts.js';
+import { loadArtifact } from '../../src/l1/index.js';
 import {
   advanceTime,
   BOND,

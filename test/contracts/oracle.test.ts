@@ -2,7 +2,7 @@
 // finality and where the bonds go.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { keccak256, parseEventLogs, type Abi, type Address as ViemAddress, type Hex } from 'viem';
-import { loadArtifact } from '../../scripts/contract-artifacts.js';
+import { loadArtifact } from '../../src/l1/index.js';
 import {
   advanceTime,
   BOND,

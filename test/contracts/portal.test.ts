@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { encodeFunctionData, parseEventLogs, toFunctionSelector, type Abi, type Address as ViemAddress, type Hex } from 'viem';
 import type { Withdrawal } from '../../src/core/index.js';
-import { loadArtifact } from '../../scripts/contract-artifacts.js';
+import { loadArtifact } from '../../src/l1/index.js';
 import {
   advanceTime,
   BOND,
