@@ -85,6 +85,9 @@ program
       tokens: [ETH, l1.token],
       l1Rpc: [l1.rpcUrl],
       portal: l1.deployment.portal,
+      inbox: l1.deployment.inbox,
+      batcherKey: devAccounts(8)[7]!.privateKey,
+      batchMaxDelayMs: 2_000,
       l1StartBlock: Number(l1.deployment.deployBlock),
       l1Confirmations: 1,
       l1PollMs: 200,
@@ -94,7 +97,7 @@ program
       (node) => {
         printDevBanner(node.url, config.chainId, config.dataDir, node.sequencerAddress, accounts, `${DEV_L1_DEPOSIT_ETH / 10n ** 18n} ETH and ${DEV_L1_DEPOSIT_TOKEN / 10n ** 18n} STT each, deposited through the portal`);
         process.stdout.write(
-          [`L1 (dev)`, `  RPC       ${l1.rpcUrl}`, `  portal    ${l1.deployment.portal}`, `  oracle    ${l1.deployment.oracle}`, `  inbox     ${l1.deployment.inbox}`, `  token STT ${l1.token}`, ''].join('\n') + '\n',
+          [`L1 (dev)`, `  RPC       ${l1.rpcUrl}`, `  portal    ${l1.deployment.portal}`, `  oracle    ${l1.deployment.oracle}`, `  inbox     ${l1.deployment.inbox}  (batches posted by dev account 7)`, `  token STT ${l1.token}`, ''].join('\n') + '\n',
         );
       },
       { beforeReady: (node) => waitForL1Queue(node.store, l1.rpcUrl, l1.deployment.portal), afterStop: () => l1.stop() },

@@ -16,3 +16,5 @@ export {
   type ReachableListener,
 } from './client.js';
 export { DepositWatcher, type DepositWatcherOptions, type DepositWatcherStatus, type L1Message, type L1MessageKind } from './watcher.js';
+export * from './batcher/index.js';
+export * from './proposer/index.js';

@@ -39,6 +39,9 @@ export const nodeConfigSchema = z
     l1StartBlock: z.coerce.number().int().min(0),
     l1Confirmations: z.coerce.number().int().min(1).max(1000),
     l1PollMs: z.coerce.number().int().min(10).max(60_000),
+    inbox: address.optional(),
+    batcherKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte 0x hex private key').optional(),
+    batchMaxDelayMs: z.coerce.number().int().min(10).max(3_600_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
   .strict();
@@ -75,6 +78,9 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   { key: 'l1StartBlock', env: 'STRAND_L1_START_BLOCK', description: 'L1 block where the portal was deployed (where reading starts)', default: 0 },
   { key: 'l1Confirmations', env: 'STRAND_L1_CONFIRMATIONS', description: 'A deposit is applied once its L1 block has this many confirmations (1 = in the head block)', default: 10 },
   { key: 'l1PollMs', env: 'STRAND_L1_POLL_MS', description: 'How often the L1 watcher polls', default: 1000 },
+  { key: 'inbox', env: 'STRAND_INBOX', description: 'Address of the BatchInbox on L1; with batcherKey, blocks are posted to it', default: undefined },
+  { key: 'batcherKey', env: 'STRAND_BATCHER_KEY', description: 'Private key of the batcher account (0x hex); key custody comes later', default: undefined },
+  { key: 'batchMaxDelayMs', env: 'STRAND_BATCH_MAX_DELAY_MS', description: 'A block waits at most this long before it is posted in a batch', default: 10_000 },
   { key: 'logLevel', env: 'STRAND_LOG_LEVEL', description: 'pino log level', default: 'info' },
 ];
 

@@ -1,12 +1,17 @@
 import type { Logger } from 'pino';
 import type { Address, L1Message } from '../core/index.js';
 import { withHash } from '../crypto/index.js';
-import { DepositWatcher, L1Client, type L1Message as WatchedMessage } from '../l1/index.js';
+import { createWalletClient, http, type Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { Batcher, DepositWatcher, L1Client, type L1Message as WatchedMessage } from '../l1/index.js';
 import type { Sequencer } from '../sequencer/index.js';
 import type { ChainStore } from '../store/index.js';
 
 export interface L1LinkConfig {
   readonly chainId: number;
+  readonly inbox?: string | undefined;
+  readonly batcherKey?: string | undefined;
+  readonly batchMaxDelayMs: number;
   readonly l1Rpc: readonly string[];
   readonly portal: Address;
   readonly l1StartBlock: number;
@@ -36,10 +41,27 @@ export function toLedgerMessage(chainId: number, m: WatchedMessage): L1Message {
 export class L1Link {
   readonly client: L1Client;
   private readonly watcher: DepositWatcher;
+  /** Posts sequenced blocks to the BatchInbox; absent on a node without a batcher key. */
+  private readonly batcher: Batcher | null;
   private l1ChainIdValue: number | null = null;
 
   constructor(config: L1LinkConfig, store: ChainStore, sequencer: Sequencer, logger: Logger) {
     this.client = new L1Client({ urls: config.l1Rpc, logger });
+    this.batcher =
+      config.inbox && config.batcherKey
+        ? new Batcher({
+            client: this.client,
+            wallet: createWalletClient({ account: privateKeyToAccount(config.batcherKey as Hex), transport: http(config.l1Rpc[0]) }),
+            inbox: config.inbox as Address,
+            source: { headNumber: () => store.headNumber() ?? 0, getBlock: (n) => store.getBlock(n) },
+            progress: store,
+            confirmations: config.l1Confirmations,
+            startL1Block: store.lastBatchL1Block() ?? BigInt(config.l1StartBlock),
+            maxDelayMs: config.batchMaxDelayMs,
+            pollIntervalMs: config.l1PollMs,
+            logger: logger.child({ service: 'batcher' }),
+          })
+        : null;
     // Re-reading from the deployment block after a restart is safe: the watcher skips every
     // queue index below what the stored state has applied.
     this.watcher = new DepositWatcher({
@@ -59,14 +81,15 @@ export class L1Link {
 
   start(): void {
     this.watcher.start();
+    this.batcher?.start();
     void this.client
       .request('chainId', (c) => c.getChainId())
       .then((id) => (this.l1ChainIdValue = id))
       .catch(() => undefined);
   }
 
-  stop(): Promise<void> {
-    return this.watcher.stop();
+  async stop(): Promise<void> {
+    await Promise.all([this.watcher.stop(), this.batcher?.stop()]);
   }
 
   get l1ChainId(): number | null {

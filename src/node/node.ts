@@ -108,7 +108,10 @@ export class StrandNode {
         recoveryWorkers: workers,
         mempoolCapacity: config.mempoolCapacity,
         l1,
-        contracts: config.portal ? { portal: config.portal as Address } : {},
+        contracts: {
+          ...(config.portal ? { portal: config.portal as Address } : {}),
+          ...(config.inbox ? { inbox: config.inbox as Address } : {}),
+        },
       });
       const api = await buildApi(services, {
         logger: logger.child({ module: 'api' }),

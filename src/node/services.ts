@@ -91,7 +91,9 @@ export class NodeServices implements ApiServices {
         treeSize: leaves.length,
         siblings: inclusionProof(leaves, loc.index).map(hashFromBytes),
       };
-      return { hash, entry, status: 'sequenced', blockNumber: loc.block, index: loc.index, error: null, inclusionProof: proof };
+      // `posted` once the block's batch is on L1 with the required confirmations.
+      const status = loc.block <= store.postedThrough() ? 'posted' : 'sequenced';
+      return { hash, entry, status, blockNumber: loc.block, index: loc.index, error: null, inclusionProof: proof };
     }
     const pending = sequencer.mempool.get(hash);
     if (pending) return { hash, entry: pending, status: 'pending', blockNumber: null, index: null, error: null, inclusionProof: null };
@@ -153,8 +155,8 @@ export class NodeServices implements ApiServices {
     return {
       chainId: ledger.chainId,
       l1ChainId: this.deps.l1?.l1ChainId ?? null,
-      // Until settlement on L1 lands, nothing is posted or finalized beyond genesis.
-      heads: { latest, safe: 0, finalized: 0 },
+      // safe = its batch is on L1 with the required confirmations; finalized comes with outputs.
+      heads: { latest, safe: store.postedThrough(), finalized: 0 },
       role: 'sequencer',
       leader: null,
       peers: [],

@@ -87,6 +87,7 @@ export class ChainStore {
   private readonly txIndex: Database<[number, number], string>;
   private readonly rejections: Database<RejectionRecord, string>;
   private readonly withdrawals: Database<Buffer, number>;
+  private readonly batches: Database<{ fromBlock: number; toBlock: number; l1TxHash: string; l1Block: string }, number>;
   private readonly withdrawalIndex: Database<[number, number], string>;
   private readonly nodes: Database<Buffer, Buffer>;
   private readonly stale: Database<true, Buffer>;
@@ -104,6 +105,7 @@ export class ChainStore {
     this.txIndex = this.root.openDB({ name: 'tx-index', encoding: 'msgpack' });
     this.rejections = this.root.openDB({ name: 'rejections', encoding: 'msgpack' });
     this.withdrawals = this.root.openDB({ name: 'withdrawals', keyEncoding: 'uint32', encoding: 'binary' });
+    this.batches = this.root.openDB({ name: 'l1-batches', keyEncoding: 'uint32', encoding: 'msgpack' });
     this.withdrawalIndex = this.root.openDB({ name: 'withdrawal-index', encoding: 'msgpack' });
     this.nodes = this.root.openDB({ name: 'smt-nodes', keyEncoding: 'binary', encoding: 'binary' });
     this.stale = this.root.openDB({ name: 'smt-stale', keyEncoding: 'binary', encoding: 'msgpack' });
@@ -311,6 +313,33 @@ export class ChainStore {
       this.nextPendingSeq = Math.max(this.nextPendingSeq, Number(key.readBigUInt64BE(0)) + 1);
     }
     return out;
+  }
+
+  // ---- settlement progress (written by the batcher) --------------------------------------
+
+  /** Highest L2 block whose batch is on L1 with the required confirmations (0 = only genesis). */
+  postedThrough(): number {
+    return (this.meta.get('postedThrough') as number | undefined) ?? 0;
+  }
+
+  /** The L1 block of the last confirmed batch: where a restarted batcher starts reading. */
+  lastBatchL1Block(): bigint | undefined {
+    const v = this.meta.get('lastBatchL1Block') as string | undefined;
+    return v === undefined ? undefined : BigInt(v);
+  }
+
+  /** Records a confirmed batch; ranges must follow each other with no gap or overlap. */
+  async markPosted(p: { fromBlock: number; toBlock: number; l1TxHash: Hash; l1Block: bigint; batchIndex: bigint }): Promise<void> {
+    const through = this.postedThrough();
+    if (p.fromBlock !== through + 1 || p.toBlock < p.fromBlock) {
+      throw new InvariantError(`batch of blocks ${p.fromBlock}-${p.toBlock} does not follow posted block ${through}`);
+    }
+    await this.root.transaction(() => {
+      this.batches.putSync(Number(p.batchIndex), { fromBlock: p.fromBlock, toBlock: p.toBlock, l1TxHash: p.l1TxHash, l1Block: p.l1Block.toString() });
+      this.meta.putSync('postedThrough', p.toBlock);
+      this.meta.putSync('lastBatchL1Block', p.l1Block.toString());
+    });
+    await this.root.flushed;
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StrandNode, resolveConfig } from '../../src/node/index.js';
+import { StrandNode, devAccounts, resolveConfig } from '../../src/node/index.js';
+import { StrandClient } from '../../src/sdk/index.js';
+import { privateKeyToAccount } from 'viem/accounts';
 import { depositEth, depositToken, requestWithdrawal, startChain, type TestChain } from '../l1/chain.js';
 import { getJson, waitUntil } from '../helpers/txs.js';
 
@@ -24,6 +26,10 @@ beforeAll(async () => {
       blockTimeMs: 50,
       l1Rpc: [chain.anvil.rpcUrl],
       portal: chain.deployment.portal,
+      inbox: chain.deployment.inbox,
+      // test/l1/chain.ts deploys the inbox with anvil's account 3 as the batcher.
+      batcherKey: devAccounts(4)[3]!.privateKey,
+      batchMaxDelayMs: 100,
       l1StartBlock: Number(chain.deployment.deployBlock),
       l1Confirmations: 1,
       l1PollMs: 50,
@@ -65,6 +71,19 @@ describe('deposits through the real L1 portal (anvil, real contracts, real node)
     expect(status.json.l1ChainId).toBe(31337);
     expect((status.json.contracts as Record<string, string>).portal).toBe(chain.deployment.portal.toLowerCase());
     expect((await fetch(`${node.url}/health/ready`)).status).toBe(200);
+  });
+
+  it('posts sequenced blocks to the batch inbox and reports their transactions as posted', async () => {
+    const client = new StrandClient({ url: node.url });
+    const bobKey = devAccounts(6)[5]!.privateKey;
+    const { hash } = await client.transfer({ account: privateKeyToAccount(bobKey), to: chain.accounts[4]!, amount: 10n ** 17n });
+    const tx = await client.waitFor(hash, 'posted', { timeoutMs: 30_000 });
+    expect(tx.status).toBe('posted');
+    const status = await getJson(`${node.url}/v1/status`);
+    expect((status.json.heads as { safe: number }).safe).toBeGreaterThanOrEqual(tx.blockNumber!);
+    // The batch on L1 decodes back to the blocks the node sequenced.
+    const logs = await chain.pub.getLogs({ address: chain.deployment.inbox, fromBlock: 0n });
+    expect(logs.length).toBeGreaterThan(0);
   });
 
   it('stays up and reports not-ready while L1 is unreachable, still serving reads', async () => {

@@ -1,0 +1,482 @@
+// The batcher: posts the data of consecutive L2 blocks to the BatchInbox, one batch in flight at
+// a time, and marks a range posted only once its L1 transaction has the configured
+// confirmations. What is on L1 is the truth: every pass re-reads the inbox's BatchSubmitted
+// events, so a batch mined before a crash (or posted by a previous leader) is marked, never
+// posted again, and a range is never skipped because marking only ever extends postedThrough
+// by the batch that starts right after it.
+import type { Logger } from 'pino';
+import {
+  BaseError,
+  decodeFunctionData,
+  encodeFunctionData,
+  keccak256 as viemKeccak,
+  parseAbi,
+  RpcRequestError,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type LocalAccount,
+  type Transport,
+  type WalletClient,
+} from 'viem';
+import type { Block, Hash } from '../../core/index.js';
+import type { Clock } from '../clock.js';
+import { PollingLoop } from '../loop.js';
+import type { L1Client } from '../client.js';
+import { encodeBatch, readBatchRange } from './codec.js';
+
+export const BATCH_INBOX_ABI = parseAbi([
+  'function submitBatch(bytes data) returns (uint256)',
+  'function batchCount() view returns (uint256)',
+  'event BatchSubmitted(uint256 indexed index, bytes32 hash, uint256 l1Block)',
+]);
+
+/** The node's L2 chain, as far as the batcher reads it. */
+export interface L2BlockSource {
+  headNumber(): number;
+  getBlock(n: number): Block | undefined;
+}
+
+export interface PostedBatch {
+  readonly fromBlock: number;
+  readonly toBlock: number;
+  readonly l1TxHash: Hash;
+  readonly l1Block: bigint;
+  readonly batchIndex: bigint;
+}
+
+/** Durable in the node (LMDB); the batcher's only memory across restarts. */
+export interface BatchProgressStore {
+  /** Highest L2 block whose batch reached the confirmations (0 = only genesis). */
+  postedThrough(): number;
+  markPosted(p: PostedBatch): Promise<void>;
+}
+
+export class MemoryBlockSource implements L2BlockSource {
+  readonly blocks = new Map<number, Block>();
+  add(...blocks: readonly Block[]): void {
+    for (const b of blocks) this.blocks.set(b.header.number, b);
+  }
+  headNumber(): number {
+    let n = 0;
+    while (this.blocks.has(n + 1)) n++;
+    return n;
+  }
+  getBlock(n: number): Block | undefined {
+    return this.blocks.get(n);
+  }
+}
+
+export class MemoryBatchProgress implements BatchProgressStore {
+  readonly posted: PostedBatch[] = [];
+  private through = 0;
+  postedThrough(): number {
+    return this.through;
+  }
+  async markPosted(p: PostedBatch): Promise<void> {
+    if (p.fromBlock !== this.through + 1) throw new Error(`markPosted ${p.fromBlock}..${p.toBlock} after ${this.through}`);
+    this.posted.push(p);
+    this.through = p.toBlock;
+  }
+}
+
+export interface BatcherOptions {
+  readonly client: L1Client;
+  /** A wallet client whose account is the batcher key, held locally (transactions are signed
+   * here and broadcast through `client`, so they get its failover). */
+  readonly wallet: WalletClient<Transport, Chain | undefined, Account>;
+  readonly inbox: Address;
+  readonly source: L2BlockSource;
+  readonly progress: BatchProgressStore;
+  /** L1 blocks a batch's transaction needs (its own included) before its range is marked posted. */
+  readonly confirmations?: number;
+  /** Where to start reading BatchSubmitted events: the inbox's deployment block. */
+  readonly startL1Block?: bigint;
+  /** Upper bound on a batch's encoded size (calldata); a single larger block is still posted alone. */
+  readonly maxBatchBytes?: number;
+  /** Post as soon as this many blocks wait... */
+  readonly minBlocksPerBatch?: number;
+  /** ...or once the oldest waiting block has waited this long. */
+  readonly maxDelayMs?: number;
+  /** Resubmit with higher fees when not mined within this many L1 blocks. */
+  readonly feeBumpAfterBlocks?: number;
+  /** Fee increase per bump, in percent; at least 12.5 (what nodes require to replace). */
+  readonly feeBumpPercent?: number;
+  readonly pollIntervalMs?: number;
+  /** getLogs range per request (public RPCs cap it). */
+  readonly logsChunk?: bigint;
+  readonly onBalance?: (wei: bigint) => void;
+  readonly lowBalanceWei?: bigint;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+interface InFlight {
+  readonly fromBlock: number;
+  readonly toBlock: number;
+  readonly data: Hex;
+  readonly nonce: number;
+  readonly gas: bigint;
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+  readonly txHashes: Hash[];
+  sentAtL1Block: bigint;
+  bumps: number;
+}
+
+/** A batch seen on L1 through its BatchSubmitted event. */
+interface L1Batch {
+  readonly fromBlock: number;
+  readonly toBlock: number;
+  readonly l1TxHash: Hash;
+  readonly l1Block: bigint;
+  readonly batchIndex: bigint;
+}
+
+export interface BatcherStatus {
+  readonly running: boolean;
+  readonly postedThrough: number;
+  readonly l2Head: number;
+  readonly inFlight: { fromBlock: number; toBlock: number; nonce: number; txHashes: readonly Hash[]; bumps: number } | null;
+  /** Mined on L1, waiting for confirmations. */
+  readonly awaitingConfirmations: { fromBlock: number; toBlock: number; l1Block: string } | null;
+  readonly balanceWei: string | null;
+  readonly lowBalance: boolean;
+  readonly lastError: string | null;
+}
+
+interface Tunables {
+  readonly confirmations: number;
+  readonly maxBatchBytes: number;
+  readonly minBlocksPerBatch: number;
+  readonly maxDelayMs: number;
+  readonly feeBumpAfterBlocks: number;
+  readonly feeBumpPercent: number;
+  readonly pollIntervalMs: number;
+  readonly logsChunk: bigint;
+}
+
+const DEFAULTS: Tunables = {
+  confirmations: 1,
+  maxBatchBytes: 100_000,
+  minBlocksPerBatch: 1,
+  maxDelayMs: 10_000,
+  feeBumpAfterBlocks: 3,
+  feeBumpPercent: 12.5,
+  pollIntervalMs: 1_000,
+  logsChunk: 5_000n,
+};
+
+export class Batcher {
+  private readonly loop: PollingLoop;
+  private readonly account: LocalAccount;
+  private readonly o: BatcherOptions & Tunables;
+  private chainId: number | undefined;
+  private inFlight: InFlight | undefined;
+  /** Confirmed batches read from L1 not yet marked (normally none: they are marked at once). */
+  private readonly confirmed = new Map<number, L1Batch>();
+  /** Every block up to here has had its events read with the confirmations: never re-read. */
+  private scannedThrough: bigint;
+  private awaiting: L1Batch | undefined;
+  private waitingSince: number | undefined;
+  private balance: bigint | undefined;
+  private low = false;
+  private lastError: string | null = null;
+  private readonly rangeCache = new Map<Hash, { fromBlock: number; toBlock: number } | null>();
+
+  constructor(opts: BatcherOptions) {
+    const account = opts.wallet.account;
+    if (account.type !== 'local') throw new Error('Batcher: the wallet needs a local account (the batcher key)');
+    this.account = account;
+    this.o = { ...DEFAULTS, ...stripUndefined(opts) };
+    if (this.o.feeBumpPercent < 12.5) throw new Error('Batcher: feeBumpPercent below 12.5 would not replace a pending transaction');
+    if (this.o.confirmations < 1) throw new Error('Batcher: confirmations must be at least 1');
+    this.scannedThrough = (opts.startL1Block ?? 0n) - 1n;
+    const loopOpts = { intervalMs: this.o.pollIntervalMs, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.logger ? { logger: opts.logger } : {}) };
+    this.loop = new PollingLoop('batcher', (signal) => this.tick(signal), loopOpts);
+  }
+
+  get address(): Address {
+    return this.account.address;
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.loop.stop();
+  }
+
+  /** Runs the next pass now (e.g. after the sequencer sealed a block). */
+  trigger(): void {
+    this.loop.trigger();
+  }
+
+  status(): BatcherStatus {
+    const f = this.inFlight;
+    const a = this.awaiting;
+    return {
+      running: this.loop.isRunning,
+      postedThrough: this.o.progress.postedThrough(),
+      l2Head: this.o.source.headNumber(),
+      inFlight: f ? { fromBlock: f.fromBlock, toBlock: f.toBlock, nonce: f.nonce, txHashes: [...f.txHashes], bumps: f.bumps } : null,
+      awaitingConfirmations: a ? { fromBlock: a.fromBlock, toBlock: a.toBlock, l1Block: a.l1Block.toString() } : null,
+      balanceWei: this.balance === undefined ? null : this.balance.toString(),
+      lowBalance: this.low,
+      lastError: this.lastError,
+    };
+  }
+
+  /** One pass; public so that tests (and a leader hand-over) can drive it step by step. */
+  async tick(signal?: AbortSignal): Promise<'again' | void> {
+    try {
+      const r = await this.pass(signal);
+      this.lastError = null;
+      return r;
+    } catch (err) {
+      this.lastError = err instanceof Error ? err.message : String(err);
+      throw err;
+    }
+  }
+
+  private async pass(signal?: AbortSignal): Promise<'again' | void> {
+    const { client } = this.o;
+    this.chainId ??= await client.request('chainId', (c) => c.getChainId(), signal);
+    await this.checkBalance(signal);
+    const pinned = await client.pin(signal);
+    const head = pinned.head.number;
+    const confirmedThrough = head - BigInt(this.o.confirmations) + 1n;
+
+    // 1. What is on L1: confirmed batches are remembered, the newest unconfirmed ones re-read
+    //    every pass (so a batch reorged out of L1 is simply forgotten).
+    const unconfirmed: L1Batch[] = [];
+    for (const b of await this.readBatches(this.scannedThrough + 1n, head, signal)) {
+      if (b.l1Block <= confirmedThrough) this.confirmed.set(b.fromBlock, b);
+      else unconfirmed.push(b);
+    }
+    await pinned.assertCanonical();
+    if (confirmedThrough > this.scannedThrough) this.scannedThrough = confirmedThrough;
+
+    // 2. Mark in order, each batch right after the last: never a gap, never twice.
+    let marked = false;
+    for (;;) {
+      const next = this.o.progress.postedThrough() + 1;
+      const b = this.confirmed.get(next);
+      if (!b) break;
+      await this.o.progress.markPosted(b);
+      this.confirmed.delete(next);
+      marked = true;
+      this.o.logger?.info({ fromBlock: b.fromBlock, toBlock: b.toBlock, l1TxHash: b.l1TxHash, l1Block: b.l1Block.toString(), batchIndex: b.batchIndex.toString() }, 'batch posted');
+    }
+    for (const [from, b] of this.confirmed) if (b.toBlock <= this.o.progress.postedThrough()) this.confirmed.delete(from);
+    const next = this.o.progress.postedThrough() + 1;
+    if (this.inFlight && this.inFlight.toBlock < next) this.inFlight = undefined;
+
+    // 3. The next range is mined but not yet confirmed: wait for it.
+    this.awaiting = unconfirmed.find((b) => b.fromBlock === next);
+    if (this.awaiting) {
+      this.inFlight = undefined;
+      return marked ? 'again' : undefined;
+    }
+
+    // 4. Our transaction is pending: the nonce moved without a batch (it reverted, or something
+    //    else used it) -> post again; stuck for too long -> same nonce, higher fees.
+    if (this.inFlight) {
+      const f = this.inFlight;
+      const mined = await client.request('nonce', (c) => c.getTransactionCount({ address: this.address, blockTag: 'latest' }), signal);
+      if (mined > f.nonce) {
+        this.o.logger?.warn({ nonce: f.nonce, fromBlock: f.fromBlock }, 'batcher nonce used without a batch on L1; posting again');
+        this.inFlight = undefined;
+      } else {
+        if (head - f.sentAtL1Block >= BigInt(this.o.feeBumpAfterBlocks)) await this.bump(f, head, signal);
+        return;
+      }
+    }
+
+    // 5. Post the next range.
+    const l2Head = this.o.source.headNumber();
+    if (l2Head < next) {
+      this.waitingSince = undefined;
+      return;
+    }
+    const now = (this.o.clock ?? Date).now();
+    this.waitingSince ??= now;
+    if (l2Head - next + 1 < this.o.minBlocksPerBatch && now - this.waitingSince < this.o.maxDelayMs) return;
+    await this.post(next, l2Head, head, signal);
+    this.waitingSince = undefined;
+  }
+
+  private async post(from: number, l2Head: number, l1Head: bigint, signal?: AbortSignal): Promise<void> {
+    let blocks: Block[] = [];
+    // Rough upper bound of the encoded size (about 99 bytes per transaction before compression),
+    // to stop collecting blocks early; the exact size is checked on the encoding below.
+    let estimate = 8;
+    for (let n = from; n <= l2Head; n++) {
+      const b = this.o.source.getBlock(n);
+      if (!b) break;
+      const cost = 6 + 100 * b.entries.length;
+      if (blocks.length > 0 && estimate + cost > this.o.maxBatchBytes) break;
+      blocks.push(b);
+      estimate += cost;
+    }
+    if (blocks.length === 0) throw new Error(`L2 block ${from} is missing from the block source`);
+    let bytes = encodeBatch(blocks);
+    while (bytes.length > this.o.maxBatchBytes && blocks.length > 1) {
+      blocks = blocks.slice(0, Math.max(1, Math.floor((blocks.length * this.o.maxBatchBytes) / bytes.length) - 1));
+      bytes = encodeBatch(blocks);
+    }
+    if (bytes.length > this.o.maxBatchBytes) this.o.logger?.warn({ block: from, bytes: bytes.length }, 'one L2 block is larger than maxBatchBytes; posting it alone');
+    const toBlock = from + blocks.length - 1;
+    const data = encodeFunctionData({ abi: BATCH_INBOX_ABI, functionName: 'submitBatch', args: [bytesToHexViem(bytes)] });
+
+    const { client } = this.o;
+    // The nonce mined so far, not the pending one: any transaction of ours left in the mempool
+    // (sent before a crash) is replaced by this one, so at most one of them can ever be mined.
+    const nonce = await client.request('nonce', (c) => c.getTransactionCount({ address: this.address, blockTag: 'latest' }), signal);
+    const fees = await client.request('fees', (c) => c.estimateFeesPerGas(), signal);
+    const gas = await client.request('estimateGas', (c) => c.estimateGas({ account: this.address, to: this.o.inbox, data }), signal);
+    const f: InFlight = {
+      fromBlock: from,
+      toBlock,
+      data,
+      nonce,
+      gas: (gas * 12n) / 10n,
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      txHashes: [],
+      sentAtL1Block: l1Head,
+      bumps: 0,
+    };
+    this.inFlight = f;
+    await this.send(f, signal);
+    this.o.logger?.info({ fromBlock: from, toBlock, bytes: bytes.length, nonce, txHash: f.txHashes.at(-1) }, 'batch sent');
+  }
+
+  private async bump(f: InFlight, l1Head: bigint, signal?: AbortSignal): Promise<void> {
+    const fees = await this.o.client.request('fees', (c) => c.estimateFeesPerGas(), signal);
+    f.maxFeePerGas = max(this.bumped(f.maxFeePerGas), fees.maxFeePerGas);
+    f.maxPriorityFeePerGas = max(this.bumped(f.maxPriorityFeePerGas), fees.maxPriorityFeePerGas);
+    f.bumps += 1;
+    f.sentAtL1Block = l1Head;
+    this.o.logger?.warn({ fromBlock: f.fromBlock, nonce: f.nonce, bumps: f.bumps, maxFeePerGas: f.maxFeePerGas.toString() }, 'batch not mined in time; resubmitting with higher fees');
+    await this.send(f, signal);
+  }
+
+  private bumped(v: bigint): bigint {
+    // Percent in tenths, rounded up, +1 wei so that a zero tip still rises.
+    return (v * BigInt(Math.round(1000 + this.o.feeBumpPercent * 10)) + 999n) / 1000n + 1n;
+  }
+
+  /** Signs and broadcasts `f` at its current fees; an underpriced replacement (a pending
+   * transaction of ours with unknown, higher fees) is bumped again, a few times. */
+  private async send(f: InFlight, signal?: AbortSignal): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const raw = await this.account.signTransaction({
+        type: 'eip1559',
+        chainId: this.chainId ?? 0,
+        to: this.o.inbox,
+        data: f.data,
+        nonce: f.nonce,
+        gas: f.gas,
+        maxFeePerGas: f.maxFeePerGas,
+        maxPriorityFeePerGas: f.maxPriorityFeePerGas,
+      });
+      const hash = viemKeccak(raw).toLowerCase() as Hash;
+      if (!f.txHashes.includes(hash)) f.txHashes.push(hash);
+      const answer = await this.o.client.request(
+        'sendRawTransaction',
+        async (c) => {
+          try {
+            await c.sendRawTransaction({ serializedTransaction: raw });
+            return null;
+          } catch (err) {
+            // The node answered (not a transport failure): do not let the client retry it.
+            if (err instanceof BaseError && err.walk((e) => e instanceof RpcRequestError)) return err;
+            throw err;
+          }
+        },
+        signal,
+      );
+      if (answer === null) return;
+      const msg = answer.message.toLowerCase();
+      if (msg.includes('already known') || msg.includes('already imported')) return;
+      // Mined meanwhile (or used by another transaction): the next pass sees which.
+      if (msg.includes('nonce too low')) return;
+      if (msg.includes('underpriced') && attempt < 8) {
+        f.maxFeePerGas = this.bumped(f.maxFeePerGas) * 2n;
+        f.maxPriorityFeePerGas = this.bumped(f.maxPriorityFeePerGas) * 2n;
+        continue;
+      }
+      throw answer;
+    }
+  }
+
+  private async readBatches(from: bigint, to: bigint, signal?: AbortSignal): Promise<L1Batch[]> {
+    const out: L1Batch[] = [];
+    for (let start = from < 0n ? 0n : from; start <= to; start += this.o.logsChunk) {
+      const end = start + this.o.logsChunk - 1n < to ? start + this.o.logsChunk - 1n : to;
+      const logs = await this.o.client.request(
+        'getLogs',
+        (c) => c.getLogs({ address: this.o.inbox, event: BATCH_INBOX_ABI[2], fromBlock: start, toBlock: end, strict: true }),
+        signal,
+      );
+      for (const log of logs) {
+        if (log.transactionHash === null || log.blockNumber === null) continue;
+        const txHash = log.transactionHash.toLowerCase() as Hash;
+        const range = await this.rangeOf(txHash, log.args.hash, signal);
+        if (!range) continue;
+        out.push({ ...range, l1TxHash: txHash, l1Block: log.blockNumber, batchIndex: log.args.index });
+      }
+    }
+    return out;
+  }
+
+  /** The L2 range a batch transaction carries, or null for one that is not a calldata batch in
+   * this format (a blob batch, or garbage: logged, never marked). */
+  private async rangeOf(txHash: Hash, dataHash: Hex, signal?: AbortSignal): Promise<{ fromBlock: number; toBlock: number } | null> {
+    const cached = this.rangeCache.get(txHash);
+    if (cached !== undefined) return cached;
+    const tx = await this.o.client.request('getTransaction', (c) => c.getTransaction({ hash: txHash }), signal);
+    let range: { fromBlock: number; toBlock: number } | null = null;
+    try {
+      const call = decodeFunctionData({ abi: BATCH_INBOX_ABI, data: tx.input });
+      if (call.functionName !== 'submitBatch') throw new Error(`not submitBatch: ${call.functionName}`);
+      const data = call.args[0];
+      if (viemKeccak(data) !== dataHash.toLowerCase()) throw new Error('calldata does not match the recorded hash');
+      const r = readBatchRange(hexToBytesViem(data));
+      range = { fromBlock: r.firstBlock, toBlock: r.lastBlock };
+    } catch (err) {
+      this.o.logger?.error({ txHash, err }, 'a BatchSubmitted transaction does not hold a batch this node can read');
+    }
+    this.rangeCache.set(txHash, range);
+    return range;
+  }
+
+  private async checkBalance(signal?: AbortSignal): Promise<void> {
+    const wei = await this.o.client.request('balance', (c) => c.getBalance({ address: this.address }), signal);
+    this.balance = wei;
+    this.o.onBalance?.(wei);
+    const low = this.o.lowBalanceWei !== undefined && wei < this.o.lowBalanceWei;
+    // Warn on the transition, not on every pass.
+    if (low && !this.low) this.o.logger?.warn({ address: this.address, balanceWei: wei.toString(), thresholdWei: this.o.lowBalanceWei?.toString() }, 'batcher L1 balance is low');
+    this.low = low;
+  }
+}
+
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+function bytesToHexViem(b: Uint8Array): Hex {
+  return `0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}`;
+}
+
+function hexToBytesViem(h: Hex): Uint8Array {
+  return new Uint8Array(Buffer.from(h.slice(2), 'hex'));
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

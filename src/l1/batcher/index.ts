@@ -1,0 +1,27 @@
+// Public surface of the batcher: the batch format and the service that posts it to L1.
+export {
+  BATCH_VERSION,
+  BatchDecodeError,
+  BatchEncodeError,
+  COMPRESSION_IDS,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  decodeBatch,
+  encodeBatch,
+  readBatchRange,
+  type Compression,
+  type DecodeBatchOptions,
+  type DecodedBatch,
+  type DecodedBlock,
+  type EncodeBatchOptions,
+} from './codec.js';
+export {
+  BATCH_INBOX_ABI,
+  Batcher,
+  MemoryBatchProgress,
+  MemoryBlockSource,
+  type BatcherOptions,
+  type BatcherStatus,
+  type BatchProgressStore,
+  type L2BlockSource,
+  type PostedBatch,
+} from './batcher.js';

@@ -1,0 +1,158 @@
+import fc from 'fast-check';
+import { deflateRawSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { ETH, MAX_UINT256, type Address, type Block, type Entry, type SignedTx } from '../../../src/core/index.js';
+import { BatchDecodeError, BatchEncodeError, decodeBatch, encodeBatch, type DecodedBatch } from '../../../src/l1/index.js';
+import { CHAIN_ID, deposit, makeBlock, realisticBlocks, senders, signTx } from './helpers.js';
+
+const TOKEN = '0x5fbdb2315678afecb367f032d93f642f64180aa3' as Address;
+
+/** What the batch must preserve of the blocks: numbers, timestamps, the count of L1 messages and
+ * every user transaction with its recovered sender and hash. */
+function expectSame(decoded: DecodedBatch, blocks: readonly Block[]): void {
+  expect(decoded.firstBlock).toBe(blocks[0]!.header.number);
+  expect(decoded.lastBlock).toBe(blocks.at(-1)!.header.number);
+  expect(decoded.blocks.length).toBe(blocks.length);
+  decoded.blocks.forEach((d, i) => {
+    const b = blocks[i]!;
+    expect(d.number).toBe(b.header.number);
+    expect(d.timestamp).toBe(b.header.timestamp);
+    const user = b.entries.filter((e): e is SignedTx => e.type === 'transfer' || e.type === 'withdraw');
+    expect(d.l1MessageCount).toBe(b.entries.length - user.length);
+    expect(d.txs).toEqual(user);
+  });
+}
+
+function decodeError(bytes: Uint8Array): unknown {
+  try {
+    decodeBatch(bytes, { chainId: CHAIN_ID, maxDecompressedBytes: 1 << 20 });
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
+describe('batch codec', () => {
+  const pool = senders(4, 'codec');
+
+  it('round-trips blocks with transfers, withdrawals, two tokens, L1 messages and empty blocks', () => {
+    const a = pool[0]!;
+    const b = pool[1]!;
+    const blocks = [
+      makeBlock(7, 1_000, [deposit(0n, a.address, 5n), deposit(1n, b.address, 6n), signTx(a, { to: b.address, amount: 10n ** 18n, fee: 10n ** 12n })]),
+      makeBlock(8, 1_000, []),
+      makeBlock(9, 900, [signTx(b, { to: a.address, amount: 123_456_789n, fee: 0n, token: TOKEN, type: 'withdraw' }), signTx(a, { to: b.address, amount: MAX_UINT256, fee: 1n, nonce: 2n ** 64n - 1n })]),
+    ];
+    for (const compression of ['auto', 'none', 'deflate', 'brotli'] as const) {
+      const bytes = encodeBatch(blocks, { compression });
+      expect(bytes[0]).toBe(1);
+      const decoded = decodeBatch(bytes, { chainId: CHAIN_ID });
+      expectSame(decoded, blocks);
+    }
+  });
+
+  it('keeps a signature written with v = 0/1 exactly', () => {
+    const tx = signTx(pool[2]!, { to: pool[3]!.address, amount: 5n, fee: 1n });
+    const v = Number.parseInt(tx.signature.slice(-2), 16) - 27;
+    const raw: SignedTx = { ...tx, signature: `${tx.signature.slice(0, -2)}0${v}` as SignedTx['signature'] };
+    const blocks = [makeBlock(1, 5, [raw])];
+    expectSame(decodeBatch(encodeBatch(blocks), { chainId: CHAIN_ID }), blocks);
+  });
+
+  it('refuses what it cannot represent', () => {
+    const a = pool[0]!;
+    expect(() => encodeBatch([])).toThrow(BatchEncodeError);
+    expect(() => encodeBatch([makeBlock(1, 0, []), makeBlock(3, 0, [])])).toThrow(BatchEncodeError);
+    const late: Entry[] = [signTx(a, { to: a.address, amount: 1n, fee: 1n }), deposit(0n, a.address, 1n)];
+    expect(() => encodeBatch([makeBlock(1, 0, late)])).toThrow(/L1 message after a user transaction/);
+  });
+
+  it('recovers senders under the given chain id only', () => {
+    const blocks = [makeBlock(1, 0, [signTx(pool[0]!, { to: pool[1]!.address, amount: 1n, fee: 1n })])];
+    const other = decodeBatch(encodeBatch(blocks), { chainId: CHAIN_ID + 1 });
+    expect(other.blocks[0]!.txs[0]!.from).not.toBe(pool[0]!.address);
+  });
+
+  it('refuses trailing bytes after the stream and after the payload, and caps decompression', () => {
+    const blocks = realisticBlocks(20, { perBlock: 5 });
+    for (const compression of ['none', 'deflate', 'brotli'] as const) {
+      const bytes = encodeBatch(blocks, { compression });
+      expect(decodeError(Buffer.concat([bytes, Buffer.from([0])]))).toBeInstanceOf(BatchDecodeError);
+    }
+    // A 64 MiB run of zeros in a ~64 KB deflate stream: refused at the cap, not allocated.
+    const bomb = Buffer.concat([Buffer.from([1, 1]), deflateRawSync(Buffer.alloc(64 << 20), { level: 9 })]);
+    const err = decodeError(bomb);
+    expect(err).toBeInstanceOf(BatchDecodeError);
+    expect((err as Error).message).toMatch(/size cap/);
+    expect(decodeError(new Uint8Array([2, 0, 0]))).toBeInstanceOf(BatchDecodeError);
+    expect(decodeError(new Uint8Array([1, 9, 0]))).toBeInstanceOf(BatchDecodeError);
+  });
+
+  it('round-trips random blocks (property)', () => {
+    const keys = senders(3, 'prop');
+    const addr = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => `0x${Buffer.from(b).toString('hex')}` as Address);
+    const tx = fc.record({
+      sender: fc.integer({ min: 0, max: 2 }),
+      to: addr,
+      token: fc.oneof(fc.constant(ETH), fc.constant(TOKEN), addr),
+      amount: fc.oneof(fc.bigInt({ min: 0n, max: MAX_UINT256 }), fc.bigInt({ min: 0n, max: 999n }).chain((m) => fc.nat(60).map((e) => m * 10n ** BigInt(e)))),
+      fee: fc.bigInt({ min: 0n, max: 10n ** 30n }),
+      nonce: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      withdraw: fc.boolean(),
+    });
+    const block = fc.record({ dts: fc.integer({ min: -5_000, max: 100_000 }), l1: fc.nat(3), txs: fc.array(tx, { maxLength: 4 }) });
+    fc.assert(
+      fc.property(fc.nat(1_000_000), fc.nat(2 ** 40), fc.array(block, { minLength: 1, maxLength: 5 }), (first, ts0, spec) => {
+        let ts = ts0;
+        let queue = 0n;
+        const blocks = spec.map((b, i) => {
+          ts = Math.max(0, ts + b.dts);
+          const entries: Entry[] = [];
+          for (let j = 0; j < b.l1; j++) entries.push(deposit(queue++, ETH, 1n));
+          for (const t of b.txs) {
+            entries.push(signTx(keys[t.sender]!, { to: t.to, token: t.token, amount: t.amount, fee: t.fee, nonce: t.nonce, type: t.withdraw ? 'withdraw' : 'transfer' }));
+          }
+          return makeBlock(first + i, ts, entries);
+        });
+        expectSame(decodeBatch(encodeBatch(blocks), { chainId: CHAIN_ID }), blocks);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('throws only BatchDecodeError on random bytes (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.constantFrom(0, 1, 2), fc.boolean(), (body, id, framed) => {
+        const bytes = framed ? Buffer.concat([Buffer.from([1, id]), body]) : body;
+        const err = decodeError(bytes);
+        return err === undefined || err instanceof BatchDecodeError;
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('throws only BatchDecodeError on mutated valid batches (property)', () => {
+    const blocks = [makeBlock(5, 10, [deposit(0n, ETH, 1n), ...realisticBlocks(6, { perBlock: 6, seed: 9 })[0]!.entries]), makeBlock(6, 12, [])];
+    const originals = (['none', 'deflate', 'brotli'] as const).map((compression) => encodeBatch(blocks, { compression }));
+    fc.assert(
+      fc.property(
+        fc.constantFrom(0, 1, 2),
+        fc.array(fc.record({ pos: fc.nat(), byte: fc.nat(255), op: fc.constantFrom('set', 'insert', 'delete') }), { minLength: 1, maxLength: 4 }),
+        fc.option(fc.nat(), { nil: undefined }),
+        (which, edits, cut) => {
+          const bytes = [...originals[which]!];
+          for (const e of edits) {
+            const pos = e.pos % (bytes.length + 1);
+            if (e.op === 'set' && pos < bytes.length) bytes[pos] = e.byte;
+            else if (e.op === 'insert') bytes.splice(pos, 0, e.byte);
+            else bytes.splice(pos, 1);
+          }
+          const input = new Uint8Array(cut === undefined ? bytes : bytes.slice(0, cut % (bytes.length + 1)));
+          const err = decodeError(input);
+          return err === undefined || err instanceof BatchDecodeError;
+        },
+      ),
+      { numRuns: 3_000 },
+    );
+  });
+});
