@@ -123,6 +123,21 @@ export const HeaderSchema = Type.Object({
 });
 export const BlockResponse = Type.Object({ header: HeaderSchema, transactions: Type.Array(HashString) });
 
+export const WithdrawalParams = Type.Object({ txHash: HashString });
+export const WithdrawalResponse = Type.Object(
+  {
+    txHash: HashString,
+    l2BlockNumber: Type.Integer(),
+    withdrawal: Type.Object({ from: AddressString, to: AddressString, token: AddressString, amount: UintString }),
+    status: Type.Union([Type.Literal('pending-output'), Type.Literal('in-challenge-window'), Type.Literal('finalizable'), Type.Literal('finalized')]),
+    outputIndex: Nullable(Type.Integer()),
+    finalizableAt: Nullable(Type.Integer({ description: 'unix seconds (L1 time) from which the portal pays it out' })),
+    proof: Nullable(Type.Object({ leafIndex: Type.Integer(), treeSize: Type.Integer(), siblings: Type.Array(HashString) })),
+    portal: AddressString,
+  },
+  { description: 'Where a withdrawal stands; with a proof, the arguments of StrandPortal.finalizeWithdrawal' },
+);
+
 export const StatusResponse = Type.Object({
   chainId: Type.Integer(),
   l1ChainId: Nullable(Type.Integer()),

@@ -84,6 +84,19 @@ export interface ReadinessView {
   readonly checks: Readonly<Record<string, { readonly ok: boolean; readonly detail?: string }>>;
 }
 
+/** Where a withdrawal stands on L1 and, once its output is posted, the proof the portal takes. */
+export interface WithdrawalView {
+  readonly txHash: Hash;
+  readonly l2BlockNumber: number;
+  readonly withdrawal: { readonly from: Address; readonly to: Address; readonly token: Address; readonly amount: Amount };
+  readonly status: 'pending-output' | 'in-challenge-window' | 'finalizable' | 'finalized';
+  readonly outputIndex: number | null;
+  /** Unix seconds (L1 time) from which the portal pays it out. */
+  readonly finalizableAt: number | null;
+  readonly proof: { readonly leafIndex: number; readonly treeSize: number; readonly siblings: readonly Hash[] } | null;
+  readonly portal: Address;
+}
+
 export interface ApiServices {
   readonly chainId: number;
   /** Admits one transaction: resolves once it is durably pending; throws StrandError when refused. */
@@ -94,6 +107,11 @@ export interface ApiServices {
   /** Throws StrandError PROOF_UNAVAILABLE when `block` is older than the retained history. */
   getAccount(address: Address, opts: { readonly proof: boolean; readonly block?: number }): AccountView;
   getBlock(ref: number | 'latest'): Block | undefined;
+  /**
+   * The withdrawal made by L2 transaction `txHash`; undefined when there is none. Throws
+   * StrandError NOT_READY when the node does not settle on L1.
+   */
+  getWithdrawal(txHash: Hash): Promise<WithdrawalView | undefined>;
   getHeader(ref: number | 'latest'): SealedHeader | undefined;
   status(): NodeStatusView;
   readiness(): ReadinessView;

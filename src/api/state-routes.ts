@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { StrandError, type Address } from '../core/index.js';
-import { AccountQuery, AccountResponse, AddressParams, BlockParams, BlockResponse, errorResponses } from './schemas.js';
+import { StrandError, type Address, type Hash } from '../core/index.js';
+import { AccountQuery, AccountResponse, AddressParams, BlockParams, BlockResponse, WithdrawalParams, WithdrawalResponse, errorResponses } from './schemas.js';
 import type { ApiServices } from './services.js';
 import { accountView, blockView } from './views.js';
 
@@ -41,6 +41,23 @@ export function registerStateRoutes(app: FastifyInstance, services: ApiServices)
       const block = services.getBlock(ref);
       if (!block) throw new StrandError('NOT_FOUND', `block ${req.params.ref} not found`);
       return blockView(block);
+    },
+  );
+
+  app.get<{ Params: Static<typeof WithdrawalParams> }>(
+    '/v1/withdrawals/:txHash',
+    {
+      schema: {
+        tags: ['state'],
+        summary: 'Where a withdrawal stands on L1, when it becomes finalizable, and the proof the portal takes',
+        params: WithdrawalParams,
+        response: { 200: WithdrawalResponse, ...errorResponses(400, 404, 503) },
+      },
+    },
+    async (req) => {
+      const w = await services.getWithdrawal(req.params.txHash.toLowerCase() as Hash);
+      if (!w) throw new StrandError('NOT_FOUND', `no withdrawal made by transaction ${req.params.txHash}`);
+      return { ...w, withdrawal: { ...w.withdrawal, amount: w.withdrawal.amount.toString() }, proof: w.proof ? { ...w.proof, siblings: [...w.proof.siblings] } : null };
     },
   );
 }

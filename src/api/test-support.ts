@@ -23,6 +23,7 @@ import type {
   SubmitResult,
   TxRecord,
   TxSubmission,
+  WithdrawalView,
 } from './services.js';
 
 export const CHAIN_ID = 1337;
@@ -77,6 +78,12 @@ export class RecordingServices implements ApiServices {
 
   getHeader(ref: number | 'latest'): SealedHeader | undefined {
     return this.getBlock(ref)?.header;
+  }
+
+  readonly withdrawals = new Map<Hash, WithdrawalView>();
+
+  getWithdrawal(txHash: Hash): Promise<WithdrawalView | undefined> {
+    return Promise.resolve(this.withdrawals.get(txHash));
   }
 
   status(): NodeStatusView {

@@ -42,6 +42,10 @@ export const nodeConfigSchema = z
     inbox: address.optional(),
     batcherKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte 0x hex private key').optional(),
     batchMaxDelayMs: z.coerce.number().int().min(10).max(3_600_000),
+    oracle: address.optional(),
+    proposerKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte 0x hex private key').optional(),
+    outputIntervalBlocks: z.coerce.number().int().min(1).max(1_000_000),
+    outputBond: decimal,
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
   .strict();
@@ -80,6 +84,10 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   { key: 'l1PollMs', env: 'STRAND_L1_POLL_MS', description: 'How often the L1 watcher polls', default: 1000 },
   { key: 'inbox', env: 'STRAND_INBOX', description: 'Address of the BatchInbox on L1; with batcherKey, blocks are posted to it', default: undefined },
   { key: 'batcherKey', env: 'STRAND_BATCHER_KEY', description: 'Private key of the batcher account (0x hex); key custody comes later', default: undefined },
+  { key: 'oracle', env: 'STRAND_ORACLE', description: 'Address of the OutputOracle on L1; with proposerKey, outputs are proposed to it', default: undefined },
+  { key: 'proposerKey', env: 'STRAND_PROPOSER_KEY', description: 'Private key of the proposer account (0x hex); key custody comes later', default: undefined },
+  { key: 'outputIntervalBlocks', env: 'STRAND_OUTPUT_INTERVAL', description: 'Propose an output every this many posted L2 blocks', default: 10 },
+  { key: 'outputBond', env: 'STRAND_OUTPUT_BOND', description: 'Bond sent with each output, in wei: must equal the oracle\'s', default: '100000000000000000' },
   { key: 'batchMaxDelayMs', env: 'STRAND_BATCH_MAX_DELAY_MS', description: 'A block waits at most this long before it is posted in a batch', default: 10_000 },
   { key: 'logLevel', env: 'STRAND_LOG_LEVEL', description: 'pino log level', default: 'info' },
 ];

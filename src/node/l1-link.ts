@@ -1,9 +1,19 @@
 import type { Logger } from 'pino';
-import type { Address, L1Message } from '../core/index.js';
+import type { Address, Hash, L1Message } from '../core/index.js';
 import { withHash } from '../crypto/index.js';
 import { createWalletClient, http, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { Batcher, DepositWatcher, L1Client, type L1Message as WatchedMessage } from '../l1/index.js';
+import {
+  Batcher,
+  DepositWatcher,
+  L1Client,
+  Proposer,
+  withdrawalStatus,
+  type BuiltOutput,
+  type L1Message as WatchedMessage,
+  type L2OutputSource,
+  type WithdrawalStatus,
+} from '../l1/index.js';
 import type { Sequencer } from '../sequencer/index.js';
 import type { ChainStore } from '../store/index.js';
 
@@ -12,6 +22,10 @@ export interface L1LinkConfig {
   readonly inbox?: string | undefined;
   readonly batcherKey?: string | undefined;
   readonly batchMaxDelayMs: number;
+  readonly oracle?: string | undefined;
+  readonly proposerKey?: string | undefined;
+  readonly outputIntervalBlocks: number;
+  readonly outputBond: bigint;
   readonly l1Rpc: readonly string[];
   readonly portal: Address;
   readonly l1StartBlock: number;
@@ -43,6 +57,9 @@ export class L1Link {
   private readonly watcher: DepositWatcher;
   /** Posts sequenced blocks to the BatchInbox; absent on a node without a batcher key. */
   private readonly batcher: Batcher | null;
+  /** Proposes outputs over posted blocks; absent on a node without a proposer key. */
+  readonly proposer: Proposer | null;
+  private readonly outputSource: L2OutputSource;
   private l1ChainIdValue: number | null = null;
 
   constructor(config: L1LinkConfig, store: ChainStore, sequencer: Sequencer, logger: Logger) {
@@ -62,6 +79,25 @@ export class L1Link {
             logger: logger.child({ service: 'batcher' }),
           })
         : null;
+    this.outputSource = { headNumber: () => store.headNumber() ?? 0, header: (n) => store.getHeader(n), withdrawalsOf: (n) => store.getWithdrawals(n) };
+    this.proposer =
+      config.oracle && config.proposerKey
+        ? new Proposer({
+            client: this.client,
+            wallet: createWalletClient({ account: privateKeyToAccount(config.proposerKey as Hex), transport: http(config.l1Rpc[0]) }),
+            oracle: config.oracle as Address,
+            fromBlock: BigInt(config.l1StartBlock),
+            source: this.outputSource,
+            safeHead: () => store.postedThrough(),
+            outputIntervalBlocks: config.outputIntervalBlocks,
+            bond: config.outputBond,
+            progress: store.outputRecords(),
+            confirmations: config.l1Confirmations,
+            pollIntervalMs: config.l1PollMs,
+            logger: logger.child({ service: 'proposer' }),
+          })
+        : null;
+    this.settlement = { oracle: config.oracle as Address | undefined, portal: config.portal };
     // Re-reading from the deployment block after a restart is safe: the watcher skips every
     // queue index below what the stored state has applied.
     this.watcher = new DepositWatcher({
@@ -82,6 +118,7 @@ export class L1Link {
   start(): void {
     this.watcher.start();
     this.batcher?.start();
+    this.proposer?.start();
     void this.client
       .request('chainId', (c) => c.getChainId())
       .then((id) => (this.l1ChainIdValue = id))
@@ -89,7 +126,27 @@ export class L1Link {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.watcher.stop(), this.batcher?.stop()]);
+    await Promise.all([this.watcher.stop(), this.batcher?.stop(), this.proposer?.stop()]);
+  }
+
+  private readonly settlement: { oracle: Address | undefined; portal: Address };
+  private readonly outputCache = new Map<number, BuiltOutput>();
+
+  /** Highest L2 block covered by a final output (0 without a proposer). */
+  finalizedThrough(): number {
+    return this.proposer?.finalizedThrough() ?? 0;
+  }
+
+  /**
+   * Where the withdrawal made in `l2Block` by `txHash` stands on L1, with the proof the portal
+   * takes once its output is final. Undefined when this node does not propose outputs.
+   */
+  async withdrawal(txHash: Hash, l2Block: number): Promise<WithdrawalStatus | undefined> {
+    if (!this.proposer || !this.settlement.oracle) return undefined;
+    return withdrawalStatus(
+      { client: this.client, oracle: this.settlement.oracle, portal: this.settlement.portal, outputs: this.proposer, source: this.outputSource, cache: this.outputCache },
+      { txHash, l2Block },
+    );
   }
 
   get l1ChainId(): number | null {

@@ -22,6 +22,7 @@ import type {
   TxInclusionProof,
   TxRecord,
   TxSubmission,
+  WithdrawalView,
 } from '../api/index.js';
 import type { Sequencer } from '../sequencer/index.js';
 import type { ChainStore } from '../store/index.js';
@@ -92,7 +93,7 @@ export class NodeServices implements ApiServices {
         siblings: inclusionProof(leaves, loc.index).map(hashFromBytes),
       };
       // `posted` once the block's batch is on L1 with the required confirmations.
-      const status = loc.block <= store.postedThrough() ? 'posted' : 'sequenced';
+      const status = loc.block <= this.finalizedThrough() ? 'finalized' : loc.block <= store.postedThrough() ? 'posted' : 'sequenced';
       return { hash, entry, status, blockNumber: loc.block, index: loc.index, error: null, inclusionProof: proof };
     }
     const pending = sequencer.mempool.get(hash);
@@ -139,6 +140,26 @@ export class NodeServices implements ApiServices {
     return { ...view, proof: { nonce: smtProofToJson(smtProve(store, root, nonceKey(address))), balances: balanceProofs } };
   }
 
+  async getWithdrawal(txHash: Hash): Promise<WithdrawalView | undefined> {
+    const { store, l1 } = this.deps;
+    const loc = store.getWithdrawalLocation(txHash);
+    if (!loc) return undefined;
+    const w = store.getWithdrawals(loc.block)[loc.index]!;
+    if (!l1?.proposer) throw new StrandError('NOT_READY', 'this node does not propose outputs to L1, so it cannot prove withdrawals');
+    const status = await l1.withdrawal(txHash, loc.block);
+    if (!status) return undefined;
+    return {
+      txHash,
+      l2BlockNumber: loc.block,
+      withdrawal: { from: w.from, to: w.to, token: w.token, amount: w.amount },
+      status: status.status,
+      outputIndex: status.outputIndex ?? null,
+      finalizableAt: status.finalizableAt ?? null,
+      proof: status.proof ? { leafIndex: status.proof.leafIndex, treeSize: status.proof.treeSize, siblings: status.proof.proof } : null,
+      portal: this.deps.contracts.portal!,
+    };
+  }
+
   getBlock(ref: number | 'latest'): Block | undefined {
     const n = this.resolveBlock(ref);
     return n === undefined ? undefined : this.deps.store.getBlock(n);
@@ -155,8 +176,8 @@ export class NodeServices implements ApiServices {
     return {
       chainId: ledger.chainId,
       l1ChainId: this.deps.l1?.l1ChainId ?? null,
-      // safe = its batch is on L1 with the required confirmations; finalized comes with outputs.
-      heads: { latest, safe: store.postedThrough(), finalized: 0 },
+      // safe = its batch is on L1 with the required confirmations; finalized = under a final output.
+      heads: { latest, safe: store.postedThrough(), finalized: this.finalizedThrough() },
       role: 'sequencer',
       leader: null,
       peers: [],
@@ -182,6 +203,11 @@ export class NodeServices implements ApiServices {
         ...(l1 ? { l1 } : {}),
       },
     };
+  }
+
+  /** Highest L2 block under a final output: its transactions are `finalized`. */
+  private finalizedThrough(): number {
+    return this.deps.l1?.finalizedThrough() ?? 0;
   }
 
   acceptingSubmissions(): boolean {

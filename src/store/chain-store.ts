@@ -47,6 +47,30 @@ export interface BlockEffects {
   readonly consumedPending: readonly Hash[];
 }
 
+/** An output the proposer recorded (mirrors l1's ProposedOutput; store/ may not import l1/). */
+export interface OutputRecord {
+  readonly outputIndex: number;
+  readonly prevBlockNumber: number;
+  readonly l2BlockNumber: number;
+  readonly stateRoot: Hash;
+  readonly withdrawalsRoot: Hash;
+  readonly batchHash: Hash;
+  readonly l1TxHash: Hash;
+  readonly l1Block: bigint;
+  readonly l1Timestamp: number;
+  readonly status: 'Pending' | 'Final' | 'Deleted';
+}
+
+type StoredOutput = Omit<OutputRecord, 'l1Block'> & { readonly l1Block: string };
+
+export interface OutputRecords {
+  all(): OutputRecord[];
+  put(output: OutputRecord): void;
+  truncate(outputIndex: number): void;
+  scannedThrough(): bigint | undefined;
+  setScannedThrough(block: bigint): void;
+}
+
 export interface TxLocation {
   readonly block: number;
   readonly index: number;
@@ -87,6 +111,7 @@ export class ChainStore {
   private readonly txIndex: Database<[number, number], string>;
   private readonly rejections: Database<RejectionRecord, string>;
   private readonly withdrawals: Database<Buffer, number>;
+  private readonly outputs: Database<StoredOutput, number>;
   private readonly batches: Database<{ fromBlock: number; toBlock: number; l1TxHash: string; l1Block: string }, number>;
   private readonly withdrawalIndex: Database<[number, number], string>;
   private readonly nodes: Database<Buffer, Buffer>;
@@ -106,6 +131,7 @@ export class ChainStore {
     this.rejections = this.root.openDB({ name: 'rejections', encoding: 'msgpack' });
     this.withdrawals = this.root.openDB({ name: 'withdrawals', keyEncoding: 'uint32', encoding: 'binary' });
     this.batches = this.root.openDB({ name: 'l1-batches', keyEncoding: 'uint32', encoding: 'msgpack' });
+    this.outputs = this.root.openDB({ name: 'l1-outputs', keyEncoding: 'uint32', encoding: 'msgpack' });
     this.withdrawalIndex = this.root.openDB({ name: 'withdrawal-index', encoding: 'msgpack' });
     this.nodes = this.root.openDB({ name: 'smt-nodes', keyEncoding: 'binary', encoding: 'binary' });
     this.stale = this.root.openDB({ name: 'smt-stale', keyEncoding: 'binary', encoding: 'msgpack' });
@@ -340,6 +366,27 @@ export class ChainStore {
       this.meta.putSync('lastBatchL1Block', p.l1Block.toString());
     });
     await this.root.flushed;
+  }
+
+  // ---- outputs proposed on L1 (a cache of the oracle, rebuilt from its events when empty) ----
+
+  /** The proposer's record of outputs, durable here; the oracle on L1 stays the authority. */
+  outputRecords(): OutputRecords {
+    const outputs = this.outputs;
+    const meta = this.meta;
+    const toRecord = (o: StoredOutput): OutputRecord => ({ ...o, l1Block: BigInt(o.l1Block) });
+    return {
+      all: () => [...outputs.getRange({})].map(({ value }) => toRecord(value)).sort((a, b) => a.outputIndex - b.outputIndex),
+      put: (o) => void outputs.putSync(o.outputIndex, { ...o, l1Block: o.l1Block.toString() }),
+      truncate: (from) => {
+        for (const key of [...outputs.getKeys({ start: from })]) outputs.removeSync(key);
+      },
+      scannedThrough: () => {
+        const v = meta.get('outputsScannedThrough') as string | undefined;
+        return v === undefined ? undefined : BigInt(v);
+      },
+      setScannedThrough: (block) => void meta.putSync('outputsScannedThrough', block.toString()),
+    };
   }
 
   async close(): Promise<void> {

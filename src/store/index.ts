@@ -3,6 +3,8 @@ export {
   type BlockEffects,
   type ChainIdentity,
   type ChainStoreOptions,
+  type OutputRecord,
+  type OutputRecords,
   type RejectionRecord,
   type SmtRootRecord,
   type TxLocation,

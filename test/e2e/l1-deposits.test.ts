@@ -5,6 +5,7 @@ import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StrandNode, devAccounts, resolveConfig } from '../../src/node/index.js';
 import { StrandClient } from '../../src/sdk/index.js';
+import { loadArtifact } from '../../src/l1/index.js';
 import { privateKeyToAccount } from 'viem/accounts';
 import { depositEth, depositToken, requestWithdrawal, startChain, type TestChain } from '../l1/chain.js';
 import { getJson, waitUntil } from '../helpers/txs.js';
@@ -30,6 +31,11 @@ beforeAll(async () => {
       // test/l1/chain.ts deploys the inbox with anvil's account 3 as the batcher.
       batcherKey: devAccounts(4)[3]!.privateKey,
       batchMaxDelayMs: 100,
+      // ...and account 1 as the proposer, with a bond of 0.01 ETH and a 30 s challenge period.
+      oracle: chain.deployment.oracle,
+      proposerKey: devAccounts(2)[1]!.privateKey,
+      outputIntervalBlocks: 1,
+      outputBond: (10n ** 16n).toString(),
       l1StartBlock: Number(chain.deployment.deployBlock),
       l1Confirmations: 1,
       l1PollMs: 50,
@@ -84,6 +90,41 @@ describe('deposits through the real L1 portal (anvil, real contracts, real node)
     // The batch on L1 decodes back to the blocks the node sequenced.
     const logs = await chain.pub.getLogs({ address: chain.deployment.inbox, fromBlock: 0n });
     expect(logs.length).toBeGreaterThan(0);
+  });
+
+  it('withdraws on L2 and finalizes on L1 after the challenge window with the proof the API serves', async () => {
+    const client = new StrandClient({ url: node.url });
+    const bobKey = devAccounts(6)[5]!.privateKey;
+    const bob = privateKeyToAccount(bobKey).address;
+    const l1Before = await chain.pub.getBalance({ address: bob });
+    const { hash } = await client.withdraw({ account: privateKeyToAccount(bobKey), to: bob, amount: 5n * 10n ** 17n });
+    await client.waitFor(hash, 'posted', { timeoutMs: 30_000 });
+    type W = { status: string; finalizableAt: number | null; outputIndex: number | null; proof: { leafIndex: number; treeSize: number; siblings: `0x${string}`[] } | null; withdrawal: { from: string; to: string; token: string; amount: string } };
+    const withdrawal = async (): Promise<W> => (await getJson(`${node.url}/v1/withdrawals/${hash}`)).json as unknown as W;
+    const inWindow = await waitUntil(async () => {
+      const w = await withdrawal();
+      return w.status === 'in-challenge-window' ? w : undefined;
+    }, 30_000, 100);
+    expect(inWindow.finalizableAt).toBeGreaterThan(0);
+    await chain.test.increaseTime({ seconds: 31 });
+    await chain.test.mine({ blocks: 1 });
+    const ready = await waitUntil(async () => {
+      const w = await withdrawal();
+      return w.status === 'finalizable' ? w : undefined;
+    }, 30_000, 100);
+    const args = [
+      BigInt(ready.outputIndex!),
+      { txHash: hash, from: ready.withdrawal.from as Address, to: ready.withdrawal.to as Address, token: ready.withdrawal.token as Address, amount: BigInt(ready.withdrawal.amount) },
+      BigInt(ready.proof!.leafIndex),
+      BigInt(ready.proof!.treeSize),
+      ready.proof!.siblings,
+    ] as const;
+    const [relayer] = chain.accounts as [Address];
+    const tx = await chain.wallet.writeContract({ account: relayer, chain: null, address: chain.deployment.portal, abi: loadArtifact('StrandPortal').abi, functionName: 'finalizeWithdrawal', args });
+    expect((await chain.pub.waitForTransactionReceipt({ hash: tx })).status).toBe('success');
+    expect((await chain.pub.getBalance({ address: bob })) - l1Before).toBe(5n * 10n ** 17n);
+    expect((await withdrawal()).status).toBe('finalized');
+    await client.waitFor(hash, 'finalized', { timeoutMs: 30_000 });
   });
 
   it('stays up and reports not-ready while L1 is unreachable, still serving reads', async () => {
