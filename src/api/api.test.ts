@@ -348,6 +348,7 @@ describe('HTTP layer (unit test with RecordingServices; end-to-end tests run aga
         'GET /v1/blocks/{ref}',
         'GET /v1/status',
         'GET /v1/txs/{hash}',
+        'GET /v1/withdrawals/{txHash}',
         'POST /v1/txs',
         'POST /v1/txs/batch',
       ]);
