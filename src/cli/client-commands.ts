@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseEther } from 'viem';
+import { createPublicClient, createWalletClient, defineChain, http, parseEther, type PublicClient } from 'viem';
+import type { Address } from '../core/index.js';
 import { privateKeyToAccount } from 'viem/accounts';
 import { devAccounts } from '../node/index.js';
-import { StrandClient, verifyAccountProof, verifyHeader, type WantedStatus } from '../sdk/index.js';
+import { StrandClient, deposit, finalizeWithdrawal, verifyAccountProof, verifyHeader, type WantedStatus } from '../sdk/index.js';
 
 const DEFAULT_API = 'http://127.0.0.1:8547';
 
@@ -43,7 +44,7 @@ interface TxOpts {
   timeout: number;
 }
 
-function signer(opts: TxOpts) {
+function signer(opts: { privateKey?: string; devAccount?: number }) {
   if (opts.privateKey) return privateKeyToAccount(opts.privateKey as `0x${string}`);
   if (opts.devAccount !== undefined) {
     const dev = devAccounts(10)[opts.devAccount];
@@ -111,6 +112,56 @@ export function registerClientCommands(program: Command): void {
       process.stdout.write(`proof ${proofOk ? 'verified' : 'FAILED'} against state root ${account.stateRoot} of block ${account.blockNumber} (signed by ${block.header.sequencer})\n`);
       if (!proofOk) process.exitCode = 1;
     });
+
+  const l1Clients = async (opts: { l1Rpc: string; privateKey?: string; devAccount?: number }) => {
+    const account = signer(opts);
+    const transport = http(opts.l1Rpc);
+    const publicClient = createPublicClient({ transport });
+    const chain = defineChain({ id: await publicClient.getChainId(), name: 'L1', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [opts.l1Rpc] } } });
+    return { wallet: createWalletClient({ account, chain, transport }), publicClient: createPublicClient({ chain, transport }) as PublicClient };
+  };
+  const l1Option = (): Option => new Option('--l1-rpc <url>', 'L1 JSON-RPC URL').env('STRAND_L1_RPC').default('http://127.0.0.1:8545');
+  const keyOptions = (cmd: Command): Command =>
+    cmd.addOption(new Option('--private-key <hex>', 'L1 signing key').env('STRAND_PRIVATE_KEY')).option('--dev-account <n>', 'sign with dev account N of the test mnemonic', parseIntArg);
+
+  keyOptions(
+    program
+      .command('deposit')
+      .description('deposit ETH or an ERC-20 into the L1 portal; it is credited on L2 after the confirmations')
+      .requiredOption('--amount <amount>', 'amount: smallest unit, or ether with an "eth" suffix', parseAmount)
+      .option('--token <address>', 'L1 token address (default ETH)')
+      .option('--to <address>', 'recipient on L2 (default: the sender)')
+      .addOption(l1Option())
+      .addOption(apiOption()),
+  ).action(async (opts: { amount: bigint; token?: string; to?: string; l1Rpc: string; api: string; privateKey?: string; devAccount?: number }) => {
+    const status = await new StrandClient({ url: opts.api }).status();
+    const portal = status.contracts.portal;
+    if (!portal) throw new InvalidArgumentError(`the node at ${opts.api} does not follow an L1 portal`);
+    const clients = await l1Clients(opts);
+    const to = (opts.to ?? clients.wallet.account.address).toLowerCase() as Address;
+    const hash = await deposit(clients, portal, { to, amount: opts.amount, ...(opts.token ? { token: opts.token.toLowerCase() as Address } : {}) });
+    process.stdout.write(`deposited on L1 in ${hash}; credited to ${to} on L2 after ${status.l1ChainId === null ? 'the' : 'its'} confirmations\n`);
+  });
+
+  const withdraw = program.command('withdraw').description('follow and finalize withdrawals on L1');
+  withdraw
+    .command('status <l2TxHash>')
+    .description('where a withdrawal stands, and when it becomes finalizable')
+    .addOption(apiOption())
+    .action(async (hash: string, opts: { api: string }) => {
+      print(await new StrandClient({ url: opts.api }).getWithdrawal(hash));
+    });
+  keyOptions(
+    withdraw
+      .command('finalize <l2TxHash>')
+      .description('pay out a withdrawal on L1 with the proof from the node, once its output is final')
+      .addOption(l1Option())
+      .addOption(apiOption()),
+  ).action(async (hash: string, opts: { l1Rpc: string; api: string; privateKey?: string; devAccount?: number }) => {
+    const w = await new StrandClient({ url: opts.api }).getWithdrawal(hash);
+    const l1Tx = await finalizeWithdrawal(await l1Clients(opts), w);
+    process.stdout.write(`finalized on L1 in ${l1Tx}: ${w.withdrawal.amount} of token ${w.withdrawal.token} paid to ${w.withdrawal.to}\n`);
+  });
 
   const tx = program.command('tx').description('sign, send and inspect transactions');
   tx.addCommand(txCommand('transfer'));

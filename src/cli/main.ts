@@ -6,6 +6,8 @@ import {
   CONFIG_TABLE,
   DEV_L1_DEPOSIT_ETH,
   DEV_L1_DEPOSIT_TOKEN,
+  DEV_L1_OUTPUT_BOND,
+  DEV_L1_CHALLENGE_PERIOD_S,
   devAccounts,
   devConfig,
   readConfigFile,
@@ -88,6 +90,10 @@ program
       inbox: l1.deployment.inbox,
       batcherKey: devAccounts(8)[7]!.privateKey,
       batchMaxDelayMs: 2_000,
+      oracle: l1.deployment.oracle,
+      proposerKey: devAccounts(8)[5]!.privateKey,
+      outputIntervalBlocks: 1,
+      outputBond: DEV_L1_OUTPUT_BOND.toString(),
       l1StartBlock: Number(l1.deployment.deployBlock),
       l1Confirmations: 1,
       l1PollMs: 200,
@@ -97,7 +103,7 @@ program
       (node) => {
         printDevBanner(node.url, config.chainId, config.dataDir, node.sequencerAddress, accounts, `${DEV_L1_DEPOSIT_ETH / 10n ** 18n} ETH and ${DEV_L1_DEPOSIT_TOKEN / 10n ** 18n} STT each, deposited through the portal`);
         process.stdout.write(
-          [`L1 (dev)`, `  RPC       ${l1.rpcUrl}`, `  portal    ${l1.deployment.portal}`, `  oracle    ${l1.deployment.oracle}`, `  inbox     ${l1.deployment.inbox}  (batches posted by dev account 7)`, `  token STT ${l1.token}`, ''].join('\n') + '\n',
+          [`L1 (dev)`, `  RPC       ${l1.rpcUrl}`, `  portal    ${l1.deployment.portal}`, `  oracle    ${l1.deployment.oracle}  (outputs proposed by dev account 5; challenge period ${DEV_L1_CHALLENGE_PERIOD_S} s)`, `  inbox     ${l1.deployment.inbox}  (batches posted by dev account 7)`, `  token STT ${l1.token}`, ''].join('\n') + '\n',
         );
       },
       { beforeReady: (node) => waitForL1Queue(node.store, l1.rpcUrl, l1.deployment.portal), afterStop: () => l1.stop() },

@@ -9,6 +9,9 @@ import { devAccounts } from './dev.js';
 /** What `strand dev --l1` funds each dev account with on L2, through the portal. */
 export const DEV_L1_DEPOSIT_ETH = 1_000n * 10n ** 18n;
 export const DEV_L1_DEPOSIT_TOKEN = 1_000_000n * 10n ** 18n;
+/** The dev chain's challenge period and output bond (production configs use 7 days). */
+export const DEV_L1_CHALLENGE_PERIOD_S = 30;
+export const DEV_L1_OUTPUT_BOND = 10n ** 17n;
 
 export interface DevL1 {
   readonly rpcUrl: string;
@@ -70,7 +73,7 @@ export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port
     }
     const [deployer, , , , , proposer, challenger, batcher] = accounts as [ViemAddress, ...ViemAddress[]];
     const clients = { wallet, publicClient: pub, account: deployer };
-    const deployment = await deployContracts(clients, { proposer: proposer!, challenger: challenger!, batcher: batcher!, challengePeriodSeconds: 30n, bond: 10n ** 17n });
+    const deployment = await deployContracts(clients, { proposer: proposer!, challenger: challenger!, batcher: batcher!, challengePeriodSeconds: BigInt(DEV_L1_CHALLENGE_PERIOD_S), bond: DEV_L1_OUTPUT_BOND });
     const token = (await deployTestToken(clients, 'Strand Test Token', 'STT')).toLowerCase() as Address;
     for (const account of accounts.slice(0, 5)) {
       await mined(pub, await wallet.writeContract({ account, chain: foundry, address: deployment.portal, abi: PORTAL_ABI, functionName: 'depositETH', args: [account], value: DEV_L1_DEPOSIT_ETH }));

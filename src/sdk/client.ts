@@ -17,9 +17,10 @@ import {
   parseStatusResponse,
   parseSubmitResult,
   parseTxResponse,
+  parseWithdrawalResponse,
 } from './parse.js';
 import { signTx, type SigningAccount } from './sign.js';
-import type { AccountResponse, BatchResult, BlockResponse, StatusResponse, SubmitResult, TxResponse } from './types.js';
+import type { AccountResponse, BatchResult, BlockResponse, StatusResponse, SubmitResult, TxResponse, WithdrawalResponse } from './types.js';
 
 export interface StrandClientOptions {
   /** Base URL of a node, e.g. http://127.0.0.1:8545 */
@@ -88,6 +89,11 @@ export class StrandClient {
     if (opts.block !== undefined) q.set('block', String(opts.block));
     const qs = q.size > 0 ? `?${q.toString()}` : '';
     return this.request('GET', `/v1/accounts/${parseAddress(address)}${qs}`, undefined, parseAccountResponse);
+  }
+
+  /** Where the withdrawal made by `txHash` stands on L1, with the portal's arguments once proven. */
+  async getWithdrawal(txHash: string): Promise<WithdrawalResponse> {
+    return this.request('GET', `/v1/withdrawals/${parseHash(txHash)}`, undefined, parseWithdrawalResponse);
   }
 
   async getBlock(ref: number | 'latest'): Promise<BlockResponse> {

@@ -24,6 +24,8 @@ import type {
   SubmitResult,
   TxErrorInfo,
   TxResponse,
+  WithdrawalResponse,
+  WithdrawalState,
 } from './types.js';
 
 /*
@@ -204,5 +206,31 @@ export function parseStatusResponse(v: unknown): StatusResponse {
     tokens: arr(o.tokens, 'tokens').map((t) => parseAddress(t, 'tokens')),
     blockTimeMs: int(o.blockTimeMs, 'blockTimeMs'),
     mempool: { size: int(mempool.size, 'mempool.size'), capacity: int(mempool.capacity, 'mempool.capacity') },
+  };
+}
+
+const WITHDRAWAL_STATES: readonly WithdrawalState[] = ['pending-output', 'in-challenge-window', 'finalizable', 'finalized'];
+
+export function parseWithdrawalResponse(v: unknown): WithdrawalResponse {
+  const o = obj(v, 'body');
+  const w = obj(o.withdrawal, 'withdrawal');
+  if (!WITHDRAWAL_STATES.includes(o.status as WithdrawalState)) throw new TypeError(`unknown withdrawal status ${String(o.status)}`);
+  return {
+    txHash: parseHash(o.txHash, 'txHash'),
+    l2BlockNumber: int(o.l2BlockNumber, 'l2BlockNumber'),
+    withdrawal: {
+      from: parseAddress(w.from, 'withdrawal.from'),
+      to: parseAddress(w.to, 'withdrawal.to'),
+      token: parseAddress(w.token, 'withdrawal.token'),
+      amount: parseUintString(w.amount, 'withdrawal.amount', MAX_UINT256),
+    },
+    status: o.status as WithdrawalState,
+    outputIndex: orNull(o.outputIndex, (x) => int(x, 'outputIndex')),
+    finalizableAt: orNull(o.finalizableAt, (x) => int(x, 'finalizableAt')),
+    proof: orNull(o.proof, (x) => {
+      const p = obj(x, 'proof');
+      return { leafIndex: int(p.leafIndex, 'proof.leafIndex'), treeSize: int(p.treeSize, 'proof.treeSize'), siblings: arr(p.siblings, 'proof.siblings').map((h) => parseHash(h, 'proof.siblings')) };
+    }),
+    portal: parseAddress(o.portal, 'portal'),
   };
 }

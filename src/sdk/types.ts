@@ -70,3 +70,18 @@ export interface StatusResponse {
   readonly blockTimeMs: number;
   readonly mempool: { readonly size: number; readonly capacity: number };
 }
+
+export type WithdrawalState = 'pending-output' | 'in-challenge-window' | 'finalizable' | 'finalized';
+
+/** GET /v1/withdrawals/{txHash}: where a withdrawal stands, and the portal's arguments once proven. */
+export interface WithdrawalResponse {
+  readonly txHash: Hash;
+  readonly l2BlockNumber: number;
+  readonly withdrawal: { readonly from: Address; readonly to: Address; readonly token: Address; readonly amount: bigint };
+  readonly status: WithdrawalState;
+  readonly outputIndex: number | null;
+  /** Unix seconds (L1 time) from which the portal pays it out. */
+  readonly finalizableAt: number | null;
+  readonly proof: { readonly leafIndex: number; readonly treeSize: number; readonly siblings: readonly Hash[] } | null;
+  readonly portal: Address;
+}
