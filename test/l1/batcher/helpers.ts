@@ -4,20 +4,12 @@
 import { createHash } from 'node:crypto';
 import { ETH, hashFromBytes, type Address, type Block, type Deposit, type Entry, type Hash, type SignedTx, type TxType } from '../../../src/core/index.js';
 import { addressOfPrivateKey, hashEntry, signDigest, txDigest } from '../../../src/crypto/index.js';
+import { seededRng } from '../../../src/raft/index.js';
 
 export const CHAIN_ID = 901;
 
-/** A deterministic PRNG (mulberry32), so that size measurements are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG, so that size measurements are reproducible (the one the Raft simulator uses). */
+export const prng = seededRng;
 
 export function sha(label: string): Uint8Array {
   return new Uint8Array(createHash('sha256').update(label).digest());
