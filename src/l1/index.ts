@@ -18,3 +18,4 @@ export {
 export { DepositWatcher, type DepositWatcherOptions, type DepositWatcherStatus, type L1Message, type L1MessageKind } from './watcher.js';
 export * from './batcher/index.js';
 export * from './proposer/index.js';
+export * from './verifier/index.js';

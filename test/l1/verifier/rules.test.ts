@@ -1,0 +1,142 @@
+// Derivation rules against a real anvil and the real contracts, with batches posted by hand from
+// the batcher account: garbage, a batch that does not continue the chain, a batch that consumes
+// more queue messages than the portal holds, and an invalid transaction inside a valid batch.
+import { foundry } from 'viem/chains';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ETH, ZERO_HASH, type Address, type Block, type Entry, type Hash, type L1Message, type SignedTx } from '../../../src/core/index.js';
+import { addressOfPrivateKey, signDigest, txDigest, withHash } from '../../../src/crypto/index.js';
+import { hexToBytes } from '../../../src/core/index.js';
+import { BATCH_INBOX_ABI, encodeBatch, L1Client, ORACLE_ABI } from '../../../src/l1/index.js';
+import type { LedgerConfig } from '../../../src/ledger/index.js';
+// The lead re-exports src/l1/verifier from src/l1/index.ts; until then, import it directly.
+import { Deriver } from '../../../src/l1/index.js';
+import { depositEth, startChain, type TestChain } from '../chain.js';
+import { DEV_KEYS, MIN_FEE } from '../../helpers/txs.js';
+
+const CHAIN_ID = 901;
+const FEE_RECIPIENT = '0x00000000000000000000000000000000000000fe' as Address;
+const ledger: LedgerConfig = { chainId: CHAIN_ID, feeRecipient: FEE_RECIPIENT, tokens: new Set([ETH]), minFees: new Map([[ETH, MIN_FEE]]) };
+const KEY = DEV_KEYS[0];
+const ALICE = addressOfPrivateKey(hexToBytes(KEY));
+const BOB = '0x00000000000000000000000000000000000000b0' as Address;
+const ONE = 10n ** 18n;
+
+let chain: TestChain;
+let client: L1Client;
+
+beforeAll(async () => {
+  chain = await startChain();
+  client = new L1Client({ urls: [chain.anvil.rpcUrl] });
+});
+
+afterAll(async () => {
+  await chain?.stop();
+});
+
+function transfer(nonce: bigint, amount: bigint): SignedTx {
+  const message = { to: BOB, token: ETH, amount, fee: MIN_FEE, nonce };
+  const signature = signDigest(hexToBytes(KEY), txDigest(CHAIN_ID, 'transfer', message));
+  return withHash(CHAIN_ID, { type: 'transfer', from: ALICE, message, signature }) as SignedTx;
+}
+
+function deposit(queueIndex: bigint): L1Message {
+  return withHash(CHAIN_ID, { type: 'deposit', queueIndex, l1TxHash: ZERO_HASH, logIndex: 0, from: ALICE, to: ALICE, token: ETH, amount: ONE }) as L1Message;
+}
+
+/** A block as encodeBatch reads it: only number, timestamp and entries matter. */
+function block(number: number, entries: readonly Entry[]): Block {
+  const h = ZERO_HASH as Hash;
+  return { header: { number, parentHash: h, timestamp: 1_000 * number, txCount: entries.length, txRoot: h, stateRoot: h, withdrawalsRoot: h, sequencer: FEE_RECIPIENT, hash: h, signature: '0x' }, entries };
+}
+
+async function submit(data: Uint8Array): Promise<void> {
+  const batcher = chain.accounts[3]!;
+  const hash = await chain.wallet.writeContract({
+    account: batcher,
+    chain: foundry,
+    address: chain.deployment.inbox,
+    abi: BATCH_INBOX_ABI,
+    functionName: 'submitBatch',
+    args: [`0x${Buffer.from(data).toString('hex')}`],
+  });
+  const receipt = await chain.pub.waitForTransactionReceipt({ hash });
+  expect(receipt.status).toBe('success');
+}
+
+async function propose(l2BlockNumber: bigint, stateRoot: Hash, withdrawalsRoot: Hash): Promise<void> {
+  const hash = await chain.wallet.writeContract({
+    account: chain.accounts[1]!,
+    chain: foundry,
+    address: chain.deployment.oracle,
+    abi: ORACLE_ABI,
+    functionName: 'proposeOutput',
+    args: [l2BlockNumber, stateRoot, withdrawalsRoot, ZERO_HASH],
+    value: 10n ** 16n,
+  });
+  expect((await chain.pub.waitForTransactionReceipt({ hash })).status).toBe('success');
+}
+
+describe('Deriver: deterministic rules for bad batches (real anvil, real contracts)', () => {
+  it('ignores garbage, non-continuing and over-consuming batches, skips invalid entries, and goes on', async () => {
+    await depositEth(chain, chain.accounts[4]!, ALICE, ONE);
+
+    await submit(new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02])); // does not decode
+    await submit(encodeBatch([block(2, [])])); // firstBlock 2 while the chain is at 0
+    await submit(encodeBatch([block(1, [deposit(0n), transfer(0n, 10n ** 17n)]), block(2, [transfer(1n, 10n ** 17n)])])); // valid
+    await submit(encodeBatch([block(2, [])])); // a duplicate of block 2
+    await submit(encodeBatch([block(3, [deposit(1n)])])); // queue index 1 does not exist on L1
+    await submit(encodeBatch([block(3, [transfer(5n, 10n ** 17n)])])); // valid batch, bad nonce inside
+    await submit(encodeBatch([block(4, [transfer(2n, 10n ** 17n)])])); // valid
+
+    const deriver = new Deriver({ client, portal: chain.deployment.portal, inbox: chain.deployment.inbox, oracle: chain.deployment.oracle, ledger, genesis: { timestamp: 0, allocations: [] }, fromBlock: chain.deployment.deployBlock });
+    await deriver.syncToHead();
+
+    const status = deriver.status();
+    expect(status.derivedThrough).toBe(4);
+    expect(status.batchesApplied).toBe(3);
+    expect(status.batchesIgnored).toBe(4);
+    expect(status.mismatches).toBe(0);
+    const reasons = deriver.ignoredBatches().map((b) => b.reason);
+    expect(reasons[0]).toMatch(/does not decode/);
+    expect(reasons[1]).toMatch(/firstBlock 2 does not continue the chain at 1/);
+    expect(reasons[2]).toMatch(/firstBlock 2 does not continue the chain at 3/);
+    expect(reasons[3]).toMatch(/more than the portal held/);
+
+    // Block 3 holds only the bad-nonce transfer: skipped, the block counts, the state is unchanged.
+    expect(deriver.block(3)!.skipped).toBe(1);
+    expect(deriver.block(3)!.txCount).toBe(0);
+    expect(deriver.block(3)!.stateRoot).toBe(deriver.block(2)!.stateRoot);
+    expect(deriver.block(4)!.parentHash).toBe(deriver.block(3)!.hash);
+    expect(deriver.block(1)!.txCount).toBe(2);
+
+    expect(deriver.nonceOf(ALICE)).toBe(3n);
+    expect(deriver.balanceOf(ALICE, ETH)).toBe(ONE - 3n * (10n ** 17n + MIN_FEE));
+    expect(deriver.balanceOf(BOB, ETH)).toBe(3n * 10n ** 17n);
+    expect(deriver.balanceOf(FEE_RECIPIENT, ETH)).toBe(3n * MIN_FEE);
+    expect(deriver.nextQueueIndex()).toBe(1n);
+
+    // Incremental: a later valid batch continues from where the last pass stopped.
+    await submit(encodeBatch([block(5, [transfer(3n, 10n ** 17n)])]));
+    await deriver.syncToHead();
+    expect(deriver.status().derivedThrough).toBe(5);
+    expect(deriver.nonceOf(ALICE)).toBe(4n);
+  }, 30_000);
+
+  it('checks proposed outputs: a correct one passes, a wrong state root is a mismatch, one above the chain waits', async () => {
+    const deriver = new Deriver({ client, portal: chain.deployment.portal, inbox: chain.deployment.inbox, oracle: chain.deployment.oracle, ledger, genesis: { timestamp: 0, allocations: [] }, fromBlock: chain.deployment.deployBlock });
+    await deriver.syncToHead();
+    expect(deriver.status().derivedThrough).toBe(5);
+    const emptyRoot = deriver.block(0)!.withdrawalsRoot; // no withdrawals in blocks 1..5
+    const good = deriver.block(3)!.stateRoot;
+    const bad = `0x${'ab'.repeat(32)}` as Hash;
+    await propose(3n, good, emptyRoot);
+    await propose(5n, bad, emptyRoot);
+    await propose(9n, bad, emptyRoot);
+    await deriver.syncToHead();
+    const status = deriver.status();
+    expect(status.outputsChecked).toBe(2);
+    expect(status.outputsPending).toBe(1);
+    expect(status.mismatches).toBe(1);
+    expect(deriver.mismatches()).toEqual([{ outputIndex: 1n, l2BlockNumber: 5, field: 'stateRoot', onL1: bad, derived: deriver.block(5)!.stateRoot }]);
+  }, 30_000);
+});
