@@ -42,6 +42,20 @@ async function batchCount(): Promise<bigint> {
   return chain.pub.readContract({ address: chain.deployment.inbox, abi: INBOX_READ, functionName: 'batchCount' });
 }
 
+/**
+ * anvil's automine answers eth_sendRawTransaction once the transaction is in its pool and mines
+ * it right after, so a read straight after sending may not see it yet: wait for the count.
+ */
+async function batchCountReaches(n: bigint): Promise<bigint> {
+  const deadline = Date.now() + 5_000;
+  let count = await batchCount();
+  while (count < n && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    count = await batchCount();
+  }
+  return count;
+}
+
 async function calldataOf(hash: Hex): Promise<Uint8Array> {
   const tx = await chain.pub.getTransaction({ hash });
   const call = decodeFunctionData({ abi: BATCH_INBOX_ABI, data: tx.input });
@@ -57,7 +71,7 @@ describe('Batcher on anvil', () => {
     const balances: bigint[] = [];
     const batcher = makeBatcher(source, progress, { confirmations: 3, onBalance: (w) => balances.push(w), lowBalanceWei: 10n ** 30n });
     await batcher.tick();
-    expect(await batchCount()).toBe(1n);
+    expect(await batchCountReaches(1n)).toBe(1n);
     expect(progress.postedThrough()).toBe(0);
     const sent = batcher.status().inFlight;
     expect(sent).toMatchObject({ fromBlock: 1, toBlock: 3 });
@@ -115,7 +129,7 @@ describe('Batcher on anvil', () => {
     const progress = new MemoryBatchProgress();
     const first = makeBatcher(source, progress, { confirmations: 2 });
     await first.tick(); // sent and mined, not confirmed: then the process "crashes"
-    expect(await batchCount()).toBe(1n);
+    expect(await batchCountReaches(1n)).toBe(1n);
     expect(progress.postedThrough()).toBe(0);
 
     const second = makeBatcher(source, progress, { confirmations: 2 });
