@@ -46,6 +46,7 @@ export const nodeConfigSchema = z
     proposerKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte 0x hex private key').optional(),
     outputIntervalBlocks: z.coerce.number().int().min(1).max(1_000_000),
     outputBond: decimal,
+    l1LowBalanceWei: decimal,
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
   .strict();
@@ -88,6 +89,7 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   { key: 'proposerKey', env: 'STRAND_PROPOSER_KEY', description: 'Private key of the proposer account (0x hex); key custody comes later', default: undefined },
   { key: 'outputIntervalBlocks', env: 'STRAND_OUTPUT_INTERVAL', description: 'Propose an output every this many posted L2 blocks', default: 10 },
   { key: 'outputBond', env: 'STRAND_OUTPUT_BOND', description: 'Bond sent with each output, in wei: must equal the oracle\'s', default: '100000000000000000' },
+  { key: 'l1LowBalanceWei', env: 'STRAND_L1_LOW_BALANCE_WEI', description: 'Warn (log and metric) when the batcher or proposer holds less than this on L1', default: '500000000000000000' },
   { key: 'batchMaxDelayMs', env: 'STRAND_BATCH_MAX_DELAY_MS', description: 'A block waits at most this long before it is posted in a batch', default: 10_000 },
   { key: 'logLevel', env: 'STRAND_LOG_LEVEL', description: 'pino log level', default: 'info' },
 ];

@@ -7,6 +7,7 @@ import {
   Batcher,
   DepositWatcher,
   L1Client,
+  PollingLoop,
   Proposer,
   withdrawalStatus,
   type BuiltOutput,
@@ -17,6 +18,9 @@ import {
 import type { Sequencer } from '../sequencer/index.js';
 import type { ChainStore } from '../store/index.js';
 
+/** Where the link reports the L1 balances of the accounts that pay for settlement. */
+export type L1BalanceReporter = (role: 'batcher' | 'proposer', wei: bigint) => void;
+
 export interface L1LinkConfig {
   readonly chainId: number;
   readonly inbox?: string | undefined;
@@ -26,6 +30,8 @@ export interface L1LinkConfig {
   readonly proposerKey?: string | undefined;
   readonly outputIntervalBlocks: number;
   readonly outputBond: bigint;
+  /** Below this L1 balance the batcher's and proposer's accounts are reported low. */
+  readonly l1LowBalanceWei: bigint;
   readonly l1Rpc: readonly string[];
   readonly portal: Address;
   readonly l1StartBlock: number;
@@ -62,7 +68,10 @@ export class L1Link {
   private readonly outputSource: L2OutputSource;
   private l1ChainIdValue: number | null = null;
 
-  constructor(config: L1LinkConfig, store: ChainStore, sequencer: Sequencer, logger: Logger) {
+  /** Polls the proposer's balance (the batcher reports its own on every pass). */
+  private readonly balanceLoop: PollingLoop | null;
+
+  constructor(config: L1LinkConfig, store: ChainStore, sequencer: Sequencer, logger: Logger, reportBalance: L1BalanceReporter = () => undefined) {
     this.client = new L1Client({ urls: config.l1Rpc, logger });
     this.batcher =
       config.inbox && config.batcherKey
@@ -76,6 +85,8 @@ export class L1Link {
             startL1Block: store.lastBatchL1Block() ?? BigInt(config.l1StartBlock),
             maxDelayMs: config.batchMaxDelayMs,
             pollIntervalMs: config.l1PollMs,
+            onBalance: (wei) => reportBalance('batcher', wei),
+            lowBalanceWei: config.l1LowBalanceWei,
             logger: logger.child({ service: 'batcher' }),
           })
         : null;
@@ -98,6 +109,22 @@ export class L1Link {
           })
         : null;
     this.settlement = { oracle: config.oracle as Address | undefined, portal: config.portal };
+    const proposerAddress = config.proposerKey ? privateKeyToAccount(config.proposerKey as Hex).address : null;
+    let proposerLow = false;
+    this.balanceLoop = proposerAddress
+      ? new PollingLoop(
+          'proposer-balance',
+          async () => {
+            const wei = await this.client.request('proposer balance', (c) => c.getBalance({ address: proposerAddress }));
+            reportBalance('proposer', wei);
+            // Warn once on the way down, not on every poll: an operator's alert should fire once.
+            const low = wei < config.l1LowBalanceWei;
+            if (low && !proposerLow) logger.warn({ address: proposerAddress, balanceWei: wei.toString() }, 'proposer L1 balance is low: outputs need a bond and gas');
+            proposerLow = low;
+          },
+          { intervalMs: Math.max(config.l1PollMs, 5_000), logger },
+        )
+      : null;
     // Re-reading from the deployment block after a restart is safe: the watcher skips every
     // queue index below what the stored state has applied.
     this.watcher = new DepositWatcher({
@@ -119,6 +146,7 @@ export class L1Link {
     this.watcher.start();
     this.batcher?.start();
     this.proposer?.start();
+    this.balanceLoop?.start();
     void this.client
       .request('chainId', (c) => c.getChainId())
       .then((id) => (this.l1ChainIdValue = id))
@@ -126,7 +154,7 @@ export class L1Link {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.watcher.stop(), this.batcher?.stop(), this.proposer?.stop()]);
+    await Promise.all([this.watcher.stop(), this.batcher?.stop(), this.proposer?.stop(), this.balanceLoop?.stop()]);
   }
 
   private readonly settlement: { oracle: Address | undefined; portal: Address };

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi, createApiMetrics } from '../api/index.js';
 import { InvariantError, type Address, type Block } from '../core/index.js';
 import { RecoveryPool, addressOfPrivateKey, sealHeader, secp256k1Backend } from '../crypto/index.js';
@@ -70,6 +70,8 @@ export class StrandNode {
       const registry = new Registry();
       collectDefaultMetrics({ register: registry, prefix: 'strand_process_' });
       const metrics = createApiMetrics(registry);
+      // Ether as a float: precise enough to alert on, and what dashboards show.
+      const l1Balance = new Gauge({ name: 'strand_l1_balance_eth', help: 'L1 balance of the accounts that pay for settlement', labelNames: ['role'] as const, registers: [registry] });
       const seq = await Sequencer.create(
         {
           ledger,
@@ -98,7 +100,9 @@ export class StrandNode {
       metrics.headBlock.set(seq.head().number);
       const l1 =
         config.l1Rpc.length > 0 && config.portal
-          ? new L1Link({ ...config, portal: config.portal as Address }, store, seq, logger.child({ module: 'l1' }))
+          ? new L1Link({ ...config, portal: config.portal as Address }, store, seq, logger.child({ module: 'l1' }), (role, wei) =>
+              l1Balance.set({ role }, Number(wei) / 1e18),
+            )
           : null;
       const services = new NodeServices({
         store,

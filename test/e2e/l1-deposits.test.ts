@@ -87,9 +87,14 @@ describe('deposits through the real L1 portal (anvil, real contracts, real node)
     expect(tx.status).toBe('posted');
     const status = await getJson(`${node.url}/v1/status`);
     expect((status.json.heads as { safe: number }).safe).toBeGreaterThanOrEqual(tx.blockNumber!);
-    // The batch on L1 decodes back to the blocks the node sequenced.
     const logs = await chain.pub.getLogs({ address: chain.deployment.inbox, fromBlock: 0n });
     expect(logs.length).toBeGreaterThan(0);
+    // The accounts that pay for settlement show their L1 balances, for alerts.
+    const metrics = await waitUntil(async () => {
+      const text = await (await fetch(`${node.url}/metrics`)).text();
+      return text.includes('strand_l1_balance_eth{role="batcher"}') && text.includes('strand_l1_balance_eth{role="proposer"}') ? text : undefined;
+    }, 20_000, 200);
+    expect(Number(/strand_l1_balance_eth\{role="proposer"\} (\S+)/.exec(metrics)![1])).toBeGreaterThan(1000);
   });
 
   it('withdraws on L2 and finalizes on L1 after the challenge window with the proof the API serves', async () => {
