@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StrandNode, devAccounts, resolveConfig } from '../../src/node/index.js';
+import { devAccounts, type StrandNode } from '../../src/node/index.js';
 import { StrandClient } from '../../src/sdk/index.js';
 import { loadArtifact } from '../../src/l1/index.js';
 import { privateKeyToAccount } from 'viem/accounts';
-import { depositEth, depositToken, requestWithdrawal, startChain, type TestChain } from '../l1/chain.js';
+import { depositEth, depositToken, requestWithdrawal, startChain, startSettledNode, type TestChain } from '../l1/chain.js';
 import { getJson, waitUntil } from '../helpers/txs.js';
 
 const ETH = '0x0000000000000000000000000000000000000000';
@@ -18,30 +18,7 @@ let dir: string;
 beforeAll(async () => {
   chain = await startChain();
   dir = mkdtempSync(join(tmpdir(), 'strand-l1-'));
-  const config = resolveConfig({
-    env: {},
-    flags: {
-      dataDir: dir,
-      port: 0,
-      logLevel: 'silent',
-      blockTimeMs: 50,
-      l1Rpc: [chain.anvil.rpcUrl],
-      portal: chain.deployment.portal,
-      inbox: chain.deployment.inbox,
-      // test/l1/chain.ts deploys the inbox with anvil's account 3 as the batcher.
-      batcherKey: devAccounts(4)[3]!.privateKey,
-      batchMaxDelayMs: 100,
-      // ...and account 1 as the proposer, with a bond of 0.01 ETH and a 30 s challenge period.
-      oracle: chain.deployment.oracle,
-      proposerKey: devAccounts(2)[1]!.privateKey,
-      outputIntervalBlocks: 1,
-      outputBond: (10n ** 16n).toString(),
-      l1StartBlock: Number(chain.deployment.deployBlock),
-      l1Confirmations: 1,
-      l1PollMs: 50,
-    },
-  });
-  node = await StrandNode.start(config);
+  node = await startSettledNode(chain, dir);
 });
 
 afterAll(async () => {

@@ -3,6 +3,7 @@
 import { createPublicClient, createTestClient, createWalletClient, http, parseAbi, type Address, type PublicClient, type TestClient, type WalletClient } from 'viem';
 import { foundry } from 'viem/chains';
 import { buildContracts } from '../../scripts/build-contracts.js';
+import { StrandNode, devAccounts, resolveConfig } from '../../src/node/index.js';
 import { deployContracts, deployTestToken, PORTAL_ABI, startAnvil, TEST_TOKEN_ABI, type Anvil, type Deployment, type L1Message } from '../../src/l1/index.js';
 
 export interface TestChain {
@@ -80,4 +81,34 @@ export async function waitFor(cond: () => boolean, timeoutMs = 10_000, what = 'c
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * A real sequencer node settled on `chain`: it follows the portal and runs the batcher and the
+ * proposer with the accounts `startChain` deployed the contracts for (3 = batcher, 1 = proposer,
+ * bond 0.01 ETH), polling fast so tests move quickly. The caller stops it and removes `dataDir`.
+ */
+export async function startSettledNode(chain: TestChain, dataDir: string): Promise<StrandNode> {
+  const config = resolveConfig({
+    env: {},
+    flags: {
+      dataDir,
+      port: 0,
+      logLevel: 'silent',
+      blockTimeMs: 50,
+      l1Rpc: [chain.anvil.rpcUrl],
+      portal: chain.deployment.portal,
+      inbox: chain.deployment.inbox,
+      batcherKey: devAccounts(4)[3]!.privateKey,
+      batchMaxDelayMs: 100,
+      oracle: chain.deployment.oracle,
+      proposerKey: devAccounts(2)[1]!.privateKey,
+      outputIntervalBlocks: 1,
+      outputBond: (10n ** 16n).toString(),
+      l1StartBlock: Number(chain.deployment.deployBlock),
+      l1Confirmations: 1,
+      l1PollMs: 50,
+    },
+  });
+  return StrandNode.start(config);
 }

@@ -11,10 +11,10 @@ import { L1Client, ORACLE_ABI } from '../../../src/l1/index.js';
 import type { LedgerConfig } from '../../../src/ledger/index.js';
 // The lead re-exports src/l1/verifier from src/l1/index.ts; until then, import it directly.
 import { Deriver } from '../../../src/l1/index.js';
-import { StrandNode, devAccounts, resolveConfig } from '../../../src/node/index.js';
+import { devAccounts, type StrandNode } from '../../../src/node/index.js';
 import { StrandClient } from '../../../src/sdk/index.js';
 import { waitUntil } from '../../helpers/txs.js';
-import { depositEth, depositToken, requestWithdrawal, startChain, type TestChain } from '../chain.js';
+import { depositEth, depositToken, requestWithdrawal, startChain, startSettledNode, type TestChain } from '../chain.js';
 
 let chain: TestChain;
 let node: StrandNode;
@@ -23,30 +23,7 @@ let dir: string;
 beforeAll(async () => {
   chain = await startChain();
   dir = mkdtempSync(join(tmpdir(), 'strand-verifier-'));
-  const config = resolveConfig({
-    env: {},
-    flags: {
-      dataDir: dir,
-      port: 0,
-      logLevel: 'silent',
-      blockTimeMs: 50,
-      l1Rpc: [chain.anvil.rpcUrl],
-      portal: chain.deployment.portal,
-      inbox: chain.deployment.inbox,
-      // test/l1/chain.ts deploys the inbox with anvil's account 3 as the batcher...
-      batcherKey: devAccounts(4)[3]!.privateKey,
-      batchMaxDelayMs: 100,
-      // ...and account 1 as the proposer (bond 0.01 ETH).
-      oracle: chain.deployment.oracle,
-      proposerKey: devAccounts(2)[1]!.privateKey,
-      outputIntervalBlocks: 1,
-      outputBond: (10n ** 16n).toString(),
-      l1StartBlock: Number(chain.deployment.deployBlock),
-      l1Confirmations: 1,
-      l1PollMs: 50,
-    },
-  });
-  node = await StrandNode.start(config);
+  node = await startSettledNode(chain, dir);
 }, 30_000);
 
 afterAll(async () => {
