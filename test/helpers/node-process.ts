@@ -11,12 +11,21 @@ export interface NodeProcess {
   readonly exited: Promise<number | string>;
 }
 
+// Nodes still running when the test process exits (a test that failed half-way) are killed,
+// so a red run does not leave strand processes behind on the machine.
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
 /** Starts `strand dev` as a real child process and waits for its ready banner. */
 export async function spawnDevNode(dataDir: string, extraArgs: string[] = []): Promise<NodeProcess> {
   const proc = spawn(process.execPath, [BIN, 'dev', '--data-dir', dataDir, '--port', '0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, STRAND_LOG_LEVEL: 'warn' },
   });
+  running.add(proc);
+  proc.on('exit', () => running.delete(proc));
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
