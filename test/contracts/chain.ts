@@ -1,8 +1,5 @@
 // Test harness for the L1 contracts: a real anvil on a free port, viem clients, deployment,
 // and withdrawal trees built with the node's own src/merkle and src/core code.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import {
   BaseError,
   ContractFunctionRevertedError,
@@ -23,26 +20,12 @@ import { foundry } from 'viem/chains';
 import { bytesToHex, encodeWithdrawal, hexToBytes, type Address, type Hash, type Withdrawal } from '../../src/core/index.js';
 import { inclusionProof, leafHash, merkleRoot } from '../../src/merkle/index.js';
 import { buildContracts } from '../../scripts/build-contracts.js';
-import { loadArtifact, type ContractName } from '../../src/l1/index.js';
-
-const ANVIL = fileURLToPath(new URL('../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil', import.meta.url));
+import { loadArtifact, startAnvil as launchAnvil, type ContractName } from '../../src/l1/index.js';
 
 /** Builds the contracts unless the artifacts match the sources (a hash check, ~ms), so a
  * test never runs against artifacts older than the .sol files. */
 export function ensureArtifacts(): void {
   buildContracts();
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Chain {
@@ -55,46 +38,16 @@ export interface Chain {
   stop(): Promise<void>;
 }
 
-/** Starts anvil on a free port and waits until it answers JSON-RPC. */
+/** Starts anvil on a free port (src/l1's launcher, as the node uses it) with viem clients. */
 export async function startAnvil(): Promise<Chain> {
-  const port = await freePort();
-  const proc: ChildProcess = spawn(ANVIL, ['--port', String(port), '--silent', '--hardfork', 'prague'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  const transport = http(url, { retryCount: 0 });
+  const anvil = await launchAnvil();
+  const transport = http(anvil.rpcUrl, { retryCount: 0 });
   // anvil automines: poll receipts quickly instead of viem's default 4 s.
   const pub = createPublicClient({ chain: foundry, transport, pollingInterval: 25 });
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      await pub.getChainId();
-      break;
-    } catch (err) {
-      if (proc.exitCode !== null || Date.now() > deadline) {
-        proc.kill('SIGKILL');
-        throw new Error(`anvil did not start on ${url}: ${stderr || String(err)}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
   const wallet = createWalletClient({ chain: foundry, transport });
   const test = createTestClient({ chain: foundry, mode: 'anvil', transport });
   const accounts = await wallet.getAddresses();
-  return {
-    url,
-    pub,
-    wallet,
-    test,
-    accounts,
-    stop: async () => {
-      if (proc.exitCode === null) proc.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { url: anvil.rpcUrl, pub, wallet, test, accounts, stop: () => anvil.stop() };
 }
 
 /** Simulates, then sends, a contract call from `from` and returns its (successful) receipt.
