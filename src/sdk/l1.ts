@@ -12,6 +12,17 @@ const PORTAL = parseAbi([
   'function depositETH(address l2Recipient) payable returns (uint256)',
   'function depositERC20(address token, address l2Recipient, uint256 amount) returns (uint256)',
   'function finalizeWithdrawal(uint256 outputIndex, (bytes32 txHash, address from, address to, address token, uint256 amount) w, uint256 leafIndex, uint256 treeSize, bytes32[] proof)',
+  // The portal's custom errors, so that a refused call says why (WithdrawalAlreadyFinalized, not
+  // an undecodable selector): a relayer racing another one must be able to tell.
+  'error ZeroAmount()',
+  'error ZeroAddress()',
+  'error NothingReceived(address token)',
+  'error OutputNotFound(uint256 outputIndex)',
+  'error OutputDeleted(uint256 outputIndex)',
+  'error OutputNotFinal(uint256 outputIndex, uint256 finalAt)',
+  'error WithdrawalAlreadyFinalized(bytes32 leafHash)',
+  'error InvalidProof()',
+  'error EthTransferFailed(address to, uint256 amount)',
 ]);
 const ERC20 = parseAbi(['function approve(address spender, uint256 amount) returns (bool)']);
 
