@@ -86,9 +86,10 @@ export async function waitFor(cond: () => boolean, timeoutMs = 10_000, what = 'c
 /**
  * A real sequencer node settled on `chain`: it follows the portal and runs the batcher and the
  * proposer with the accounts `startChain` deployed the contracts for (3 = batcher, 1 = proposer,
- * bond 0.01 ETH), polling fast so tests move quickly. The caller stops it and removes `dataDir`.
+ * bond 0.01 ETH), polling fast so tests move quickly. `flags` override or add config keys (e.g.
+ * the test token in `tokens`). The caller stops it and removes `dataDir`.
  */
-export async function startSettledNode(chain: TestChain, dataDir: string): Promise<StrandNode> {
+export async function startSettledNode(chain: TestChain, dataDir: string, flags: Record<string, unknown> = {}): Promise<StrandNode> {
   const config = resolveConfig({
     env: {},
     flags: {
@@ -108,6 +109,7 @@ export async function startSettledNode(chain: TestChain, dataDir: string): Promi
       l1StartBlock: Number(chain.deployment.deployBlock),
       l1Confirmations: 1,
       l1PollMs: 50,
+      ...flags,
     },
   });
   return StrandNode.start(config);
