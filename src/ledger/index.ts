@@ -1,5 +1,5 @@
 export { balanceKey, decodeStateValue, encodeStateValue, nonceKey, queueKey } from './state-keys.js';
-export { MemoryState, StateOverlay, smtUpdatesOf, type StateChange, type StateReader } from './state.js';
+export { MemoryState, StateOverlay, smtUpdatesOf, stateRows, type StateChange, type StateReader, type StateRows } from './state.js';
 export {
   RuleViolation,
   applyEntry,

@@ -15,6 +15,22 @@ export type StateChange =
   | { readonly kind: 'balance'; readonly account: Address; readonly token: Address; readonly value: Amount }
   | { readonly kind: 'queue'; readonly value: bigint };
 
+/** The rows a store writes for a block's changes: final balances, nonces and the queue index. */
+export interface StateRows {
+  readonly balances: ReadonlyArray<{ readonly account: Address; readonly token: Address; readonly value: Amount }>;
+  readonly nonces: ReadonlyArray<{ readonly account: Address; readonly value: bigint }>;
+  readonly nextQueueIndex?: bigint;
+}
+
+export function stateRows(changes: readonly StateChange[]): StateRows {
+  const queue = changes.find((c) => c.kind === 'queue');
+  return {
+    balances: changes.flatMap((c) => (c.kind === 'balance' ? [{ account: c.account, token: c.token, value: c.value }] : [])),
+    nonces: changes.flatMap((c) => (c.kind === 'nonce' ? [{ account: c.account, value: c.value }] : [])),
+    ...(queue ? { nextQueueIndex: queue.value } : {}),
+  };
+}
+
 /**
  * Uncommitted writes on top of a StateReader. A block executes against one overlay, so reads
  * see earlier entries of the same block and nothing reaches the store until the block commits.

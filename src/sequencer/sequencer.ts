@@ -13,7 +13,7 @@ import {
   type SignedTx,
 } from '../core/index.js';
 import { sealHeader, type RecoveryPool } from '../crypto/index.js';
-import { checkStateless, executeBlock, type LedgerConfig, type StateChange } from '../ledger/index.js';
+import { checkStateless, executeBlock, stateRows, type LedgerConfig } from '../ledger/index.js';
 import type { BlockEffects, ChainStore } from '../store/index.js';
 import type { BlockLog } from './block-log.js';
 import { Mempool } from './mempool.js';
@@ -45,11 +45,6 @@ export interface SequencerDeps {
 export type SequencerState = 'idle' | 'running' | 'draining' | 'stopped';
 
 type Submission = Omit<SignedTx, 'hash'>;
-
-function queueEffect(changes: readonly StateChange[]): { nextQueueIndex?: bigint } {
-  const q = changes.find((c) => c.kind === 'queue');
-  return q ? { nextQueueIndex: q.value } : {};
-}
 
 /**
  * Orders admitted transactions into blocks. Admission verifies the signature on the worker pool
@@ -267,9 +262,7 @@ export class Sequencer {
     const rejected = executed.rejected.filter((r) => r.code !== 'NONCE_TOO_HIGH');
     const consumed = [...executed.included, ...rejected.map((r) => r.entry)].map((e) => e.hash);
     const effects: BlockEffects = {
-      balances: executed.changes.flatMap((c) => (c.kind === 'balance' ? [{ account: c.account, token: c.token, value: c.value }] : [])),
-      nonces: executed.changes.flatMap((c) => (c.kind === 'nonce' ? [{ account: c.account, value: c.value }] : [])),
-      ...queueEffect(executed.changes),
+      ...stateRows(executed.changes),
       smtRoot: executed.smt.root,
       newNodes: executed.smt.newNodes,
       staleNodes: executed.smt.staleNodes,

@@ -45,6 +45,12 @@ export interface BlockEffects {
   readonly withdrawals?: readonly Withdrawal[];
   /** Pending entries that this block consumed (included or rejected). */
   readonly consumedPending: readonly Hash[];
+  /**
+   * Extra rows for the meta table, written in the block's own transaction: a component that
+   * derives blocks (the verifier) records its cursor with the block, so a crash never leaves
+   * the two disagreeing. Keys must not collide with the store's own (use a `module.` prefix).
+   */
+  readonly meta?: ReadonlyArray<readonly [string, unknown]>;
 }
 
 /** An output the proposer recorded (mirrors l1's ProposedOutput; store/ may not import l1/). */
@@ -205,6 +211,7 @@ export class ChainStore {
         const seqKey = this.pendingKeyOf.get(h);
         if (seqKey) this.pending.removeSync(seqKey);
       }
+      for (const [key, value] of effects.meta ?? []) this.meta.putSync(key, value);
       this.pruneHistory(n);
       this.meta.putSync('head', n);
     });
@@ -339,6 +346,21 @@ export class ChainStore {
       this.nextPendingSeq = Math.max(this.nextPendingSeq, Number(key.readBigUInt64BE(0)) + 1);
     }
     return out;
+  }
+
+  // ---- meta rows of other components ------------------------------------------------------
+
+  /** A row another component keeps here (see BlockEffects.meta). */
+  getMeta(key: string): unknown {
+    return this.meta.get(key);
+  }
+
+  /** Writes rows in one fsynced transaction. */
+  async putMeta(rows: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
+    await this.root.transaction(() => {
+      for (const [key, value] of rows) this.meta.putSync(key, value);
+    });
+    await this.root.flushed;
   }
 
   // ---- settlement progress (written by the batcher) --------------------------------------

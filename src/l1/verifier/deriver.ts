@@ -21,22 +21,26 @@
 //  4. The derived header carries `sequencer` (default: the ledger's feeRecipient) so that, when
 //     that is the sequencer's address, derived header hashes equal the sequencer's.
 //
-// Not handled yet: L1 reorgs deeper than `confirmations` (the state is in memory and is never
-// rewound), the sequencing window for forced inclusion, blob batches.
+//  5. Forced inclusion: a batch posted in L1 block B must leave consumed every queue message
+//     emitted in an L1 block <= B - sequencingWindow (in L1 blocks). A batch that does not is
+//     IGNORED (rule 2). So a sequencer that leaves a deposit or a forced withdrawal out for longer
+//     than the window cannot get any later batch accepted until it includes it.
+//
+// Durability: derived blocks go to a ChainStore (LMDB), each committed with the index of the
+// batch it came from; the rest of the cursor (L1 block scanned through, unconsumed queue
+// messages, outputs) is saved at the end of each pass. After a crash the pass re-reads from the
+// saved cursor; batches at or below the last committed batch index are recognised and not
+// applied twice (a batch cut short by the crash continues after its last committed block).
+//
+// Not handled yet: L1 reorgs deeper than `confirmations` (derived blocks are never rewound).
 import type { Logger } from 'pino';
+import { bytesToHex, decodeEntry, encodeEntry, hexToBytes } from '../../core/index.js';
 import { BaseError, ContractFunctionZeroDataError, decodeFunctionData, getAddress, keccak256 as viemKeccak, type Hex } from 'viem';
-import { hashFromBytes, isUserTx, type Address, type Amount, type Entry, type Hash, type L1Message, type SealedHeader } from '../../core/index.js';
+import { hashFromBytes, isUserTx, type Address, type Amount, type Block, type Entry, type Hash, type Hex as L2Hex, type L1Message, type SealedHeader } from '../../core/index.js';
 import { headerHash, withHash } from '../../crypto/index.js';
-import {
-  buildGenesis,
-  executeBlock,
-  MemoryState,
-  recoveringSignerCheck,
-  withdrawalLeaf,
-  type GenesisAllocation,
-  type LedgerConfig,
-} from '../../ledger/index.js';
-import { MemoryNodeStore, merkleRoot, type SmtRoot } from '../../merkle/index.js';
+import { buildGenesis, executeBlock, recoveringSignerCheck, stateRows, withdrawalLeaf, type GenesisAllocation, type LedgerConfig } from '../../ledger/index.js';
+import { merkleRoot } from '../../merkle/index.js';
+import type { BlockEffects, ChainStore } from '../../store/index.js';
 import { PORTAL_ABI, PORTAL_EVENTS } from '../abi.js';
 import { BATCH_INBOX_ABI, BatchDecodeError, decodeBatch, type DecodedBatch } from '../batcher/index.js';
 import type { L1Client, PinnedL1 } from '../client.js';
@@ -46,6 +50,8 @@ import { ORACLE_EVENTS } from '../proposer/index.js';
 
 export interface DeriverOptions {
   readonly client: L1Client;
+  /** Where derived blocks and state live; its genesis must be the chain's (see initDerivedGenesis). */
+  readonly store: ChainStore;
   readonly portal: string;
   readonly inbox: string;
   readonly oracle: string;
@@ -61,6 +67,8 @@ export interface DeriverOptions {
   readonly confirmations?: number;
   /** Most L1 blocks per eth_getLogs and per pass. */
   readonly logsChunk?: bigint;
+  /** Rule 5: L1 blocks after which a queue message must be in L2 (default 3,600: 12 h of 12 s blocks). */
+  readonly sequencingWindow?: number;
   readonly pollIntervalMs?: number;
   readonly clock?: Clock;
   readonly logger?: Logger;
@@ -110,6 +118,8 @@ export interface DeriverStatus {
   readonly mismatches: number;
   readonly batchesApplied: number;
   readonly batchesIgnored: number;
+  /** Oldest queue message that is past the sequencing window and still not in L2, if any. */
+  readonly overdueQueueIndex: bigint | null;
 }
 
 interface QueuedMessage {
@@ -141,53 +151,178 @@ function before(a: Position, b: Position): boolean {
   return a.l1Block < b.l1Block || (a.l1Block === b.l1Block && a.logIndex < b.logIndex);
 }
 
+/** Derived headers carry no sequencer signature: their authority is L1, not a key. */
+const UNSIGNED = `0x${'00'.repeat(65)}` as SealedHeader['signature'];
+/** How many recently derived blocks keep their provenance (skipped entries, L1 block) in memory. */
+const RECENT_BLOCKS = 4_096;
+const CURSOR_KEY = 'deriver.cursor';
+const BATCH_KEY = 'deriver.lastBatch';
+
+/** The cursor saved at the end of each pass (bigints as decimal strings: msgpack-safe). */
+interface SavedCursor {
+  readonly scannedThrough: string;
+  readonly queueBase: string;
+  readonly queue: ReadonlyArray<{ readonly entry: string; readonly hash: string; readonly l1Block: string; readonly logIndex: number }>;
+  readonly live: readonly SavedOutput[];
+  readonly pending: readonly SavedOutput[];
+  readonly checked: number;
+  readonly mismatches: ReadonlyArray<{ readonly outputIndex: string; readonly l2BlockNumber: number; readonly field: OutputMismatch['field']; readonly onL1: Hash; readonly derived: Hash }>;
+}
+interface SavedOutput {
+  readonly outputIndex: string;
+  readonly l2BlockNumber: number;
+  readonly prevBlockNumber: number;
+  readonly stateRoot: Hash;
+  readonly withdrawalsRoot: Hash;
+}
+/** Saved with every derived block and every ignored batch. */
+interface SavedBatch {
+  readonly index: string;
+  readonly applied: number;
+  readonly ignored: number;
+  readonly recentIgnored: ReadonlyArray<{ readonly batchIndex: string; readonly l1TxHash: Hash; readonly l1Block: string; readonly reason: string }>;
+}
+
+const saveOutput = (o: OutputEvent): SavedOutput => ({ ...o, outputIndex: o.outputIndex.toString() });
+const loadOutput = (o: SavedOutput): OutputEvent => ({ ...o, outputIndex: BigInt(o.outputIndex) });
+
+/**
+ * Writes the chain's block 0 into an empty store (a verifier's), unsigned; checks the genesis
+ * of a store that already holds a chain.
+ */
+export async function initDerivedGenesis(
+  store: ChainStore,
+  chainId: number,
+  genesis: { readonly timestamp: number; readonly allocations: readonly GenesisAllocation[] },
+  sequencer: Address,
+): Promise<void> {
+  const g = buildGenesis(genesis.allocations, genesis.timestamp, sequencer, store);
+  const header: SealedHeader = { ...g.header, hash: headerHash(g.header), signature: UNSIGNED };
+  await store.initGenesis({ header, entries: [] }, { chainId, genesisHash: header.hash }, {
+    ...stateRows(g.changes),
+    smtRoot: g.smt.root,
+    newNodes: g.smt.newNodes,
+    staleNodes: [],
+    rejected: [],
+    consumedPending: [],
+  });
+}
+
 export class Deriver {
   private readonly o: DeriverOptions;
+  readonly store: ChainStore;
   private readonly confirmations: bigint;
   private readonly chunk: bigint;
+  private readonly window: bigint;
   private readonly signerOk: ReturnType<typeof recoveringSignerCheck>;
   private readonly sequencer: Address;
-  private readonly state = new MemoryState();
-  private readonly nodes = new MemoryNodeStore();
-  private smtRoot: SmtRoot;
-  private readonly blocks: DerivedBlock[] = [];
-  /** Withdrawal leaves per block, for outputs' withdrawalsRoot. */
-  private readonly withdrawalLeaves: Uint8Array[][] = [];
-  /** The portal's queue as read so far, by queue index. */
-  private readonly queue: QueuedMessage[] = [];
+  /** Provenance of recently derived blocks (not persisted: the blocks themselves are). */
+  private readonly recent = new Map<number, { skipped: number; l1Block: bigint }>();
+  /** Portal queue messages read and not yet consumed; queue[i] has index queueBase + i. */
+  private queue: QueuedMessage[] = [];
+  private queueBase = 0n;
   private scannedThrough: bigint;
   private l1Head: bigint | null = null;
   /** Live outputs, in oracle order (deleted ones removed). */
   private live: OutputEvent[] = [];
   private pendingOutputs: OutputEvent[] = [];
   private checked = 0;
-  private readonly mismatchList: OutputMismatch[] = [];
-  private readonly ignored: IgnoredBatch[] = [];
+  private mismatchList: OutputMismatch[] = [];
+  /** Highest batch index processed (applied or ignored), durable; -1 before the first. */
+  private lastBatch = -1n;
   private applied = 0;
+  private ignoredCount = 0;
+  private recentIgnored: IgnoredBatch[] = [];
+  private overdue: bigint | null = null;
   private readonly loop: PollingLoop;
 
-  constructor(opts: DeriverOptions) {
+  private constructor(opts: DeriverOptions) {
     this.o = opts;
+    this.store = opts.store;
     if (opts.confirmations !== undefined && (!Number.isInteger(opts.confirmations) || opts.confirmations < 1)) {
       throw new RangeError('confirmations must be an integer >= 1');
     }
     this.confirmations = BigInt(opts.confirmations ?? 1);
     this.chunk = opts.logsChunk ?? 2_000n;
     if (this.chunk < 1n) throw new RangeError('logsChunk must be >= 1');
+    if (opts.sequencingWindow !== undefined && (!Number.isInteger(opts.sequencingWindow) || opts.sequencingWindow < 1)) {
+      throw new RangeError('sequencingWindow must be an integer >= 1');
+    }
+    this.window = BigInt(opts.sequencingWindow ?? 3_600);
     this.signerOk = recoveringSignerCheck(opts.ledger.chainId);
     this.sequencer = opts.sequencer ?? opts.ledger.feeRecipient;
     this.scannedThrough = (opts.fromBlock ?? 0n) - 1n;
-
-    const genesis = buildGenesis(opts.genesis.allocations, opts.genesis.timestamp, this.sequencer, this.nodes);
-    this.nodes.write(genesis.smt);
-    this.state.apply(genesis.changes);
-    this.smtRoot = genesis.smt.root;
-    const h = genesis.header;
-    this.blocks.push({ ...h, hash: headerHash(h), skipped: 0, l1Block: undefined });
-    this.withdrawalLeaves.push([]);
-
     const loopOpts = { intervalMs: opts.pollIntervalMs ?? 1_000, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.logger ? { logger: opts.logger } : {}) };
     this.loop = new PollingLoop('deriver', (signal) => this.sync(signal), loopOpts);
+  }
+
+  /** Opens a deriver on `store`: writes genesis into an empty store, or resumes from its cursor. */
+  static async create(opts: DeriverOptions): Promise<Deriver> {
+    const d = new Deriver(opts);
+    await initDerivedGenesis(opts.store, opts.ledger.chainId, opts.genesis, d.sequencer);
+    d.restore();
+    return d;
+  }
+
+  /** Loads the durable cursor; also run before each pass, so a pass that failed half-way
+   * leaves nothing of itself in memory. */
+  private restore(): void {
+    const c = this.store.getMeta(CURSOR_KEY) as SavedCursor | undefined;
+    this.scannedThrough = (this.o.fromBlock ?? 0n) - 1n;
+    this.queueBase = 0n;
+    this.queue = [];
+    this.live = [];
+    this.pendingOutputs = [];
+    this.checked = 0;
+    this.mismatchList = [];
+    if (c) {
+      this.scannedThrough = BigInt(c.scannedThrough);
+      this.queueBase = BigInt(c.queueBase);
+      this.queue = c.queue.map((q) => ({
+        message: { ...(decodeEntry(hexToBytes(q.entry as L2Hex)) as Omit<L1Message, 'hash'>), hash: q.hash as Hash } as L1Message,
+        l1Block: BigInt(q.l1Block),
+        logIndex: q.logIndex,
+      }));
+      this.live = c.live.map(loadOutput);
+      this.pendingOutputs = c.pending.map(loadOutput);
+      this.checked = c.checked;
+      this.mismatchList = c.mismatches.map((m) => ({ ...m, outputIndex: BigInt(m.outputIndex) }));
+    }
+    const b = this.store.getMeta(BATCH_KEY) as SavedBatch | undefined;
+    this.lastBatch = -1n;
+    this.applied = 0;
+    this.ignoredCount = 0;
+    this.recentIgnored = [];
+    if (b) {
+      this.lastBatch = BigInt(b.index);
+      this.applied = b.applied;
+      this.ignoredCount = b.ignored;
+      this.recentIgnored = b.recentIgnored.map((i) => ({ ...i, batchIndex: BigInt(i.batchIndex), l1Block: BigInt(i.l1Block) }));
+    }
+  }
+
+  private cursor(): SavedCursor {
+    return {
+      scannedThrough: this.scannedThrough.toString(),
+      queueBase: this.queueBase.toString(),
+      queue: this.queue.map((q) => ({ entry: bytesToHex(encodeEntry(q.message)), hash: q.message.hash, l1Block: q.l1Block.toString(), logIndex: q.logIndex })),
+      live: this.live.map(saveOutput),
+      pending: this.pendingOutputs.map(saveOutput),
+      checked: this.checked,
+      mismatches: this.mismatchList.map((m) => ({ ...m, outputIndex: m.outputIndex.toString() })),
+    };
+  }
+
+  private batchRecord(index: bigint): readonly [string, SavedBatch] {
+    return [
+      BATCH_KEY,
+      {
+        index: index.toString(),
+        applied: this.applied,
+        ignored: this.ignoredCount,
+        recentIgnored: this.recentIgnored.map((i) => ({ ...i, batchIndex: i.batchIndex.toString(), l1Block: i.l1Block.toString() })),
+      },
+    ];
   }
 
   start(): void {
@@ -203,37 +338,52 @@ export class Deriver {
   }
 
   get derivedThrough(): number {
-    return this.blocks.length - 1;
+    return this.store.headNumber() ?? 0;
   }
 
   /** The derived block `n`, or undefined above the derived chain. */
   block(n: number): DerivedBlock | undefined {
-    return this.blocks[n];
+    const header = this.store.getHeader(n);
+    if (!header) return undefined;
+    const p = this.recent.get(n);
+    return {
+      number: header.number,
+      hash: header.hash,
+      parentHash: header.parentHash,
+      timestamp: header.timestamp,
+      txCount: header.txCount,
+      txRoot: header.txRoot,
+      stateRoot: header.stateRoot,
+      withdrawalsRoot: header.withdrawalsRoot,
+      skipped: p?.skipped ?? 0,
+      l1Block: p?.l1Block,
+    };
   }
 
   stateRootAt(n: number): Hash | undefined {
-    return this.blocks[n]?.stateRoot;
+    return this.store.getHeader(n)?.stateRoot;
   }
 
   /** Current derived state (at derivedThrough). */
   balanceOf(account: string, token: string): Amount {
-    return this.state.getBalance(account.toLowerCase() as Address, token.toLowerCase() as Address);
+    return this.store.getBalance(account.toLowerCase() as Address, token.toLowerCase() as Address);
   }
 
   nonceOf(account: string): bigint {
-    return this.state.getNonce(account.toLowerCase() as Address);
+    return this.store.getNonce(account.toLowerCase() as Address);
   }
 
   nextQueueIndex(): bigint {
-    return this.state.getNextQueueIndex();
+    return this.store.getNextQueueIndex();
   }
 
   mismatches(): readonly OutputMismatch[] {
     return [...this.mismatchList];
   }
 
+  /** The most recent ignored batches (up to 100; status().batchesIgnored counts all). */
   ignoredBatches(): readonly IgnoredBatch[] {
-    return [...this.ignored];
+    return [...this.recentIgnored];
   }
 
   status(): DeriverStatus {
@@ -245,7 +395,8 @@ export class Deriver {
       outputsPending: this.pendingOutputs.length,
       mismatches: this.mismatchList.length,
       batchesApplied: this.applied,
-      batchesIgnored: this.ignored.length,
+      batchesIgnored: this.ignoredCount,
+      overdueQueueIndex: this.overdue,
     };
   }
 
@@ -256,10 +407,13 @@ export class Deriver {
 
   /**
    * One pass over at most `logsChunk` L1 blocks, pinned to one L1 head. Everything is read
-   * first (network), then applied synchronously, so that a failed read leaves the state and the
-   * cursor untouched and the pass simply runs again. Returns 'again' when blocks remain.
+   * first (network), then applied; a failed read leaves state and cursor untouched and the pass
+   * simply runs again. Applying commits each derived block; the cursor is saved last, and a
+   * crash in between is recovered by the batch-index check in applyBatch. Returns 'again' when
+   * blocks remain.
    */
   async sync(signal?: AbortSignal): Promise<'again' | void> {
+    this.restore();
     const pinned = await this.o.client.pin(signal);
     this.l1Head = pinned.head.number;
     const confirmed = pinned.head.number - (this.confirmations - 1n);
@@ -274,9 +428,9 @@ export class Deriver {
     );
     await pinned.assertCanonical();
 
-    // Apply (no await below this line).
     this.queue.push(...messages);
-    for (const b of batches) this.applyBatch(b);
+    for (const b of batches) await this.applyBatch(b);
+    this.dropConsumed();
     const sortedOutputs = [...outputs].sort((a, b) => (a.blockNumber === b.blockNumber ? (a.logIndex ?? 0) - (b.logIndex ?? 0) : (a.blockNumber ?? 0n) < (b.blockNumber ?? 0n) ? -1 : 1));
     for (const log of sortedOutputs) {
       if (log.eventName === 'OutputProposed') {
@@ -297,7 +451,21 @@ export class Deriver {
     }
     this.checkOutputs();
     this.scannedThrough = to;
+    // Rule 5 seen from the head: a message past the window and still not in L2 is overdue.
+    const oldest = this.queue[0];
+    this.overdue = oldest && oldest.l1Block + this.window <= to ? oldest.message.queueIndex : null;
+    await this.store.putMeta([[CURSOR_KEY, this.cursor()]]);
     return to < confirmed ? 'again' : undefined;
+  }
+
+  /** Forgets queue messages the derived state has consumed. */
+  private dropConsumed(): void {
+    const next = this.store.getNextQueueIndex();
+    const n = Number(next - this.queueBase);
+    if (n > 0) {
+      this.queue = this.queue.slice(n);
+      this.queueBase = next;
+    }
   }
 
   /** The portal's queue messages in [from, to], in queue order, checked gap-free against the
@@ -326,7 +494,7 @@ export class Deriver {
       out.push({ message, l1Block: log.blockNumber, logIndex: log.logIndex });
     }
     out.sort((x, y) => (x.message.queueIndex < y.message.queueIndex ? -1 : x.message.queueIndex > y.message.queueIndex ? 1 : 0));
-    let expected = BigInt(this.queue.length);
+    let expected = this.queueBase + BigInt(this.queue.length);
     for (const m of out) {
       if (m.message.queueIndex !== expected) throw new Error(`gap in the portal queue: expected index ${expected}, got ${m.message.queueIndex}`);
       expected++;
@@ -386,36 +554,59 @@ export class Deriver {
     }
   }
 
-  private ignore(b: FetchedBatch, reason: string): void {
-    this.ignored.push({ batchIndex: b.batchIndex, l1TxHash: b.l1TxHash, l1Block: b.l1Block, reason });
+  private async ignore(b: FetchedBatch, reason: string): Promise<void> {
+    this.ignoredCount++;
+    this.recentIgnored = [...this.recentIgnored, { batchIndex: b.batchIndex, l1TxHash: b.l1TxHash, l1Block: b.l1Block, reason }].slice(-100);
+    this.lastBatch = b.batchIndex;
+    await this.store.putMeta([this.batchRecord(b.batchIndex)]);
     this.o.logger?.warn({ batchIndex: b.batchIndex.toString(), l1TxHash: b.l1TxHash, l1Block: b.l1Block.toString(), reason }, 'batch ignored by derivation');
   }
 
-  private applyBatch(b: FetchedBatch): void {
+  private queued(index: bigint): QueuedMessage | undefined {
+    return this.queue[Number(index - this.queueBase)];
+  }
+
+  private async applyBatch(b: FetchedBatch): Promise<void> {
     const d = b.decoded;
-    if ('error' in d) return this.ignore(b, d.error);
-    const expectedFirst = this.derivedThrough + 1;
-    if (d.firstBlock !== expectedFirst) return this.ignore(b, `firstBlock ${d.firstBlock} does not continue the chain at ${expectedFirst}`);
-    // Every queue message the batch consumes must exist on L1 before the batch's own log.
-    const needed = d.blocks.reduce((n, blk) => n + blk.l1MessageCount, 0);
-    const start = Number(this.state.getNextQueueIndex());
-    if (needed > 0) {
-      const last = this.queue[start + needed - 1];
-      if (!last || !before(last, b)) return this.ignore(b, `consumes ${needed} L1 messages from index ${start}, more than the portal held before the batch`);
+    // Processed before a crash cut the pass short: only a batch cut in the middle goes on.
+    let resumeAfter = 0;
+    if (b.batchIndex <= this.lastBatch) {
+      if (b.batchIndex < this.lastBatch || 'error' in d) return;
+      const last = d.firstBlock + d.blocks.length - 1;
+      if (last <= this.derivedThrough) return;
+      resumeAfter = this.derivedThrough;
+    } else {
+      if ('error' in d) return this.ignore(b, d.error);
+      const expectedFirst = this.derivedThrough + 1;
+      if (d.firstBlock !== expectedFirst) return this.ignore(b, `firstBlock ${d.firstBlock} does not continue the chain at ${expectedFirst}`);
+      // Every queue message the batch consumes must exist on L1 before the batch's own log.
+      const needed = d.blocks.reduce((n, blk) => n + blk.l1MessageCount, 0);
+      const start = this.store.getNextQueueIndex();
+      if (needed > 0) {
+        const last = this.queued(start + BigInt(needed) - 1n);
+        if (!last || !before(last, b)) return this.ignore(b, `consumes ${needed} L1 messages from index ${start}, more than the portal held before the batch`);
+      }
+      // Rule 5: by its end the batch must have consumed every message past the window.
+      const first = this.queued(start + BigInt(needed));
+      if (first && first.l1Block + this.window <= b.l1Block) {
+        return this.ignore(b, `leaves out L1 message ${first.message.queueIndex} from L1 block ${first.l1Block}, past the sequencing window of ${this.window} blocks`);
+      }
+      this.applied++;
     }
 
-    let next = start;
+    let next = this.store.getNextQueueIndex();
     for (const blk of d.blocks) {
+      if (blk.number <= resumeAfter) continue;
       const entries: Entry[] = [];
-      for (let i = 0; i < blk.l1MessageCount; i++) entries.push(this.queue[next++]!.message);
+      for (let i = 0; i < blk.l1MessageCount; i++) entries.push(this.queued(next++)!.message);
       entries.push(...blk.txs);
-      const parent = this.blocks[this.blocks.length - 1]!;
-      const parentHeader: SealedHeader = { ...parent, sequencer: this.sequencer, signature: '0x' };
+      const parent = this.store.getHeader(this.derivedThrough)!;
+      const parentSmtRoot = this.store.getSmtRoot(parent.number)!;
       const ex = executeBlock({
-        parent: parentHeader,
-        parentSmtRoot: this.smtRoot,
-        state: this.state,
-        nodes: this.nodes,
+        parent,
+        parentSmtRoot,
+        state: this.store,
+        nodes: this.store,
         entries,
         timestamp: blk.timestamp,
         sequencer: this.sequencer,
@@ -426,13 +617,23 @@ export class Deriver {
       for (const r of ex.rejected) {
         this.o.logger?.warn({ block: blk.number, entry: r.entry.hash, user: isUserTx(r.entry), code: r.code }, 'entry skipped by derivation');
       }
-      this.nodes.write(ex.smt);
-      this.state.apply(ex.changes);
-      this.smtRoot = ex.smt.root;
-      this.blocks.push({ ...ex.header, hash: headerHash(ex.header), skipped: ex.rejected.length, l1Block: b.l1Block });
-      this.withdrawalLeaves.push(ex.withdrawals.map(withdrawalLeaf));
+      const header: SealedHeader = { ...ex.header, hash: headerHash(ex.header), signature: UNSIGNED };
+      const block: Block = { header, entries: ex.included };
+      const effects: BlockEffects = {
+        ...stateRows(ex.changes),
+        smtRoot: ex.smt.root,
+        newNodes: ex.smt.newNodes,
+        staleNodes: ex.smt.staleNodes,
+        rejected: ex.rejected.map((r) => ({ hash: r.entry.hash, code: r.code, message: r.message })),
+        withdrawals: ex.withdrawals,
+        consumedPending: [],
+        meta: [this.batchRecord(b.batchIndex)],
+      };
+      await this.store.commitBlock(block, effects);
+      this.lastBatch = b.batchIndex;
+      this.recent.set(header.number, { skipped: ex.rejected.length, l1Block: b.l1Block });
+      if (this.recent.size > RECENT_BLOCKS) this.recent.delete(this.recent.keys().next().value!);
     }
-    this.applied++;
   }
 
   private checkOutputs(): void {
@@ -442,9 +643,9 @@ export class Deriver {
         still.push(out);
         continue;
       }
-      const derived = this.blocks[out.l2BlockNumber]!;
+      const derived = this.store.getHeader(out.l2BlockNumber)!;
       const leaves: Uint8Array[] = [];
-      for (let n = out.prevBlockNumber + 1; n <= out.l2BlockNumber; n++) leaves.push(...(this.withdrawalLeaves[n] ?? []));
+      for (let n = out.prevBlockNumber + 1; n <= out.l2BlockNumber; n++) leaves.push(...this.store.getWithdrawals(n).map(withdrawalLeaf));
       const wRoot = hashFromBytes(merkleRoot(leaves));
       this.checked++;
       const base = { outputIndex: out.outputIndex, l2BlockNumber: out.l2BlockNumber };

@@ -9,8 +9,9 @@ import type { Address } from 'viem';
 import { ETH, type Address as L2Address } from '../../../src/core/index.js';
 import { L1Client, ORACLE_ABI } from '../../../src/l1/index.js';
 import type { LedgerConfig } from '../../../src/ledger/index.js';
-// The lead re-exports src/l1/verifier from src/l1/index.ts; until then, import it directly.
 import { Deriver } from '../../../src/l1/index.js';
+import { tempStore } from './store.js';
+import type { ChainStore } from '../../../src/store/index.js';
 import { devAccounts, type StrandNode } from '../../../src/node/index.js';
 import { StrandClient } from '../../../src/sdk/index.js';
 import { waitUntil } from '../../helpers/txs.js';
@@ -79,7 +80,7 @@ describe('Deriver against a real sequencer', () => {
     };
     const genesis = { timestamp: cfg.genesis.timestamp, allocations: cfg.genesis.allocations.map((a) => ({ account: a.account as L2Address, token: a.token as L2Address, amount: a.amount })) };
     const l1 = new L1Client({ urls: [chain.anvil.rpcUrl] });
-    const deriver = new Deriver({ client: l1, portal: chain.deployment.portal, inbox: chain.deployment.inbox, oracle: chain.deployment.oracle, ledger, genesis, fromBlock: chain.deployment.deployBlock, logsChunk: 7n });
+    const deriver = await Deriver.create({ store: tempStore(), client: l1, portal: chain.deployment.portal, inbox: chain.deployment.inbox, oracle: chain.deployment.oracle, ledger, genesis, fromBlock: chain.deployment.deployBlock, logsChunk: 7n });
     await deriver.syncToHead();
 
     const status = deriver.status();
@@ -107,5 +108,30 @@ describe('Deriver against a real sequencer', () => {
     expect(status.l1Head).not.toBeNull();
     expect(deriver.balanceOf(bob.address, ETH)).toBe(await balance(bob.address));
     expect(deriver.balanceOf(bob.address, chain.token)).toBe(700n);
+
+    // A verifier that crashes half-way through a pass (its 7th block commit fails) and restarts
+    // on the same store applies nothing twice and still reaches every root.
+    const store = tempStore();
+    let commits = 0;
+    const crashing = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'commitBlock') {
+          return async (...args: Parameters<ChainStore['commitBlock']>) => {
+            if (++commits === 7) throw new Error('simulated crash');
+            return target.commitBlock(...args);
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const opts = { client: l1, portal: chain.deployment.portal, inbox: chain.deployment.inbox, oracle: chain.deployment.oracle, ledger, genesis, fromBlock: chain.deployment.deployBlock, logsChunk: 1_000n };
+    const first = await Deriver.create({ ...opts, store: crashing });
+    await expect(first.syncToHead()).rejects.toThrow('simulated crash');
+    expect(store.headNumber()).toBe(6);
+    const resumed = await Deriver.create({ ...opts, store });
+    await resumed.syncToHead();
+    expect(resumed.status()).toMatchObject({ derivedThrough: head, batchesApplied: status.batchesApplied, batchesIgnored: 0, outputsChecked: status.outputsChecked, mismatches: 0 });
+    for (let n = 0; n <= head; n++) expect(store.getHeader(n)!.hash).toBe(node.store.getHeader(n)!.hash);
   }, 60_000);
 });

@@ -8,8 +8,8 @@ import { addressOfPrivateKey, signDigest, txDigest, withHash } from '../../../sr
 import { hexToBytes } from '../../../src/core/index.js';
 import { BATCH_INBOX_ABI, encodeBatch, L1Client, ORACLE_ABI } from '../../../src/l1/index.js';
 import type { LedgerConfig } from '../../../src/ledger/index.js';
-// The lead re-exports src/l1/verifier from src/l1/index.ts; until then, import it directly.
 import { Deriver } from '../../../src/l1/index.js';
+import { tempStore } from './store.js';
 import { depositEth, startChain, type TestChain } from '../chain.js';
 import { DEV_KEYS, MIN_FEE } from '../../helpers/txs.js';
 
@@ -88,7 +88,7 @@ describe('Deriver: deterministic rules for bad batches (real anvil, real contrac
     await submit(encodeBatch([block(3, [transfer(5n, 10n ** 17n)])])); // valid batch, bad nonce inside
     await submit(encodeBatch([block(4, [transfer(2n, 10n ** 17n)])])); // valid
 
-    const deriver = new Deriver({ client, portal: chain.deployment.portal, inbox: chain.deployment.inbox, oracle: chain.deployment.oracle, ledger, genesis: { timestamp: 0, allocations: [] }, fromBlock: chain.deployment.deployBlock });
+    const deriver = await Deriver.create({ store: tempStore(), client, portal: chain.deployment.portal, inbox: chain.deployment.inbox, oracle: chain.deployment.oracle, ledger, genesis: { timestamp: 0, allocations: [] }, fromBlock: chain.deployment.deployBlock });
     await deriver.syncToHead();
 
     const status = deriver.status();
@@ -123,7 +123,7 @@ describe('Deriver: deterministic rules for bad batches (real anvil, real contrac
   }, 30_000);
 
   it('checks proposed outputs: a correct one passes, a wrong state root is a mismatch, one above the chain waits', async () => {
-    const deriver = new Deriver({ client, portal: chain.deployment.portal, inbox: chain.deployment.inbox, oracle: chain.deployment.oracle, ledger, genesis: { timestamp: 0, allocations: [] }, fromBlock: chain.deployment.deployBlock });
+    const deriver = await Deriver.create({ store: tempStore(), client, portal: chain.deployment.portal, inbox: chain.deployment.inbox, oracle: chain.deployment.oracle, ledger, genesis: { timestamp: 0, allocations: [] }, fromBlock: chain.deployment.deployBlock });
     await deriver.syncToHead();
     expect(deriver.status().derivedThrough).toBe(5);
     const emptyRoot = deriver.block(0)!.withdrawalsRoot; // no withdrawals in blocks 1..5
@@ -138,5 +138,38 @@ describe('Deriver: deterministic rules for bad batches (real anvil, real contrac
     expect(status.outputsPending).toBe(1);
     expect(status.mismatches).toBe(1);
     expect(deriver.mismatches()).toEqual([{ outputIndex: 1n, l2BlockNumber: 5, field: 'stateRoot', onL1: bad, derived: deriver.block(5)!.stateRoot }]);
+
+    // A restarted deriver (a new instance on the same store) resumes with what it had checked.
+    const again = await Deriver.create({ store: deriver.store, client, portal: chain.deployment.portal, inbox: chain.deployment.inbox, oracle: chain.deployment.oracle, ledger, genesis: { timestamp: 0, allocations: [] }, fromBlock: chain.deployment.deployBlock });
+    await again.syncToHead();
+    expect(again.status()).toMatchObject({ derivedThrough: 5, outputsChecked: 2, outputsPending: 1, mismatches: 1, batchesApplied: 4, batchesIgnored: 4 });
+  }, 30_000);
+
+  it('sequencing window: a batch that leaves out an L1 message past the window is ignored; one that includes it applies', async () => {
+    const WINDOW = 5;
+    const opts = { client, portal: chain.deployment.portal, inbox: chain.deployment.inbox, oracle: chain.deployment.oracle, ledger, genesis: { timestamp: 0, allocations: [] }, fromBlock: chain.deployment.deployBlock, sequencingWindow: WINDOW };
+    const before = await Deriver.create({ ...opts, store: tempStore() });
+    await before.syncToHead();
+    expect(before.status().derivedThrough).toBe(5);
+    expect(before.nextQueueIndex()).toBe(1n);
+
+    await depositEth(chain, chain.accounts[4]!, ALICE, ONE); // queue index 1
+    // Within the window, a batch without it is fine.
+    await submit(encodeBatch([block(6, [transfer(4n, 10n ** 17n)])]));
+    await chain.test.mine({ blocks: WINDOW });
+    // Past the window: a batch that still leaves it out is refused, whatever else it holds.
+    await submit(encodeBatch([block(7, [transfer(5n, 10n ** 17n)])]));
+    const deriver = await Deriver.create({ ...opts, store: tempStore() });
+    await deriver.syncToHead();
+    expect(deriver.status().derivedThrough).toBe(6);
+    expect(deriver.ignoredBatches().at(-1)!.reason).toMatch(/leaves out L1 message 1 .* past the sequencing window of 5 blocks/);
+    expect(deriver.status().overdueQueueIndex).toBe(1n);
+
+    // The sequencer gives in: block 7 with the deposit first is accepted.
+    await submit(encodeBatch([block(7, [deposit(1n), transfer(5n, 10n ** 17n)])]));
+    await deriver.syncToHead();
+    expect(deriver.status().derivedThrough).toBe(7);
+    expect(deriver.nextQueueIndex()).toBe(2n);
+    expect(deriver.status().overdueQueueIndex).toBeNull();
   }, 30_000);
 });
