@@ -16,3 +16,5 @@ export {
   decodeConfChange,
 } from './codec.js';
 export * from './types.js';
+export * from './transport/index.js';
+export * from './server/index.js';
