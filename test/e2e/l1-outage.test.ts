@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAddress } from '../../src/core/index.js';
 import { ORACLE_ABI, PORTAL_ABI } from '../../src/l1/index.js';
 import { devAccounts, type StrandNode } from '../../src/node/index.js';
 import { StrandClient, type TxStatus } from '../../src/sdk/index.js';
@@ -46,7 +47,7 @@ function steadyLoad(url: string, key: string, to: Address): { readonly sent: Sen
   let stopped = false;
   const run = async (): Promise<void> => {
     for (let nonce = 0n; !stopped; nonce++) {
-      const res = await postJson(`${url}/v1/txs`, signedTx(key, { to, amount: 1n, nonce }));
+      const res = await postJson(`${url}/v1/txs`, signedTx(key, { to: parseAddress(to), amount: 1n, nonce }));
       if (res.status !== 202) throw new Error(`transfer ${nonce} got ${res.status}: ${JSON.stringify(res.json)}`);
       sent.push({ hash: res.json.hash as string, at: Date.now() });
       await new Promise((r) => setTimeout(r, 100));
