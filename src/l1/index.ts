@@ -3,6 +3,7 @@ export { loadArtifact, type ContractArtifact, type ContractName } from './artifa
 export { PORTAL_ABI, PORTAL_EVENTS, TEST_TOKEN_ABI } from './abi.js';
 export { anvilBinary, freePort, startAnvil, type Anvil, type AnvilOptions } from './anvil.js';
 export { deployContracts, deployTestToken, type DeployClients, type DeployParams, type Deployment } from './deploy.js';
+export { discoverContracts } from './discover.js';
 export { backoffDelay, systemClock, type BackoffOptions, type Clock } from './clock.js';
 export { PollingLoop, type LoopBody, type PollingLoopOptions } from './loop.js';
 export {
@@ -17,5 +18,6 @@ export {
 } from './client.js';
 export { DepositWatcher, type DepositWatcherOptions, type DepositWatcherStatus, type L1Message, type L1MessageKind } from './watcher.js';
 export * from './batcher/index.js';
+export * from './blob/index.js';
 export * from './proposer/index.js';
 export * from './verifier/index.js';
