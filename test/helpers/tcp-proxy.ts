@@ -29,9 +29,9 @@ export class TcpProxy {
   ) {}
 
   static async start(target: { host: string; port: number }, listenPort = 0): Promise<TcpProxy> {
-    let proxy: TcpProxy | undefined;
-    const server = net.createServer((c) => proxy!.accept(c));
-    proxy = new TcpProxy(server, target);
+    const server = net.createServer();
+    const proxy = new TcpProxy(server, target);
+    server.on('connection', (c) => proxy.accept(c));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(listenPort, '127.0.0.1', () => resolve());
