@@ -43,6 +43,12 @@ contract StrandPortal is ReentrancyGuardTransient {
 
     /// @notice The oracle whose final outputs authorise withdrawals.
     OutputOracle public immutable oracle;
+    /// @notice Where the L2's batches are posted. The portal does not use it: it is recorded so
+    ///         that a verifier needs only the portal's address to find all of the L2's L1 data.
+    address public immutable batchInbox;
+    /// @notice The L1 block this portal was deployed in, after the oracle and the inbox: no event
+    ///         of the L2 is older, so derivation starts reading here.
+    uint256 public immutable deployedAtBlock;
 
     /// @notice Index of the next L1 -> L2 message (deposit or forced withdrawal request).
     uint256 public nextQueueIndex;
@@ -75,9 +81,12 @@ contract StrandPortal is ReentrancyGuardTransient {
     error EthTransferFailed(address to, uint256 amount);
 
     /// @param oracle_ The OutputOracle (immutable).
-    constructor(OutputOracle oracle_) {
-        if (address(oracle_) == address(0)) revert ZeroAddress();
+    /// @param batchInbox_ The BatchInbox of the same L2 (immutable; recorded, never called).
+    constructor(OutputOracle oracle_, address batchInbox_) {
+        if (address(oracle_) == address(0) || batchInbox_ == address(0)) revert ZeroAddress();
         oracle = oracle_;
+        batchInbox = batchInbox_;
+        deployedAtBlock = block.number;
     }
 
     /// @notice Deposits `msg.value` wei for `l2Recipient` on L2.

@@ -33,6 +33,8 @@ const STATUS: Record<ErrorCode, number> = {
   PROOF_UNAVAILABLE: 410,
   NOT_READY: 503,
   SHUTTING_DOWN: 503,
+  // 405, not 503: retrying a verifier never helps; the transaction belongs at the sequencer.
+  READ_ONLY_NODE: 405,
   INTERNAL: 500,
 };
 

@@ -155,6 +155,22 @@ export const StatusResponse = Type.Object({
     detail: Type.String(),
     workers: Type.Integer(),
   }),
+  derivation: Type.Optional(
+    Type.Object(
+      {
+        derivedThrough: Type.Integer(),
+        l1Head: Nullable(UintString),
+        l1ScannedThrough: UintString,
+        outputsChecked: Type.Integer(),
+        outputsPending: Type.Integer(),
+        mismatches: Type.Integer({ description: 'proposed outputs whose roots differ from the derived chain: alert on > 0' }),
+        batchesApplied: Type.Integer(),
+        batchesIgnored: Type.Integer(),
+        overdueQueueIndex: Nullable(UintString),
+      },
+      { description: 'verifier only: where derivation from L1 stands' },
+    ),
+  ),
 });
 
 export const LiveResponse = Type.Object({ status: Type.Literal('ok') });

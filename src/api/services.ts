@@ -77,6 +77,18 @@ export interface NodeStatusView {
   readonly blockTimeMs: number;
   readonly mempool: { readonly size: number; readonly capacity: number };
   readonly signatureRecovery: { readonly backend: 'native' | 'noble'; readonly detail: string; readonly workers: number };
+  /** Verifier only. */
+  readonly derivation?: {
+    readonly derivedThrough: number;
+    readonly l1Head: bigint | null;
+    readonly l1ScannedThrough: bigint;
+    readonly outputsChecked: number;
+    readonly outputsPending: number;
+    readonly mismatches: number;
+    readonly batchesApplied: number;
+    readonly batchesIgnored: number;
+    readonly overdueQueueIndex: bigint | null;
+  };
 }
 
 export interface ReadinessView {

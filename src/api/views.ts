@@ -70,5 +70,15 @@ export function statusView(s: NodeStatusView): Static<typeof StatusResponse> {
     blockTimeMs: s.blockTimeMs,
     mempool: { ...s.mempool },
     signatureRecovery: { ...s.signatureRecovery },
+    ...(s.derivation
+      ? {
+          derivation: {
+            ...s.derivation,
+            l1Head: s.derivation.l1Head?.toString() ?? null,
+            l1ScannedThrough: s.derivation.l1ScannedThrough.toString(),
+            overdueQueueIndex: s.derivation.overdueQueueIndex?.toString() ?? null,
+          },
+        }
+      : {}),
   };
 }

@@ -13,9 +13,10 @@ import {
   readConfigFile,
   resolveConfig,
   startDevL1,
+  VerifierNode,
   waitForL1Queue,
 } from '../node/index.js';
-import { runUntilSignal } from './run-node.js';
+import { runServiceUntilSignal, runUntilSignal } from './run-node.js';
 import { registerClientCommands } from './client-commands.js';
 
 function int(value: string): number {
@@ -112,16 +113,38 @@ program
 
 program
   .command('node')
-  .description('run a sequencer node from a config file (TOML or JSON)')
-  .requiredOption('--config <file>', 'config file (.toml or .json)')
+  .description('run a node: a sequencer (from a config file, TOML or JSON) or a verifier that derives the chain from L1 alone')
+  .option('--config <file>', 'config file (.toml or .json)')
+  .option('--role <role>', 'sequencer | verifier')
+  .option('--l1-rpc <urls>', 'L1 JSON-RPC URLs, comma-separated (failover in order)')
+  .option('--portal <address>', 'the StrandPortal on L1 (a verifier finds the other contracts from it)')
+  .option('--fee-recipient <address>', 'the sequencer\'s fee recipient (its address unless configured): state roots depend on it')
+  .option('--l1-confirmations <n>', 'L1 confirmations before a block is read', int)
   .option('--port <port>', 'API port', int)
   .option('--host <host>', 'API listen address')
   .option('--data-dir <dir>', 'data directory')
   .addHelpText('after', configHelp)
-  .action(async (opts: { config: string; port?: number; dataDir?: string; host?: string }) => {
-    const config = resolveConfig({ file: readConfigFile(opts.config), env: process.env, flags: nodeFlags(opts) });
+  .action(async (opts: { config?: string; role?: string; l1Rpc?: string; portal?: string; feeRecipient?: string; l1Confirmations?: number; port?: number; dataDir?: string; host?: string }) => {
+    const flags = nodeFlags(opts);
+    if (opts.role !== undefined) flags.role = opts.role;
+    if (opts.l1Rpc !== undefined) flags.l1Rpc = opts.l1Rpc.split(',').map((u) => u.trim()).filter(Boolean);
+    if (opts.portal !== undefined) flags.portal = opts.portal;
+    if (opts.feeRecipient !== undefined) flags.feeRecipient = opts.feeRecipient;
+    if (opts.l1Confirmations !== undefined) flags.l1Confirmations = opts.l1Confirmations;
+    const config = resolveConfig({ ...(opts.config ? { file: readConfigFile(opts.config) } : {}), env: process.env, flags });
+    if (config.role === 'verifier') {
+      if (config.l1Rpc.length === 0 || !config.portal || !config.feeRecipient) {
+        throw new ConfigError('a verifier needs --l1-rpc, --portal and --fee-recipient (or l1Rpc, portal and feeRecipient in its config)');
+      }
+      await runServiceUntilSignal(
+        () => VerifierNode.start(config),
+        (v) => process.stdout.write(`Strand verifier ready: API ${v.url} (chain id ${config.chainId}, portal ${v.deployment.portal}, inbox ${v.deployment.inbox}, oracle ${v.deployment.oracle})\n`),
+      );
+      return;
+    }
+    if (!opts.config) throw new ConfigError('a sequencer node needs --config <file>');
     await runUntilSignal(config, (node) => {
-      process.stdout.write(`Strand node ready: API ${node.url}, chain id ${config.chainId}, sequencer ${node.sequencerAddress}\n`);
+      process.stdout.write(`Strand node ready: API ${node.url} (chain id ${config.chainId}, sequencer ${node.sequencerAddress})\n`);
     });
   });
 

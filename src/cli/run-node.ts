@@ -1,8 +1,12 @@
 import { StrandNode, type NodeConfig } from '../node/index.js';
 
-export interface RunHooks {
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+export interface RunHooks<N extends Stoppable = StrandNode> {
   /** Runs after the node started and before it is announced (e.g. wait for L1 deposits). */
-  readonly beforeReady?: (node: StrandNode) => Promise<void>;
+  readonly beforeReady?: (node: N) => Promise<void>;
   /** Runs after the node stopped (e.g. stop the dev L1 chain). */
   readonly afterStop?: () => Promise<void>;
 }
@@ -12,9 +16,14 @@ export interface RunHooks {
  * and exits 0. A second signal while draining exits at once with 130.
  */
 export async function runUntilSignal(config: NodeConfig, onReady: (node: StrandNode) => void, hooks: RunHooks = {}): Promise<void> {
-  let node: StrandNode;
+  return runServiceUntilSignal(() => StrandNode.start(config), onReady, hooks);
+}
+
+/** runUntilSignal for any node role. */
+export async function runServiceUntilSignal<N extends Stoppable>(start: () => Promise<N>, onReady: (node: N) => void, hooks: RunHooks<N> = {}): Promise<void> {
+  let node: N;
   try {
-    node = await StrandNode.start(config);
+    node = await start();
     await hooks.beforeReady?.(node);
   } catch (err) {
     await hooks.afterStop?.().catch(() => undefined);

@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'PROOF_UNAVAILABLE',
   'NOT_READY',
   'SHUTTING_DOWN',
+  'READ_ONLY_NODE',
   'INTERNAL',
 ] as const;
 

@@ -13,6 +13,9 @@ export const PORTAL_ABI = parseAbi([
   'function depositERC20(address token, address l2Recipient, uint256 amount) returns (uint256)',
   'function requestWithdrawal(address token, address l1Recipient, uint256 amount) returns (uint256)',
   'function nextQueueIndex() view returns (uint256)',
+  'function oracle() view returns (address)',
+  'function batchInbox() view returns (address)',
+  'function deployedAtBlock() view returns (uint256)',
 ]);
 
 /** The open mint of contracts/test/TestToken.sol (dev chain and tests only). */

@@ -50,12 +50,13 @@ async function deployOne(clients: DeployClients, name: ContractName, args: reado
   return { address: getAddress(receipt.contractAddress), block: receipt.blockNumber };
 }
 
-/** OutputOracle first (the portal takes its address), then StrandPortal(oracle), then
- * BatchInbox(batcher). Sequential on purpose: each waits for its receipt, so nonces never race. */
+/** OutputOracle and BatchInbox(batcher) first, then StrandPortal(oracle, inbox), which records
+ * both so that its address alone leads to everything. Sequential on purpose: each waits for its
+ * receipt, so nonces never race. */
 export async function deployContracts(clients: DeployClients, params: DeployParams): Promise<Deployment> {
   const oracle = await deployOne(clients, 'OutputOracle', [params.proposer, params.challenger, params.challengePeriodSeconds, params.bond]);
-  const portal = await deployOne(clients, 'StrandPortal', [oracle.address]);
   const inbox = await deployOne(clients, 'BatchInbox', [params.batcher]);
+  const portal = await deployOne(clients, 'StrandPortal', [oracle.address, inbox.address]);
   return { portal: portal.address, oracle: oracle.address, inbox: inbox.address, deployBlock: oracle.block };
 }
 

@@ -14,6 +14,7 @@ const port = z.coerce.number().int().min(0).max(65535);
 
 export const nodeConfigSchema = z
   .object({
+    role: z.enum(['sequencer', 'verifier']),
     dataDir: z.string().min(1),
     host: z.string().min(1),
     port,
@@ -26,6 +27,8 @@ export const nodeConfigSchema = z
     tokens: z.array(address),
     minFees: z.record(z.string(), decimal),
     feeRecipient: address.optional(),
+    sequencerAddress: address.optional(),
+    sequencingWindow: z.coerce.number().int().min(1).max(1_000_000),
     sequencerKeyFile: z.string().optional(),
     genesis: z.object({
       timestamp: z.coerce.number().int().min(0),
@@ -61,6 +64,7 @@ export interface ConfigKey {
 }
 
 export const CONFIG_TABLE: readonly ConfigKey[] = [
+  { key: 'role', env: 'STRAND_ROLE', description: 'sequencer: orders transactions and settles them on L1; verifier: derives the chain from L1 alone and checks every output', default: 'sequencer' },
   { key: 'dataDir', env: 'STRAND_DATA_DIR', description: 'Directory of the node\'s LMDB store and keys', default: '.strand' },
   { key: 'host', env: 'STRAND_HOST', description: 'Address the HTTP API listens on', default: '127.0.0.1' },
   { key: 'port', env: 'STRAND_PORT', description: 'Port of the HTTP API (0 picks a free one)', default: 8547 },
@@ -73,6 +77,8 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   { key: 'tokens', description: 'L1 token addresses accepted on L2 (the zero address is ETH)', default: ['0x0000000000000000000000000000000000000000'] },
   { key: 'minFees', description: 'Minimum fee per token, in the token\'s smallest unit', default: { '0x0000000000000000000000000000000000000000': '1000000000000' } },
   { key: 'feeRecipient', env: 'STRAND_FEE_RECIPIENT', description: 'Receives every fee (default: the sequencer\'s address)', default: undefined },
+  { key: 'sequencerAddress', env: 'STRAND_SEQUENCER_ADDRESS', description: 'Verifier: the `sequencer` field of derived headers (default: feeRecipient); with the sequencer\'s address, block hashes match its own', default: undefined },
+  { key: 'sequencingWindow', env: 'STRAND_SEQUENCING_WINDOW', description: 'L1 blocks after which a deposit or forced withdrawal must be in L2; a batch that leaves one out longer is invalid', default: 3600 },
   { key: 'sequencerKeyFile', env: 'STRAND_SEQUENCER_KEY_FILE', description: 'File holding the block-signing key as hex (default: <dataDir>/sequencer.key, created on first start)', default: undefined },
   { key: 'genesis', description: 'Block 0: timestamp and balance allocations', default: { timestamp: 0, allocations: [] } },
   { key: 'corsOrigins', env: 'STRAND_CORS_ORIGINS', description: 'Origins allowed by CORS: "*", false, or a list', default: '*' },

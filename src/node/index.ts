@@ -2,3 +2,4 @@ export { CONFIG_TABLE, ConfigError, nodeConfigSchema, readConfigFile, resolveCon
 export { StrandNode, type StrandNodeOptions } from './node.js';
 export { devAccounts, devConfig, DEV_MNEMONIC } from './dev.js';
 export { DEV_L1_CHALLENGE_PERIOD_S, DEV_L1_DEPOSIT_ETH, DEV_L1_DEPOSIT_TOKEN, DEV_L1_OUTPUT_BOND, startDevL1, waitForL1Queue, type DevL1 } from './dev-l1.js';
+export { VerifierNode, type VerifierStatusView } from './verifier.js';

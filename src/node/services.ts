@@ -5,6 +5,7 @@ import {
   type Address,
   type Amount,
   type Block,
+  type Entry,
   type Hash,
   type SealedHeader,
 } from '../core/index.js';
@@ -26,48 +27,54 @@ import type {
 } from '../api/index.js';
 import type { Sequencer } from '../sequencer/index.js';
 import type { ChainStore } from '../store/index.js';
+import type { WithdrawalStatus } from '../l1/index.js';
 import type { L1Link } from './l1-link.js';
 
-export interface NodeServicesDeps {
+export interface ChainReadDeps {
   readonly store: ChainStore;
-  readonly sequencer: Sequencer;
   readonly ledger: LedgerConfig;
+  readonly contracts: Readonly<Record<string, Address>>;
+}
+
+export interface NodeServicesDeps extends ChainReadDeps {
+  readonly sequencer: Sequencer;
   readonly blockTimeMs: number;
   readonly recoveryWorkers: number;
   readonly mempoolCapacity: number;
   /** Present when the node follows an L1 portal. */
   readonly l1: L1Link | null;
-  readonly contracts: Readonly<Record<string, Address>>;
 }
 
+/** Where a withdrawal stands on L1, as a role of node knows it. */
+export type WithdrawalLookup = (txHash: Hash, l2Block: number) => Promise<WithdrawalStatus | undefined>;
+
 /**
- * The node's answers to the API. Reads go to the store (committed state) and the mempool
- * (pending), never to the block being built, so a reader sees only durable results.
+ * Answers to the read side of the API from a ChainStore (committed state only, never the block
+ * being built, so a reader sees only durable results). A sequencer and a verifier serve the
+ * same reads and differ in what is pending, what is posted and final, and in writes.
  */
-export class NodeServices implements ApiServices {
+export abstract class ChainReadServices implements ApiServices {
   readonly chainId: number;
   /** Leaf hashes of recently read blocks: inclusion proofs of a hot block reuse them. */
   private readonly leafCache = new Map<number, Uint8Array[]>();
 
-  constructor(private readonly deps: NodeServicesDeps) {
-    this.chainId = deps.ledger.chainId;
+  constructor(protected readonly reads: ChainReadDeps) {
+    this.chainId = reads.ledger.chainId;
   }
 
-  submit(tx: TxSubmission): Promise<SubmitResult> {
-    return this.deps.sequencer.submit(tx);
-  }
-
-  async submitBatch(txs: readonly TxSubmission[]): Promise<BatchItemResult[]> {
-    // Admitted concurrently (signatures recover in parallel) but each against its own checks;
-    // order of results matches the request.
-    const settled = await Promise.allSettled(txs.map((tx) => this.deps.sequencer.submit(tx)));
-    return settled.map((s) => {
-      if (s.status === 'fulfilled') return { ok: true, hash: s.value.hash, status: s.value.status };
-      const err = s.reason as unknown;
-      if (err instanceof StrandError) return { ok: false, hash: (err.details?.hash as Hash | undefined) ?? null, error: { code: err.code, message: err.message } };
-      throw err;
-    });
-  }
+  abstract submit(tx: TxSubmission): Promise<SubmitResult>;
+  abstract submitBatch(txs: readonly TxSubmission[]): Promise<BatchItemResult[]>;
+  abstract status(): NodeStatusView;
+  abstract readiness(): ReadinessView;
+  abstract acceptingSubmissions(): boolean;
+  /** A transaction admitted and not yet in a block. */
+  protected abstract pendingEntry(hash: Hash): Entry | undefined;
+  /** Highest L2 block whose batch is on L1 with the required confirmations. */
+  protected abstract postedThrough(): number;
+  /** Highest L2 block under a final output: its transactions are `finalized`. */
+  protected abstract finalizedThrough(): number;
+  /** Undefined when this role cannot tell (throws NOT_READY in getWithdrawal). */
+  protected abstract withdrawalLookup(): WithdrawalLookup | undefined;
 
   private leavesOf(block: Block): Uint8Array[] {
     let leaves = this.leafCache.get(block.header.number);
@@ -80,7 +87,7 @@ export class NodeServices implements ApiServices {
   }
 
   getTx(hash: Hash): TxRecord | undefined {
-    const { store, sequencer } = this.deps;
+    const { store } = this.reads;
     const loc = store.getTxLocation(hash);
     if (loc) {
       const block = store.getBlock(loc.block)!;
@@ -93,10 +100,10 @@ export class NodeServices implements ApiServices {
         siblings: inclusionProof(leaves, loc.index).map(hashFromBytes),
       };
       // `posted` once the block's batch is on L1 with the required confirmations.
-      const status = loc.block <= this.finalizedThrough() ? 'finalized' : loc.block <= store.postedThrough() ? 'posted' : 'sequenced';
+      const status = loc.block <= this.finalizedThrough() ? 'finalized' : loc.block <= this.postedThrough() ? 'posted' : 'sequenced';
       return { hash, entry, status, blockNumber: loc.block, index: loc.index, error: null, inclusionProof: proof };
     }
-    const pending = sequencer.mempool.get(hash);
+    const pending = this.pendingEntry(hash);
     if (pending) return { hash, entry: pending, status: 'pending', blockNumber: null, index: null, error: null, inclusionProof: null };
     const rejection = store.getRejection(hash);
     if (rejection) return { hash, entry: null, status: 'rejected', blockNumber: null, index: null, error: rejection, inclusionProof: null };
@@ -104,14 +111,14 @@ export class NodeServices implements ApiServices {
   }
 
   private resolveBlock(ref: number | 'latest'): number | undefined {
-    const head = this.deps.store.headNumber();
+    const head = this.reads.store.headNumber();
     if (head === undefined) return undefined;
     if (ref === 'latest') return head;
     return ref <= head ? ref : undefined;
   }
 
   getAccount(address: Address, opts: { proof: boolean; block?: number }): AccountView {
-    const { store } = this.deps;
+    const { store } = this.reads;
     const head = store.headNumber()!;
     const blockNumber = opts.block ?? head;
     if (blockNumber > head) throw new StrandError('NOT_FOUND', `block ${blockNumber} is not sequenced yet (head is ${head})`);
@@ -141,12 +148,13 @@ export class NodeServices implements ApiServices {
   }
 
   async getWithdrawal(txHash: Hash): Promise<WithdrawalView | undefined> {
-    const { store, l1 } = this.deps;
+    const { store } = this.reads;
     const loc = store.getWithdrawalLocation(txHash);
     if (!loc) return undefined;
     const w = store.getWithdrawals(loc.block)[loc.index]!;
-    if (!l1?.proposer) throw new StrandError('NOT_READY', 'this node does not propose outputs to L1, so it cannot prove withdrawals');
-    const status = await l1.withdrawal(txHash, loc.block);
+    const lookup = this.withdrawalLookup();
+    if (!lookup) throw new StrandError('NOT_READY', 'this node does not follow outputs on L1, so it cannot prove withdrawals');
+    const status = await lookup(txHash, loc.block);
     if (!status) return undefined;
     return {
       txHash,
@@ -156,18 +164,54 @@ export class NodeServices implements ApiServices {
       outputIndex: status.outputIndex ?? null,
       finalizableAt: status.finalizableAt ?? null,
       proof: status.proof ? { leafIndex: status.proof.leafIndex, treeSize: status.proof.treeSize, siblings: status.proof.proof } : null,
-      portal: this.deps.contracts.portal!,
+      portal: this.reads.contracts.portal!,
     };
   }
 
   getBlock(ref: number | 'latest'): Block | undefined {
     const n = this.resolveBlock(ref);
-    return n === undefined ? undefined : this.deps.store.getBlock(n);
+    return n === undefined ? undefined : this.reads.store.getBlock(n);
   }
 
   getHeader(ref: number | 'latest'): SealedHeader | undefined {
     const n = this.resolveBlock(ref);
-    return n === undefined ? undefined : this.deps.store.getHeader(n);
+    return n === undefined ? undefined : this.reads.store.getHeader(n);
+  }
+}
+
+/** The API of a sequencer: submissions go to its Sequencer, pending reads to its mempool. */
+export class NodeServices extends ChainReadServices {
+  constructor(private readonly deps: NodeServicesDeps) {
+    super(deps);
+  }
+
+  submit(tx: TxSubmission): Promise<SubmitResult> {
+    return this.deps.sequencer.submit(tx);
+  }
+
+  async submitBatch(txs: readonly TxSubmission[]): Promise<BatchItemResult[]> {
+    // Admitted concurrently (signatures recover in parallel) but each against its own checks;
+    // order of results matches the request.
+    const settled = await Promise.allSettled(txs.map((tx) => this.deps.sequencer.submit(tx)));
+    return settled.map((s) => {
+      if (s.status === 'fulfilled') return { ok: true, hash: s.value.hash, status: s.value.status };
+      const err = s.reason as unknown;
+      if (err instanceof StrandError) return { ok: false, hash: (err.details?.hash as Hash | undefined) ?? null, error: { code: err.code, message: err.message } };
+      throw err;
+    });
+  }
+
+  protected pendingEntry(hash: Hash): Entry | undefined {
+    return this.deps.sequencer.mempool.get(hash);
+  }
+
+  protected postedThrough(): number {
+    return this.deps.store.postedThrough();
+  }
+
+  protected withdrawalLookup(): WithdrawalLookup | undefined {
+    const l1 = this.deps.l1;
+    return l1?.proposer ? (txHash, block) => l1.withdrawal(txHash, block) : undefined;
   }
 
   status(): NodeStatusView {
@@ -205,8 +249,7 @@ export class NodeServices implements ApiServices {
     };
   }
 
-  /** Highest L2 block under a final output: its transactions are `finalized`. */
-  private finalizedThrough(): number {
+  protected finalizedThrough(): number {
     return this.deps.l1?.finalizedThrough() ?? 0;
   }
 

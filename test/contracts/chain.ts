@@ -120,8 +120,8 @@ export const BOND = 10n ** 17n;
 export async function deployAll(chain: Chain): Promise<Deployment> {
   const [deployer, proposer, challenger, batcher] = chain.accounts as [ViemAddress, ViemAddress, ViemAddress, ViemAddress];
   const oracle = await deploy(chain, deployer, 'OutputOracle', [proposer, challenger, BigInt(CHALLENGE_PERIOD), BOND]);
-  const portal = await deploy(chain, deployer, 'StrandPortal', [oracle]);
   const inbox = await deploy(chain, deployer, 'BatchInbox', [batcher]);
+  const portal = await deploy(chain, deployer, 'StrandPortal', [oracle, inbox]);
   const token = await deploy(chain, deployer, 'TestToken', ['Test', 'TST']);
   return { portal, oracle, inbox, token };
 }

@@ -19,10 +19,15 @@ process.on('exit', () => {
 });
 
 /** Starts `strand dev` as a real child process and waits for its ready banner. */
-export async function spawnDevNode(dataDir: string, extraArgs: string[] = []): Promise<NodeProcess> {
-  const proc = spawn(process.execPath, [BIN, 'dev', '--data-dir', dataDir, '--port', '0', ...extraArgs], {
+export function spawnDevNode(dataDir: string, extraArgs: string[] = []): Promise<NodeProcess> {
+  return spawnStrand(['dev', '--data-dir', dataDir, '--port', '0', ...extraArgs]);
+}
+
+/** Starts `strand <args>` as a real child process and waits for the `API <url>` of its banner. */
+export async function spawnStrand(args: string[], env: Record<string, string> = {}): Promise<NodeProcess> {
+  const proc = spawn(process.execPath, [BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, STRAND_LOG_LEVEL: 'warn' },
+    env: { ...process.env, STRAND_LOG_LEVEL: 'warn', ...env },
   });
   running.add(proc);
   proc.on('exit', () => running.delete(proc));

@@ -21,6 +21,7 @@ export {
   type FinalizeClients,
   type FinalizeResult,
   type OutputLookup,
+  type OutputRange,
   type WithdrawalState,
   type WithdrawalStatus,
   type WithdrawalStatusDeps,

@@ -28,9 +28,12 @@ export interface WithdrawalStatus {
   readonly proof?: WithdrawalProof;
 }
 
+/** What a withdrawal's proof needs of the output that covers it. */
+export type OutputRange = Pick<ProposedOutput, 'outputIndex' | 'prevBlockNumber' | 'l2BlockNumber' | 'withdrawalsRoot'>;
+
 /** How the API finds the output of an L2 block: the Proposer, or the verifier's record. */
 export interface OutputLookup {
-  outputFor(l2Block: number): ProposedOutput | undefined;
+  outputFor(l2Block: number): OutputRange | undefined;
 }
 
 export interface WithdrawalStatusDeps {
@@ -82,7 +85,7 @@ export async function withdrawalStatus(deps: WithdrawalStatusDeps, query: { read
   return { status: status === ORACLE_STATUS.Final ? 'finalizable' : 'in-challenge-window', ...at, proof };
 }
 
-function builtOutput(deps: WithdrawalStatusDeps, output: ProposedOutput): BuiltOutput {
+function builtOutput(deps: WithdrawalStatusDeps, output: OutputRange): BuiltOutput {
   const hit = deps.cache?.get(output.outputIndex);
   if (hit && hit.prevBlockNumber === output.prevBlockNumber && hit.l2BlockNumber === output.l2BlockNumber) return hit;
   const built = outputFromSource(deps.source, output.prevBlockNumber, output.l2BlockNumber);

@@ -43,10 +43,11 @@ import { merkleRoot } from '../../merkle/index.js';
 import type { BlockEffects, ChainStore } from '../../store/index.js';
 import { PORTAL_ABI, PORTAL_EVENTS } from '../abi.js';
 import { BATCH_INBOX_ABI, BatchDecodeError, decodeBatch, type DecodedBatch } from '../batcher/index.js';
+import { BlobDecodeError, readBlobBatch, rpcBlobSource } from '../blob/index.js';
 import type { L1Client, PinnedL1 } from '../client.js';
 import type { Clock } from '../clock.js';
 import { PollingLoop } from '../loop.js';
-import { ORACLE_EVENTS } from '../proposer/index.js';
+import { ORACLE_ABI, ORACLE_EVENTS, ORACLE_STATUS, type OutputRange } from '../proposer/index.js';
 
 export interface DeriverOptions {
   readonly client: L1Client;
@@ -166,6 +167,7 @@ interface SavedCursor {
   readonly live: readonly SavedOutput[];
   readonly pending: readonly SavedOutput[];
   readonly checked: number;
+  readonly finalizedThrough?: number;
   readonly mismatches: ReadonlyArray<{ readonly outputIndex: string; readonly l2BlockNumber: number; readonly field: OutputMismatch['field']; readonly onL1: Hash; readonly derived: Hash }>;
 }
 interface SavedOutput {
@@ -234,6 +236,8 @@ export class Deriver {
   private ignoredCount = 0;
   private recentIgnored: IgnoredBatch[] = [];
   private overdue: bigint | null = null;
+  /** Highest L2 block under a final (past its window, never deleted) output. */
+  private finalized = 0;
   private readonly loop: PollingLoop;
 
   private constructor(opts: DeriverOptions) {
@@ -274,6 +278,7 @@ export class Deriver {
     this.live = [];
     this.pendingOutputs = [];
     this.checked = 0;
+    this.finalized = 0;
     this.mismatchList = [];
     if (c) {
       this.scannedThrough = BigInt(c.scannedThrough);
@@ -286,6 +291,7 @@ export class Deriver {
       this.live = c.live.map(loadOutput);
       this.pendingOutputs = c.pending.map(loadOutput);
       this.checked = c.checked;
+      this.finalized = c.finalizedThrough ?? 0;
       this.mismatchList = c.mismatches.map((m) => ({ ...m, outputIndex: BigInt(m.outputIndex) }));
     }
     const b = this.store.getMeta(BATCH_KEY) as SavedBatch | undefined;
@@ -309,6 +315,7 @@ export class Deriver {
       live: this.live.map(saveOutput),
       pending: this.pendingOutputs.map(saveOutput),
       checked: this.checked,
+      finalizedThrough: this.finalized,
       mismatches: this.mismatchList.map((m) => ({ ...m, outputIndex: m.outputIndex.toString() })),
     };
   }
@@ -450,12 +457,45 @@ export class Deriver {
       }
     }
     this.checkOutputs();
+    await this.updateFinalized(pinned);
     this.scannedThrough = to;
     // Rule 5 seen from the head: a message past the window and still not in L2 is overdue.
     const oldest = this.queue[0];
     this.overdue = oldest && oldest.l1Block + this.window <= to ? oldest.message.queueIndex : null;
     await this.store.putMeta([[CURSOR_KEY, this.cursor()]]);
     return to < confirmed ? 'again' : undefined;
+  }
+
+  /** Highest L2 block under a final output (its transactions are `finalized`). */
+  finalizedThrough(): number {
+    return this.finalized;
+  }
+
+  /** The live output whose range (prevBlockNumber, l2BlockNumber] holds `l2Block`: what a
+   * withdrawal of that block is proven against. */
+  outputFor(l2Block: number): OutputRange | undefined {
+    const o = this.live.find((x) => x.prevBlockNumber < l2Block && l2Block <= x.l2BlockNumber);
+    return o && { outputIndex: Number(o.outputIndex), prevBlockNumber: o.prevBlockNumber, l2BlockNumber: o.l2BlockNumber, withdrawalsRoot: o.withdrawalsRoot };
+  }
+
+  /**
+   * Outputs become final in oracle order (their timestamps never decrease), so the final ones
+   * are a prefix of the live list: a binary search over the not-yet-final tail finds the last.
+   */
+  private async updateFinalized(pinned: PinnedL1): Promise<void> {
+    let lo = this.live.findIndex((o) => o.l2BlockNumber > this.finalized);
+    if (lo < 0) return;
+    let hi = this.live.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const status = await pinned.readContract({ address: getAddress(this.o.oracle), abi: ORACLE_ABI, functionName: 'statusOf', args: [this.live[mid]!.outputIndex] });
+      if (status === ORACLE_STATUS.Final) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (found >= 0) this.finalized = this.live[found]!.l2BlockNumber;
   }
 
   /** Forgets queue messages the derived state has consumed. */
@@ -514,7 +554,7 @@ export class Deriver {
     }
   }
 
-  /** BatchSubmitted events in [from, to], in L1 order, with their calldata decoded. */
+  /** BatchSubmitted events in [from, to], in L1 order, with their calldata or blobs decoded. */
   private async readBatches(pinned: PinnedL1, from: bigint, to: bigint): Promise<FetchedBatch[]> {
     const logs = await pinned.request('getLogs', (c) =>
       c.getLogs({ address: getAddress(this.o.inbox), event: BATCH_INBOX_ABI[2], fromBlock: from, toBlock: to, strict: true }),
@@ -530,24 +570,41 @@ export class Deriver {
         l1TxHash: txHash,
         l1Block: log.blockNumber,
         logIndex: log.logIndex,
-        decoded: this.decode(tx.input, log.args.hash),
+        decoded: await this.decode({ ...tx, hash: txHash }, log.args.hash),
       });
     }
     return out;
   }
 
-  private decode(input: Hex, recordedHash: Hex): DecodedBatch | { readonly error: string } {
-    let data: Hex;
+  /** A blob batch's blobs are fetched and checked against the versioned hashes; blobs this node
+   * cannot get (BlobUnavailableError) fail the pass, since another verifier may have them. */
+  private async decode(
+    tx: { readonly hash: Hash; readonly input: Hex; readonly blockNumber: bigint | null; readonly blobVersionedHashes?: readonly Hex[] | undefined },
+    recordedHash: Hex,
+  ): Promise<DecodedBatch | { readonly error: string }> {
+    const call = (() => {
+      try {
+        return decodeFunctionData({ abi: BATCH_INBOX_ABI, data: tx.input });
+      } catch {
+        return null;
+      }
+    })();
+    let bytes: Uint8Array;
+    if (call?.functionName === 'submitBatch') {
+      const data = call.args[0];
+      if (viemKeccak(data) !== recordedHash.toLowerCase()) return { error: 'calldata does not match the recorded hash' };
+      bytes = new Uint8Array(Buffer.from(data.slice(2), 'hex'));
+    } else if (call?.functionName === 'submitBlobBatch') {
+      const ref = { txHash: tx.hash, l1Block: tx.blockNumber ?? 0n, versionedHashes: tx.blobVersionedHashes ?? [] };
+      try {
+        bytes = await readBlobBatch(rpcBlobSource(this.o.client), ref, recordedHash);
+      } catch (err) {
+        if (err instanceof BlobDecodeError) return { error: `blobs do not decode: ${err.message}` };
+        throw err;
+      }
+    } else return { error: call ? `not a batch submission: ${call.functionName}` : 'the transaction is not a direct submitBatch or submitBlobBatch call' };
     try {
-      const call = decodeFunctionData({ abi: BATCH_INBOX_ABI, data: input });
-      if (call.functionName !== 'submitBatch') return { error: `not a submitBatch call: ${call.functionName}` };
-      data = call.args[0];
-    } catch {
-      return { error: 'the transaction is not a direct submitBatch call' };
-    }
-    if (viemKeccak(data) !== recordedHash.toLowerCase()) return { error: 'calldata does not match the recorded hash' };
-    try {
-      return decodeBatch(new Uint8Array(Buffer.from(data.slice(2), 'hex')), { chainId: this.o.ledger.chainId });
+      return decodeBatch(bytes, { chainId: this.o.ledger.chainId });
     } catch (err) {
       if (err instanceof BatchDecodeError) return { error: `does not decode: ${err.message}` };
       throw err;
