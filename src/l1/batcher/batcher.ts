@@ -4,14 +4,21 @@
 // events, so a batch mined before a crash (or posted by a previous leader) is marked, never
 // posted again, and a range is never skipped because marking only ever extends postedThrough
 // by the batch that starts right after it.
+//
+// A batch goes to L1 as calldata (submitBatch) or as EIP-4844 blobs (a type-3 transaction calling
+// submitBlobBatch); both share the in-flight, nonce, fee-bump and confirmation logic below, and
+// only building, signing and reading back a transaction differ.
 import type { Logger } from 'pino';
 import {
   BaseError,
+  concatHex,
   decodeFunctionData,
   encodeFunctionData,
+  fromRlp,
   keccak256 as viemKeccak,
   parseAbi,
   RpcRequestError,
+  toRlp,
   type Account,
   type Address,
   type Chain,
@@ -24,13 +31,19 @@ import type { Block, Hash } from '../../core/index.js';
 import type { Clock } from '../clock.js';
 import { PollingLoop } from '../loop.js';
 import type { L1Client } from '../client.js';
+import { blobCapacity, blobSidecars, BlobUnavailableError, encodeBlobs, MAX_BLOBS_PER_TX, readBlobBatch, rpcBlobSource, type BlobSidecars, type BlobSource } from '../blob/index.js';
 import { encodeBatch, readBatchRange } from './codec.js';
 
 export const BATCH_INBOX_ABI = parseAbi([
   'function submitBatch(bytes data) returns (uint256)',
   'function batchCount() view returns (uint256)',
   'event BatchSubmitted(uint256 indexed index, bytes32 hash, uint256 l1Block)',
+  'function submitBlobBatch() returns (uint256)',
 ]);
+
+/** How batches reach L1: calldata, blobs, or blobs whenever the L1 supports them (Cancun+). */
+export type BatchDataMode = 'calldata' | 'blob' | 'auto';
+export const BATCH_DATA_MODES: readonly BatchDataMode[] = ['calldata', 'blob', 'auto'];
 
 /** The node's L2 chain, as far as the batcher reads it. */
 export interface L2BlockSource {
@@ -93,15 +106,22 @@ export interface BatcherOptions {
   readonly confirmations?: number;
   /** Where to start reading BatchSubmitted events: the inbox's deployment block. */
   readonly startL1Block?: bigint;
-  /** Upper bound on a batch's encoded size (calldata); a single larger block is still posted alone. */
+  /** Calldata (default), blobs, or `auto`: blobs when the latest L1 block has the blob fields. */
+  readonly dataMode?: BatchDataMode;
+  /** Upper bound on a calldata batch's encoded size; a single larger block is still posted alone. */
   readonly maxBatchBytes?: number;
+  /** Upper bound on a blob batch, in blobs (each ~127 KB of batch); default 6, Osaka's per-transaction cap. */
+  readonly maxBlobsPerBatch?: number;
+  /** Where blob batches are read back after a restart; default anvil's RPC through `client`. */
+  readonly blobSource?: BlobSource;
   /** Post as soon as this many blocks wait... */
   readonly minBlocksPerBatch?: number;
   /** ...or once the oldest waiting block has waited this long. */
   readonly maxDelayMs?: number;
   /** Resubmit with higher fees when not mined within this many L1 blocks. */
   readonly feeBumpAfterBlocks?: number;
-  /** Fee increase per bump, in percent; at least 12.5 (what nodes require to replace). */
+  /** Fee increase per bump, in percent; at least 12.5 (what nodes require to replace). A blob
+   * transaction is bumped by at least 100 % (geth's blob pool replaces for no less). */
   readonly feeBumpPercent?: number;
   readonly pollIntervalMs?: number;
   /** getLogs range per request (public RPCs cap it). */
@@ -120,6 +140,8 @@ interface InFlight {
   readonly gas: bigint;
   maxFeePerGas: bigint;
   maxPriorityFeePerGas: bigint;
+  /** Set for a blob batch: what the type-3 transaction carries, computed once (KZG is slow). */
+  readonly blob?: { readonly sidecars: BlobSidecars; maxFeePerBlobGas: bigint };
   readonly txHashes: Hash[];
   sentAtL1Block: bigint;
   bumps: number;
@@ -138,7 +160,7 @@ export interface BatcherStatus {
   readonly running: boolean;
   readonly postedThrough: number;
   readonly l2Head: number;
-  readonly inFlight: { fromBlock: number; toBlock: number; nonce: number; txHashes: readonly Hash[]; bumps: number } | null;
+  readonly inFlight: { fromBlock: number; toBlock: number; nonce: number; txHashes: readonly Hash[]; bumps: number; blobs: number } | null;
   /** Mined on L1, waiting for confirmations. */
   readonly awaitingConfirmations: { fromBlock: number; toBlock: number; l1Block: string } | null;
   readonly balanceWei: string | null;
@@ -147,8 +169,10 @@ export interface BatcherStatus {
 }
 
 interface Tunables {
+  readonly dataMode: BatchDataMode;
   readonly confirmations: number;
   readonly maxBatchBytes: number;
+  readonly maxBlobsPerBatch: number;
   readonly minBlocksPerBatch: number;
   readonly maxDelayMs: number;
   readonly feeBumpAfterBlocks: number;
@@ -158,8 +182,10 @@ interface Tunables {
 }
 
 const DEFAULTS: Tunables = {
+  dataMode: 'calldata',
   confirmations: 1,
   maxBatchBytes: 100_000,
+  maxBlobsPerBatch: MAX_BLOBS_PER_TX,
   minBlocksPerBatch: 1,
   maxDelayMs: 10_000,
   feeBumpAfterBlocks: 3,
@@ -184,6 +210,9 @@ export class Batcher {
   private low = false;
   private lastError: string | null = null;
   private readonly rangeCache = new Map<Hash, { fromBlock: number; toBlock: number } | null>();
+  /** Once seen, for good: L1 forks do not go back. */
+  private l1HasBlobs = false;
+  private readonly blobSource: BlobSource;
 
   constructor(opts: BatcherOptions) {
     const account = opts.wallet.account;
@@ -192,6 +221,9 @@ export class Batcher {
     this.o = { ...DEFAULTS, ...stripUndefined(opts) };
     if (this.o.feeBumpPercent < 12.5) throw new Error('Batcher: feeBumpPercent below 12.5 would not replace a pending transaction');
     if (this.o.confirmations < 1) throw new Error('Batcher: confirmations must be at least 1');
+    if (!BATCH_DATA_MODES.includes(this.o.dataMode)) throw new Error(`Batcher: dataMode must be one of ${BATCH_DATA_MODES.join(', ')}`);
+    if (!Number.isInteger(this.o.maxBlobsPerBatch) || this.o.maxBlobsPerBatch < 1) throw new Error('Batcher: maxBlobsPerBatch must be an integer >= 1');
+    this.blobSource = opts.blobSource ?? rpcBlobSource(opts.client);
     this.scannedThrough = (opts.startL1Block ?? 0n) - 1n;
     const loopOpts = { intervalMs: this.o.pollIntervalMs, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.logger ? { logger: opts.logger } : {}) };
     this.loop = new PollingLoop('batcher', (signal) => this.tick(signal), loopOpts);
@@ -221,7 +253,7 @@ export class Batcher {
       running: this.loop.isRunning,
       postedThrough: this.o.progress.postedThrough(),
       l2Head: this.o.source.headNumber(),
-      inFlight: f ? { fromBlock: f.fromBlock, toBlock: f.toBlock, nonce: f.nonce, txHashes: [...f.txHashes], bumps: f.bumps } : null,
+      inFlight: f ? { fromBlock: f.fromBlock, toBlock: f.toBlock, nonce: f.nonce, txHashes: [...f.txHashes], bumps: f.bumps, blobs: f.blob?.sidecars.blobs.length ?? 0 } : null,
       awaitingConfirmations: a ? { fromBlock: a.fromBlock, toBlock: a.toBlock, l1Block: a.l1Block.toString() } : null,
       balanceWei: this.balance === undefined ? null : this.balance.toString(),
       lowBalance: this.low,
@@ -309,6 +341,8 @@ export class Batcher {
   }
 
   private async post(from: number, l2Head: number, l1Head: bigint, signal?: AbortSignal): Promise<void> {
+    const blobs = await this.useBlobs(signal);
+    const maxBytes = blobs ? blobCapacity(this.o.maxBlobsPerBatch) : this.o.maxBatchBytes;
     let blocks: Block[] = [];
     // Rough upper bound of the encoded size (about 99 bytes per transaction before compression),
     // to stop collecting blocks early; the exact size is checked on the encoding below.
@@ -317,26 +351,36 @@ export class Batcher {
       const b = this.o.source.getBlock(n);
       if (!b) break;
       const cost = 6 + 100 * b.entries.length;
-      if (blocks.length > 0 && estimate + cost > this.o.maxBatchBytes) break;
+      if (blocks.length > 0 && estimate + cost > maxBytes) break;
       blocks.push(b);
       estimate += cost;
     }
     if (blocks.length === 0) throw new Error(`L2 block ${from} is missing from the block source`);
     let bytes = encodeBatch(blocks);
-    while (bytes.length > this.o.maxBatchBytes && blocks.length > 1) {
-      blocks = blocks.slice(0, Math.max(1, Math.floor((blocks.length * this.o.maxBatchBytes) / bytes.length) - 1));
+    while (bytes.length > maxBytes && blocks.length > 1) {
+      blocks = blocks.slice(0, Math.max(1, Math.floor((blocks.length * maxBytes) / bytes.length) - 1));
       bytes = encodeBatch(blocks);
     }
-    if (bytes.length > this.o.maxBatchBytes) this.o.logger?.warn({ block: from, bytes: bytes.length }, 'one L2 block is larger than maxBatchBytes; posting it alone');
+    if (bytes.length > maxBytes) {
+      // Blobs have a hard cap; calldata only a soft one.
+      if (blobs) throw new Error(`L2 block ${from} encodes to ${bytes.length} bytes, more than ${this.o.maxBlobsPerBatch} blobs hold`);
+      this.o.logger?.warn({ block: from, bytes: bytes.length }, 'one L2 block is larger than maxBatchBytes; posting it alone');
+    }
     const toBlock = from + blocks.length - 1;
-    const data = encodeFunctionData({ abi: BATCH_INBOX_ABI, functionName: 'submitBatch', args: [bytesToHexViem(bytes)] });
+    const data = blobs
+      ? encodeFunctionData({ abi: BATCH_INBOX_ABI, functionName: 'submitBlobBatch' })
+      : encodeFunctionData({ abi: BATCH_INBOX_ABI, functionName: 'submitBatch', args: [bytesToHexViem(bytes)] });
+    const sidecars = blobs ? await blobSidecars(encodeBlobs(bytes, { maxBlobs: this.o.maxBlobsPerBatch })) : undefined;
 
     const { client } = this.o;
     // The nonce mined so far, not the pending one: any transaction of ours left in the mempool
     // (sent before a crash) is replaced by this one, so at most one of them can ever be mined.
     const nonce = await client.request('nonce', (c) => c.getTransactionCount({ address: this.address, blockTag: 'latest' }), signal);
     const fees = await client.request('fees', (c) => c.estimateFeesPerGas(), signal);
-    const gas = await client.request('estimateGas', (c) => c.estimateGas({ account: this.address, to: this.o.inbox, data }), signal);
+    const blob = sidecars ? { sidecars, maxFeePerBlobGas: await this.blobFee(signal) } : undefined;
+    // submitBlobBatch reverts without blobs, so the estimate needs the versioned hashes.
+    const blobFields = blob ? { blobVersionedHashes: [...blob.sidecars.versionedHashes], maxFeePerBlobGas: blob.maxFeePerBlobGas } : {};
+    const gas = await client.request('estimateGas', (c) => c.estimateGas({ account: this.address, to: this.o.inbox, data, ...blobFields }), signal);
     const f: InFlight = {
       fromBlock: from,
       toBlock,
@@ -345,36 +389,65 @@ export class Batcher {
       gas: (gas * 12n) / 10n,
       maxFeePerGas: fees.maxFeePerGas,
       maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      ...(blob ? { blob } : {}),
       txHashes: [],
       sentAtL1Block: l1Head,
       bumps: 0,
     };
     this.inFlight = f;
     await this.send(f, signal);
-    this.o.logger?.info({ fromBlock: from, toBlock, bytes: bytes.length, nonce, txHash: f.txHashes.at(-1) }, 'batch sent');
+    this.o.logger?.info({ fromBlock: from, toBlock, bytes: bytes.length, blobs: sidecars?.blobs.length ?? 0, nonce, txHash: f.txHashes.at(-1) }, 'batch sent');
+  }
+
+  /** Whether the next batch goes as blobs: by `dataMode`, and for `auto` whether the latest L1
+   * block is a Cancun block. The blob fields alone do not tell: anvil reports excessBlobGas even
+   * on Shanghai; parentBeaconBlockRoot came with the same fork and it does not fake that one. */
+  private async useBlobs(signal?: AbortSignal): Promise<boolean> {
+    if (this.o.dataMode === 'calldata') return false;
+    if (!this.l1HasBlobs) {
+      const latest = await this.o.client.request('blobSupport', (c) => c.getBlock({ blockTag: 'latest' }), signal);
+      this.l1HasBlobs = latest.excessBlobGas != null && latest.parentBeaconBlockRoot != null;
+    }
+    if (this.o.dataMode === 'blob' && !this.l1HasBlobs) throw new Error('Batcher: dataMode is blob but the L1 does not support blobs (its blocks are not Cancun blocks)');
+    return this.l1HasBlobs;
+  }
+
+  /** Twice the current blob base fee, as estimateFeesPerGas does for the base fee: room for it
+   * to rise for a few blocks (it moves at most 12.5 % a block). */
+  private async blobFee(signal?: AbortSignal): Promise<bigint> {
+    const base = await this.o.client.request('blobBaseFee', (c) => c.getBlobBaseFee(), signal);
+    return max(base * 2n, 1n);
   }
 
   private async bump(f: InFlight, l1Head: bigint, signal?: AbortSignal): Promise<void> {
     const fees = await this.o.client.request('fees', (c) => c.estimateFeesPerGas(), signal);
-    f.maxFeePerGas = max(this.bumped(f.maxFeePerGas), fees.maxFeePerGas);
-    f.maxPriorityFeePerGas = max(this.bumped(f.maxPriorityFeePerGas), fees.maxPriorityFeePerGas);
+    const pct = this.bumpPercent(f);
+    f.maxFeePerGas = max(this.bumped(f.maxFeePerGas, pct), fees.maxFeePerGas);
+    f.maxPriorityFeePerGas = max(this.bumped(f.maxPriorityFeePerGas, pct), fees.maxPriorityFeePerGas);
+    if (f.blob) f.blob.maxFeePerBlobGas = max(this.bumped(f.blob.maxFeePerBlobGas, pct), await this.blobFee(signal));
     f.bumps += 1;
     f.sentAtL1Block = l1Head;
-    this.o.logger?.warn({ fromBlock: f.fromBlock, nonce: f.nonce, bumps: f.bumps, maxFeePerGas: f.maxFeePerGas.toString() }, 'batch not mined in time; resubmitting with higher fees');
+    this.o.logger?.warn(
+      { fromBlock: f.fromBlock, nonce: f.nonce, bumps: f.bumps, maxFeePerGas: f.maxFeePerGas.toString(), maxFeePerBlobGas: f.blob?.maxFeePerBlobGas.toString() },
+      'batch not mined in time; resubmitting with higher fees',
+    );
     await this.send(f, signal);
   }
 
-  private bumped(v: bigint): bigint {
+  private bumpPercent(f: InFlight): number {
+    return f.blob ? Math.max(this.o.feeBumpPercent, 100) : this.o.feeBumpPercent;
+  }
+
+  private bumped(v: bigint, percent: number): bigint {
     // Percent in tenths, rounded up, +1 wei so that a zero tip still rises.
-    return (v * BigInt(Math.round(1000 + this.o.feeBumpPercent * 10)) + 999n) / 1000n + 1n;
+    return (v * BigInt(Math.round(1000 + percent * 10)) + 999n) / 1000n + 1n;
   }
 
   /** Signs and broadcasts `f` at its current fees; an underpriced replacement (a pending
    * transaction of ours with unknown, higher fees) is bumped again, a few times. */
   private async send(f: InFlight, signal?: AbortSignal): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const raw = await this.account.signTransaction({
-        type: 'eip1559',
+      const common = {
         chainId: this.chainId ?? 0,
         to: this.o.inbox,
         data: f.data,
@@ -382,8 +455,17 @@ export class Batcher {
         gas: f.gas,
         maxFeePerGas: f.maxFeePerGas,
         maxPriorityFeePerGas: f.maxPriorityFeePerGas,
-      });
-      const hash = viemKeccak(raw).toLowerCase() as Hash;
+      };
+      const raw = f.blob
+        ? await this.account.signTransaction({
+            ...common,
+            type: 'eip4844',
+            maxFeePerBlobGas: f.blob.maxFeePerBlobGas,
+            blobVersionedHashes: [...f.blob.sidecars.versionedHashes],
+            sidecars: f.blob.sidecars.blobs.map((blob, i) => ({ blob, commitment: f.blob!.sidecars.commitments[i]!, proof: f.blob!.sidecars.proofs[i]! })),
+          })
+        : await this.account.signTransaction({ ...common, type: 'eip1559' });
+      const hash = (f.blob ? blobTxHash(raw) : viemKeccak(raw)).toLowerCase() as Hash;
       if (!f.txHashes.includes(hash)) f.txHashes.push(hash);
       const answer = await this.o.client.request(
         'sendRawTransaction',
@@ -405,8 +487,10 @@ export class Batcher {
       // Mined meanwhile (or used by another transaction): the next pass sees which.
       if (msg.includes('nonce too low')) return;
       if (msg.includes('underpriced') && attempt < 8) {
-        f.maxFeePerGas = this.bumped(f.maxFeePerGas) * 2n;
-        f.maxPriorityFeePerGas = this.bumped(f.maxPriorityFeePerGas) * 2n;
+        const pct = this.bumpPercent(f);
+        f.maxFeePerGas = this.bumped(f.maxFeePerGas, pct) * 2n;
+        f.maxPriorityFeePerGas = this.bumped(f.maxPriorityFeePerGas, pct) * 2n;
+        if (f.blob) f.blob.maxFeePerBlobGas = this.bumped(f.blob.maxFeePerBlobGas, pct) * 2n;
         continue;
       }
       throw answer;
@@ -433,21 +517,32 @@ export class Batcher {
     return out;
   }
 
-  /** The L2 range a batch transaction carries, or null for one that is not a calldata batch in
-   * this format (a blob batch, or garbage: logged, never marked). */
+  /** The L2 range a batch transaction carries, or null for one that is not a batch in this
+   * format (garbage: logged, never marked). Blob data that cannot be fetched fails the pass
+   * instead: taking it for garbage would post the range again. */
   private async rangeOf(txHash: Hash, dataHash: Hex, signal?: AbortSignal): Promise<{ fromBlock: number; toBlock: number } | null> {
     const cached = this.rangeCache.get(txHash);
     if (cached !== undefined) return cached;
+    // Our own transaction: its hash commits to the blocks we built it from, no need to fetch blobs.
+    const f = this.inFlight;
+    if (f?.txHashes.includes(txHash)) return { fromBlock: f.fromBlock, toBlock: f.toBlock };
     const tx = await this.o.client.request('getTransaction', (c) => c.getTransaction({ hash: txHash }), signal);
     let range: { fromBlock: number; toBlock: number } | null = null;
     try {
       const call = decodeFunctionData({ abi: BATCH_INBOX_ABI, data: tx.input });
-      if (call.functionName !== 'submitBatch') throw new Error(`not submitBatch: ${call.functionName}`);
-      const data = call.args[0];
-      if (viemKeccak(data) !== dataHash.toLowerCase()) throw new Error('calldata does not match the recorded hash');
-      const r = readBatchRange(hexToBytesViem(data));
+      let bytes: Uint8Array;
+      if (call.functionName === 'submitBatch') {
+        const data = call.args[0];
+        if (viemKeccak(data) !== dataHash.toLowerCase()) throw new Error('calldata does not match the recorded hash');
+        bytes = hexToBytesViem(data);
+      } else if (call.functionName === 'submitBlobBatch') {
+        const ref = { txHash, l1Block: tx.blockNumber ?? 0n, versionedHashes: tx.blobVersionedHashes ?? [] };
+        bytes = await readBlobBatch(this.blobSource, ref, dataHash, signal);
+      } else throw new Error(`not a batch submission: ${call.functionName}`);
+      const r = readBatchRange(bytes);
       range = { fromBlock: r.firstBlock, toBlock: r.lastBlock };
     } catch (err) {
+      if (err instanceof BlobUnavailableError) throw err;
       this.o.logger?.error({ txHash, err }, 'a BatchSubmitted transaction does not hold a batch this node can read');
     }
     this.rangeCache.set(txHash, range);
@@ -475,6 +570,15 @@ function bytesToHexViem(b: Uint8Array): Hex {
 
 function hexToBytesViem(h: Hex): Uint8Array {
   return new Uint8Array(Buffer.from(h.slice(2), 'hex'));
+}
+
+/** The hash of a signed type-3 transaction in its network form (0x03 || rlp([tx, blobs,
+ * commitments, proofs])): keccak of the transaction without the sidecars. */
+function blobTxHash(raw: Hex): Hex {
+  const wrapper = fromRlp(`0x${raw.slice(4)}`, 'hex');
+  const tx = wrapper[0];
+  if (!Array.isArray(wrapper) || !Array.isArray(tx)) throw new Error('not a blob transaction in network form');
+  return viemKeccak(concatHex(['0x03', toRlp(tx)]));
 }
 
 function stripUndefined<T extends object>(o: T): T {

@@ -15,10 +15,12 @@ export {
   type EncodeBatchOptions,
 } from './codec.js';
 export {
+  BATCH_DATA_MODES,
   BATCH_INBOX_ABI,
   Batcher,
   MemoryBatchProgress,
   MemoryBlockSource,
+  type BatchDataMode,
   type BatcherOptions,
   type BatcherStatus,
   type BatchProgressStore,
