@@ -77,7 +77,8 @@ interface Link {
 
 /**
  * Raft over TCP. One outbound connection per peer, dialed on the first message and redialed
- * with capped exponential backoff; inbound connections only carry the dialer's messages to us.
+ * with capped exponential backoff (messages for a peer in backoff are dropped, see `send`);
+ * inbound connections only carry the dialer's messages to us.
  * Nothing here waits on a peer: `send` queues and returns, sockets are written only while the
  * kernel takes the bytes ('drain' resumes them), and connects and stalled writes have timeouts,
  * so a dead or black-holed peer costs a bounded queue and a timer, never the event loop.
@@ -186,6 +187,13 @@ export class TcpTransport implements Transport {
       this.log?.debug({ to, type: msg.type }, 'no address for peer; message dropped');
       return;
     }
+    if (link.state === 'backoff') {
+      // The last dial failed: the peer is unreachable. Holding messages for it would only
+      // deliver stale ones later (and hold up to maxQueueBytes of ~1 MB appends per dead
+      // peer); Raft re-sends what still matters once the peer answers again.
+      link.dropped++;
+      return;
+    }
     const payload = encodeMessage(msg);
     if (payload.length > this.maxFrameBytes) {
       link.dropped++;
@@ -217,7 +225,7 @@ export class TcpTransport implements Transport {
   // ---- outbound ----------------------------------------------------------------------------
 
   /**
-   * Overflow drops the OLDEST queued message. What piles up behind a slow or unreachable peer is
+   * Overflow drops the OLDEST queued message. What piles up behind a slow or connecting peer is
    * mostly heartbeats and appends it will be re-sent anyway (the leader probes from the
    * follower's reply); the newest messages carry the latest term, commit index and votes, which
    * are the ones worth delivering when the link comes back. Raft is safe under any loss, so the
@@ -320,12 +328,14 @@ export class TcpTransport implements Transport {
         return;
       }
       link.state = 'backoff';
+      link.dropped += link.queue.length;
+      link.queue = [];
+      link.queuedBytes = 0;
       const delay = this.backoffDelay(link.attempt++);
       link.timer = setTimeout(() => {
         link.timer = null;
+        // Redial on the next message: Raft talks to every peer at least once per heartbeat.
         link.state = 'idle';
-        // Nothing to say: dial lazily on the next message instead of holding an idle socket.
-        if (link.queue.length > 0) this.dial(link);
       }, delay);
       link.timer.unref();
     });
