@@ -56,7 +56,7 @@ async function startNode(profDir: string | null): Promise<{ child: ChildProcess;
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'strand-bench-'));
   const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/strand.mjs'), 'dev', '--data-dir', dataDir, '--port', String(port), '--block-time', '200'], {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/strand.mjs'), 'dev', '--no-l1', '--data-dir', dataDir, '--port', String(port), '--block-time', '200'], {
     // Per-request info logs would cost the node more than some routes do; operators under load run at warn.
     env: { ...process.env, STRAND_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ETH } from '../core/index.js';
 import {
   ConfigError,
@@ -60,25 +61,31 @@ const configHelp = `\nConfiguration keys (file < environment < flags):\n${CONFIG
 
 program
   .command('dev')
-  .description('run a single-node dev chain whose five dev accounts start funded')
+  .description('run a dev chain: a dev L1 (anvil) with the contracts, and one sequencer whose five dev accounts are funded by real deposits')
   .option('--port <port>', 'API port', int)
   .option('--host <host>', 'API listen address')
   .option('--data-dir <dir>', 'data directory (a restart on the same directory resumes the chain)')
   .option('--block-time <ms>', 'block time in milliseconds', int)
   .option('--chain-id <id>', 'L2 chain id', int)
-  .option('--l1', 'settle on a dev L1: start anvil, deploy the contracts, fund the dev accounts by real deposits')
-  .option('--l1-rpc <url>', 'with --l1: use this L1 chain instead of starting anvil')
-  .option('--l1-port <port>', 'with --l1: port of the anvil it starts', int, 8545)
+  .option('--l1', 'settle on a dev L1 (the default): start anvil, deploy the contracts, fund the dev accounts by real deposits')
+  .option('--no-l1', 'no L1: fund the dev accounts at genesis and settle nowhere (load tests, benchmarks)')
+  .option('--l1-rpc <url>', 'use this L1 chain instead of starting anvil')
+  .option('--l1-port <port>', 'port of the anvil it starts', int, 8545)
   .addHelpText('after', configHelp)
   .action(async (opts: { port?: number; host?: string; dataDir?: string; blockTime?: number; chainId?: number; l1?: boolean; l1Rpc?: string; l1Port: number }) => {
     const flags = nodeFlags(opts);
     const accounts = devAccounts();
-    if (!opts.l1 && !opts.l1Rpc) {
+    const dataDirOf = devConfig(flags).dataDir;
+    const settles = existsSync(join(dataDirOf, 'l1-deployment.json'));
+    const hasChain = existsSync(join(dataDirOf, 'chain'));
+    if (opts.l1 === false) {
+      if (settles) throw new ConfigError(`${dataDirOf} holds a chain that settles on a dev L1: run without --no-l1, or use another --data-dir`);
       const config = devConfig(flags);
       await runUntilSignal(config, (node) => printDevBanner(node.url, config.chainId, config.dataDir, node.sequencerAddress, accounts, '10000 ETH each, from the dev genesis'));
       return;
     }
-    const dataDir = devConfig(flags).dataDir;
+    const dataDir = dataDirOf;
+    if (hasChain && !settles) throw new ConfigError(`${dataDir} holds a chain funded at genesis (started with --no-l1): add --no-l1, or use another --data-dir`);
     mkdirSync(dataDir, { recursive: true });
     process.stdout.write(`starting the dev L1${opts.l1Rpc ? ` at ${opts.l1Rpc}` : ` (anvil on port ${opts.l1Port})`}…\n`);
     const l1 = await startDevL1({ dataDir, ...(opts.l1Rpc ? { l1Rpc: opts.l1Rpc } : {}), l1Port: opts.l1Port });
@@ -104,7 +111,18 @@ program
       (node) => {
         printDevBanner(node.url, config.chainId, config.dataDir, node.sequencerAddress, accounts, `${DEV_L1_DEPOSIT_ETH / 10n ** 18n} ETH and ${DEV_L1_DEPOSIT_TOKEN / 10n ** 18n} STT each, deposited through the portal`);
         process.stdout.write(
-          [`L1 (dev)`, `  RPC       ${l1.rpcUrl}`, `  portal    ${l1.deployment.portal}`, `  oracle    ${l1.deployment.oracle}  (outputs proposed by dev account 5; challenge period ${DEV_L1_CHALLENGE_PERIOD_S} s)`, `  inbox     ${l1.deployment.inbox}  (batches posted by dev account 7)`, `  token STT ${l1.token}`, ''].join('\n') + '\n',
+          [
+            `L1 (dev)`,
+            `  RPC       ${l1.rpcUrl}`,
+            `  portal    ${l1.deployment.portal}`,
+            `  oracle    ${l1.deployment.oracle}  (outputs proposed by dev account 5; challenge period ${DEV_L1_CHALLENGE_PERIOD_S} s)`,
+            `  inbox     ${l1.deployment.inbox}  (batches posted by dev account 7)`,
+            `  token STT ${l1.token}`,
+            '',
+            'Check it from L1 alone with a verifier:',
+            `  npx strand node --role verifier --l1-rpc ${l1.rpcUrl} --portal ${l1.deployment.portal} --fee-recipient ${node.sequencerAddress} --tokens ${ETH},${l1.token} --l1-confirmations 1 --data-dir ${dataDir}-verifier --port 8548`,
+            '',
+          ].join('\n') + '\n',
         );
       },
       { beforeReady: (node) => waitForL1Queue(node.store, l1.rpcUrl, l1.deployment.portal), afterStop: () => l1.stop() },
@@ -120,17 +138,19 @@ program
   .option('--portal <address>', 'the StrandPortal on L1 (a verifier finds the other contracts from it)')
   .option('--fee-recipient <address>', 'the sequencer\'s fee recipient (its address unless configured): state roots depend on it')
   .option('--l1-confirmations <n>', 'L1 confirmations before a block is read', int)
+  .option('--tokens <addresses>', 'L1 token addresses accepted on L2, comma-separated (the zero address is ETH); must equal the sequencer\'s')
   .option('--port <port>', 'API port', int)
   .option('--host <host>', 'API listen address')
   .option('--data-dir <dir>', 'data directory')
   .addHelpText('after', configHelp)
-  .action(async (opts: { config?: string; role?: string; l1Rpc?: string; portal?: string; feeRecipient?: string; l1Confirmations?: number; port?: number; dataDir?: string; host?: string }) => {
+  .action(async (opts: { config?: string; role?: string; l1Rpc?: string; portal?: string; feeRecipient?: string; l1Confirmations?: number; tokens?: string; port?: number; dataDir?: string; host?: string }) => {
     const flags = nodeFlags(opts);
     if (opts.role !== undefined) flags.role = opts.role;
     if (opts.l1Rpc !== undefined) flags.l1Rpc = opts.l1Rpc.split(',').map((u) => u.trim()).filter(Boolean);
     if (opts.portal !== undefined) flags.portal = opts.portal;
     if (opts.feeRecipient !== undefined) flags.feeRecipient = opts.feeRecipient;
     if (opts.l1Confirmations !== undefined) flags.l1Confirmations = opts.l1Confirmations;
+    if (opts.tokens !== undefined) flags.tokens = opts.tokens.split(',').map((t) => t.trim()).filter(Boolean);
     const config = resolveConfig({ ...(opts.config ? { file: readConfigFile(opts.config) } : {}), env: process.env, flags });
     if (config.role === 'verifier') {
       if (config.l1Rpc.length === 0 || !config.portal || !config.feeRecipient) {

@@ -118,7 +118,7 @@ describe('crash safety: kill -9 at any moment (real processes, real LMDB)', () =
     const acknowledged = new Map<string, string>();
     const seen = new Map<string, [number, number]>();
     for (const killAfterMs of [0, 130, 45]) {
-      const node: NodeProcess = await spawnDevNode(dir, ['--block-time', '50']);
+      const node: NodeProcess = await spawnDevNode(dir, ['--no-l1', '--block-time', '50']);
       // Resynchronise nonces with the node: a submission cut off by the kill may or may not have landed.
       for (let i = 0; i < DEV_KEYS.length; i++) {
         const acct = await getJson(`${node.url}/v1/accounts/${addressOfPrivateKey(hexToBytes(DEV_KEYS[i]!))}`);
@@ -138,7 +138,7 @@ describe('crash safety: kill -9 at any moment (real processes, real LMDB)', () =
     }
     expect(seen.size).toBeGreaterThan(50);
 
-    const node = await spawnDevNode(dir, ['--block-time', '50']);
+    const node = await spawnDevNode(dir, ['--no-l1', '--block-time', '50']);
     for (const [hash, [block, index]] of seen) {
       const tx = await getJson(`${node.url}/v1/txs/${hash}`);
       expect({ hash, status: tx.json.status, block: tx.json.blockNumber, index: tx.json.index }).toEqual({ hash, status: 'sequenced', block, index });
@@ -157,7 +157,7 @@ describe('crash safety: kill -9 at any moment (real processes, real LMDB)', () =
     const dir = mkdtempSync(join(tmpdir(), 'strand-drain-'));
     dirs.push(dir);
     // A long block time, so that the acknowledged transactions are still pending at SIGTERM.
-    const node = await spawnDevNode(dir, ['--block-time', '5000']);
+    const node = await spawnDevNode(dir, ['--no-l1', '--block-time', '5000']);
     const hashes: string[] = [];
     for (let n = 0n; n < 5n; n++) {
       const res = await postJson(`${node.url}/v1/txs`, signedTx(DEV_KEYS[2], { to: recipient, amount: 3n, nonce: n }));
@@ -166,7 +166,7 @@ describe('crash safety: kill -9 at any moment (real processes, real LMDB)', () =
     }
     node.proc.kill('SIGTERM');
     expect(await node.exited).toBe(0);
-    const again = await spawnDevNode(dir, ['--block-time', '5000']);
+    const again = await spawnDevNode(dir, ['--no-l1', '--block-time', '5000']);
     for (const h of hashes) expect((await getJson(`${again.url}/v1/txs/${h}`)).json.status).toBe('sequenced');
     again.proc.kill('SIGTERM');
     expect(await again.exited).toBe(0);

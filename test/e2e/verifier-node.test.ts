@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressOfPrivateKey } from '../../src/crypto/index.js';
-import { hexToBytes } from '../../src/core/index.js';
+import { hexToBytes, type Address as L2Address } from '../../src/core/index.js';
 import { ORACLE_EVENTS } from '../../src/l1/index.js';
 import type { StrandNode } from '../../src/node/index.js';
 import { depositEth, startChain, startSettledNode, type TestChain } from '../l1/chain.js';
@@ -18,7 +18,7 @@ import { DEV_KEYS, getJson, postJson, signedTx, waitUntil } from '../helpers/txs
 const BLOCKS = 500;
 const OUTPUT_INTERVAL = 50;
 const SENDERS = DEV_KEYS.map((k) => ({ key: k, address: addressOfPrivateKey(hexToBytes(k)) }));
-const SINK = '0x00000000000000000000000000000000000000c1' as const;
+const SINK = '0x00000000000000000000000000000000000000c1' as L2Address;
 
 let chain: TestChain;
 let node: StrandNode;
