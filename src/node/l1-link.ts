@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Address, Hash, L1Message } from '../core/index.js';
+import { StrandError, type Address, type Hash, type L1Message } from '../core/index.js';
 import { withHash } from '../crypto/index.js';
 import { createWalletClient, http, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -7,6 +7,7 @@ import {
   Batcher,
   DepositWatcher,
   L1Client,
+  L1UnavailableError,
   PollingLoop,
   Proposer,
   withdrawalStatus,
@@ -17,6 +18,9 @@ import {
 } from '../l1/index.js';
 import type { Sequencer } from '../sequencer/index.js';
 import type { ChainStore } from '../store/index.js';
+
+/** How long GET /v1/withdrawals/{txHash} waits for L1 before it answers 503. */
+const WITHDRAWAL_STATUS_TIMEOUT_MS = 5_000;
 
 /** Where the link reports the L1 balances of the accounts that pay for settlement. */
 export type L1BalanceReporter = (role: 'batcher' | 'proposer', wei: bigint) => void;
@@ -171,10 +175,18 @@ export class L1Link {
    */
   async withdrawal(txHash: Hash, l2Block: number): Promise<WithdrawalStatus | undefined> {
     if (!this.proposer || !this.settlement.oracle) return undefined;
-    return withdrawalStatus(
-      { client: this.client, oracle: this.settlement.oracle, portal: this.settlement.portal, outputs: this.proposer, source: this.outputSource, cache: this.outputCache },
-      { txHash, l2Block },
-    );
+    const deps = { client: this.client, oracle: this.settlement.oracle, portal: this.settlement.portal, outputs: this.proposer, source: this.outputSource, cache: this.outputCache };
+    // The client's retries suit the background loops (a pass may take a minute); a user asking
+    // where a withdrawal stands gets an answer in seconds instead, a 503 to retry while L1 is down,
+    // never a request that hangs for a minute and ends in a 500.
+    const unavailable = (): StrandError => new StrandError('NOT_READY', `L1 is unreachable, so where withdrawal ${txHash} stands on L1 cannot be read now; retry shortly`);
+    if (!this.client.reachable && this.proposer.outputFor(l2Block)) throw unavailable();
+    try {
+      return await withdrawalStatus(deps, { txHash, l2Block }, AbortSignal.timeout(WITHDRAWAL_STATUS_TIMEOUT_MS));
+    } catch (err) {
+      if (err instanceof L1UnavailableError) throw unavailable();
+      throw err;
+    }
   }
 
   get l1ChainId(): number | null {

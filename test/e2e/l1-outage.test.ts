@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Address } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAddress } from '../../src/core/index.js';
 import { ORACLE_ABI, PORTAL_ABI } from '../../src/l1/index.js';
@@ -72,16 +73,28 @@ async function statusOf(hash: string): Promise<TxStatus> {
   return (await client.getTx(hash)).status;
 }
 
+/** One at a time: hundreds at once would trip the node's own overload guard (503). */
+async function statusesOf(sent: readonly Sent[]): Promise<TxStatus[]> {
+  const out: TxStatus[] = [];
+  for (const s of sent) out.push(await statusOf(s.hash));
+  return out;
+}
+
 async function latestOutputBlock(): Promise<bigint> {
   return chain.pub.readContract({ address: chain.deployment.oracle, abi: ORACLE_ABI, functionName: 'latestBlockNumber' });
 }
 
 describe('slow: L1 unreachable for a minute (real anvil stopped with SIGSTOP, real node under load)', () => {
   it('keeps sequencing, reports not-ready, then catches up by itself: every block posted once, the deposit credited once', async () => {
-    const keys = devAccounts(8).map((a) => a.privateKey);
-    const [, , , , alice, bob, carol, dave] = chain.accounts as [Address, Address, Address, Address, Address, Address, Address, Address];
+    const keys = devAccounts(9).map((a) => a.privateKey);
+    const [, , , , alice, bob, carol, dave, eve] = chain.accounts as [Address, Address, Address, Address, Address, Address, Address, Address, Address];
     await depositEth(chain, alice, alice, 10n ** 18n);
-    await waitUntil(async () => ((await client.getAccount(alice)).balances[ETH] === 10n ** 18n ? true : undefined), 15_000);
+    await depositEth(chain, eve, eve, 10n ** 18n);
+    await waitUntil(async () => ((await client.getAccount(eve)).balances[ETH] === 10n ** 18n ? true : undefined), 15_000);
+    // A withdrawal in its challenge window when L1 goes away: its owner keeps asking about it.
+    const withdrawal = await client.withdraw({ account: privateKeyToAccount(keys[8]!), to: eve, amount: 10n ** 17n });
+    await client.waitFor(withdrawal.hash, 'sequenced', { timeoutMs: 15_000 });
+    await waitUntil(async () => ((await client.getWithdrawal(withdrawal.hash)).status === 'in-challenge-window' ? true : undefined), 30_000, 50);
 
     const load = steadyLoad(node.url, keys[4]!, bob);
     try {
@@ -102,13 +115,19 @@ describe('slow: L1 unreachable for a minute (real anvil stopped with SIGSTOP, re
         return r.status === 503 ? r : undefined;
       }, 30_000, 200);
       expect(down.l1Ok).toBe(false);
+      // Asking where the withdrawal stands gets a prompt "retry later", not a hang and a 500.
+      const askedAt = Date.now();
+      const asked = await getJson(`${node.url}/v1/withdrawals/${withdrawal.hash}`);
+      expect(Date.now() - askedAt).toBeLessThan(6_000);
+      expect(asked.status).toBe(503);
+      expect((asked.json.error as { code: string }).code).toBe('NOT_READY');
 
       // Until the last seconds of the outage: still not ready, still alive, and every transfer
       // sent while L1 is down is sequenced (posting has to wait for L1).
       await new Promise((r) => setTimeout(r, stoppedAt + OUTAGE_MS - 2_000 - Date.now()));
       const sentDuring = load.sent.filter((s) => s.at > stoppedAt && s.at < Date.now() - 1_000);
       expect(sentDuring.length).toBeGreaterThan(300);
-      const during = await Promise.all(sentDuring.map((s) => statusOf(s.hash)));
+      const during = await statusesOf(sentDuring);
       expect(during.filter((s) => s !== 'sequenced')).toEqual([]);
       expect((await client.status()).heads.latest).toBeGreaterThan(headAtStop + 100);
       const stillDown = await readiness();
@@ -131,7 +150,7 @@ describe('slow: L1 unreachable for a minute (real anvil stopped with SIGSTOP, re
 
     const head = (await client.status()).heads.latest;
     await waitUntil(async () => ((await client.status()).heads.safe >= head ? true : undefined), 60_000, 100);
-    const statuses = await Promise.all(load.sent.map((s) => statusOf(s.hash)));
+    const statuses = await statusesOf(load.sent);
     expect(statuses.filter((s) => s !== 'posted' && s !== 'finalized')).toEqual([]);
     expect(load.sent.length).toBeGreaterThan(500);
 
@@ -144,12 +163,15 @@ describe('slow: L1 unreachable for a minute (real anvil stopped with SIGSTOP, re
     expect(counts.length).toBeGreaterThanOrEqual(head);
     expect(counts.map((c, i) => ({ block: i + 1, batches: c })).filter((b) => b.batches !== 1)).toEqual([]);
     const carried = batches.reduce((n, b) => n + b.blocks.reduce((m, bl) => m + bl.txs.length, 0), 0);
-    expect(carried).toBe(load.sent.length);
+    expect(carried).toBe(load.sent.length + 1);
 
     // The deposit made before the outage is credited exactly once, and the queue is consumed.
     expect((await client.getAccount(dave)).balances[ETH]).toBe(deposit);
     const queued = await chain.pub.readContract({ address: chain.deployment.portal, abi: PORTAL_ABI, functionName: 'nextQueueIndex' });
     expect(node.store.getNextQueueIndex()).toBe(queued);
     expect((await readiness()).status).toBe(200);
+
+    // The withdrawal's status moves on again: L1 time ran past its window during the outage.
+    await waitUntil(async () => ((await client.getWithdrawal(withdrawal.hash)).status === 'finalizable' ? true : undefined), 30_000, 100);
   }, 240_000);
 });
