@@ -50,6 +50,7 @@ export const nodeConfigSchema = z
     outputIntervalBlocks: z.coerce.number().int().min(1).max(1_000_000),
     outputBond: decimal,
     l1LowBalanceWei: decimal,
+    testCensorAccounts: z.array(address),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
   .strict();
@@ -97,6 +98,7 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   { key: 'outputBond', env: 'STRAND_OUTPUT_BOND', description: 'Bond sent with each output, in wei: must equal the oracle\'s', default: '100000000000000000' },
   { key: 'l1LowBalanceWei', env: 'STRAND_L1_LOW_BALANCE_WEI', description: 'Warn (log and metric) when the batcher or proposer holds less than this on L1', default: '500000000000000000' },
   { key: 'batchMaxDelayMs', env: 'STRAND_BATCH_MAX_DELAY_MS', description: 'A block waits at most this long before it is posted in a batch', default: 10_000 },
+  { key: 'testCensorAccounts', description: 'FAULT TESTING ONLY: the sequencer never includes L2 transactions of these accounts (they stay pending), to show that their forced withdrawals through L1 still get out', default: [] },
   { key: 'logLevel', env: 'STRAND_LOG_LEVEL', description: 'pino log level', default: 'info' },
 ];
 

@@ -79,6 +79,7 @@ export class StrandNode {
           maxBlockTxs: config.maxBlockTxs,
           mempoolCapacity: config.mempoolCapacity,
           maxNonceAhead: config.maxNonceAhead,
+          ...(config.testCensorAccounts.length ? { censor: new Set(config.testCensorAccounts as Address[]) } : {}),
         },
         {
           store,
@@ -129,6 +130,7 @@ export class StrandNode {
       const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
       seq.start();
       l1?.start();
+      if (config.testCensorAccounts.length) logger.warn({ accounts: config.testCensorAccounts }, 'FAULT TESTING: this sequencer censors the L2 transactions of some accounts');
       logger.info({ url, chainId: config.chainId, head: seq.head().number, sequencer }, 'node ready');
       return new StrandNode(config, url, sequencer, store, seq, api, recovery, logger, l1);
     } catch (err) {

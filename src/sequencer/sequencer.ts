@@ -24,6 +24,8 @@ export interface SequencerConfig {
   readonly maxBlockTxs: number;
   readonly mempoolCapacity: number;
   readonly maxNonceAhead: number;
+  /** Fault testing only: L2 transactions of these senders are never put in a block. */
+  readonly censor?: ReadonlySet<Address>;
 }
 
 export interface SequencerMetrics {
@@ -235,7 +237,9 @@ export class Sequencer {
     // L1 messages go first: the portal has already accepted them, and forced inclusion must
     // not wait behind user traffic.
     const l1 = this.takeL1Messages(this.config.maxBlockTxs);
-    const txs = this.mempool.select(store, this.config.maxBlockTxs - l1.length);
+    const selected = this.mempool.select(store, this.config.maxBlockTxs - l1.length);
+    const censor = this.config.censor;
+    const txs = censor?.size ? selected.filter((tx) => !censor.has(tx.from)) : selected;
     const stale = this.mempool.stale(store);
     if (txs.length === 0 && l1.length === 0) {
       if (stale.length) this.dropStale(stale);
