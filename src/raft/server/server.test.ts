@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { seededRng } from '../prng.js';
 import { MemoryStorage } from '../storage.js';
-import { MemoryNetwork } from '../transport/index.js';
+import { MemoryNetwork, TcpTransport } from '../transport/index.js';
 import { Role, type NodeId } from '../types.js';
 import { NotLeaderError, ProposalDroppedError, ProposalRefusedError, RaftTimeoutError } from './errors.js';
 import { RaftServer, type AppliedEntry, type StateMachine } from './server.js';
@@ -153,5 +153,50 @@ describe('RaftServer (in-memory network)', () => {
     expect(follower.sm.entries).toContain('w');
     await leader.server.transferLeadership(follower.id);
     await until(() => follower.server.status().role === Role.Leader);
+  });
+
+  it('replicates ~1 MB entries over TCP and applies them in order', async () => {
+    const ids = [1, 2, 3];
+    const transports = ids.map((id) => new TcpTransport({ id, clusterId: 'big', listen: { port: 0 } }));
+    await Promise.all(transports.map((t) => t.start()));
+    for (const t of transports) ids.forEach((id, i) => t.setPeer(id, transports[i]!.address()));
+    const ms: Member[] = await Promise.all(
+      ids.map(async (id, i) => {
+        const sm = new ListMachine();
+        const server = await RaftServer.start({ id, voters: ids, storage: new MemoryStorage(), transport: transports[i]!, stateMachine: sm, tickMs: 10, rng: seededRng(id) });
+        running.push(server);
+        return { id, server, sm };
+      }),
+    );
+    const leader = await until(() => leaderOf(ms));
+    const blobs = Array.from({ length: 6 }, (_, k) => String.fromCharCode(97 + k).repeat(1_000_000));
+    await Promise.all(blobs.map((b) => leader.server.propose(enc(b))));
+    await until(() => ms.every((m) => m.sm.entries.length === blobs.length), 10_000);
+    for (const m of ms) expect(m.sm.entries).toEqual(leader.sm.entries);
+    expect([...leader.sm.entries].sort()).toEqual(blobs);
+  });
+
+  it('a slow apply does not cost the leader its leadership (apply runs beside the Ready loop)', async () => {
+    const net = new MemoryNetwork();
+    const ids = [1, 2, 3];
+    const ms: Member[] = await Promise.all(
+      ids.map(async (id) => {
+        const sm = new ListMachine();
+        const slow = sm.apply.bind(sm);
+        // Each batch takes three times the longest election timeout (10 ticks of 10 ms, up to x2).
+        sm.apply = async (entries) => {
+          await new Promise((r) => setTimeout(r, 600));
+          return slow(entries);
+        };
+        const server = await RaftServer.start({ id, voters: ids, storage: new MemoryStorage(), transport: net.transport(id), stateMachine: sm, tickMs: 10, rng: seededRng(id + 100) });
+        running.push(server);
+        return { id, server, sm };
+      }),
+    );
+    const leader = await until(() => leaderOf(ms));
+    const term = leader.server.status().term;
+    await leader.server.propose(enc('one'));
+    await leader.server.propose(enc('two'));
+    expect(leader.server.status()).toMatchObject({ role: Role.Leader, term });
   });
 });

@@ -43,6 +43,12 @@ export interface StateMachine {
 }
 
 export interface RaftServerOptions {
+  /**
+   * Never give a fresh (empty) data directory the id of a member that has run before: with its
+   * disk that member lost its term and the vote it granted, and under the old id it could vote
+   * twice in one term and help elect two leaders. A member whose disk is lost is removed and
+   * replaced by a new id (addLearner, then promote).
+   */
   readonly id: NodeId;
   /** Voters of a brand-new cluster, the same on every founding member; [] for a node that joins a running cluster. */
   readonly voters: readonly NodeId[];
@@ -187,6 +193,9 @@ export class RaftServer {
    * starts ticking, listening and dialing.
    */
   static async start(opts: RaftServerOptions): Promise<RaftServer> {
+    if (opts.voters.length > 0 && !opts.voters.includes(opts.id)) {
+      throw new InvariantError(`node ${opts.id} is not among the founding voters ${opts.voters.join(',')}; pass [] to join a running cluster`);
+    }
     const stored = await opts.storage.load();
     let applied = (await opts.stateMachine.appliedIndex?.()) ?? 0;
     const snap = stored.snapshot;
