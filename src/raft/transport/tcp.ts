@@ -372,6 +372,7 @@ export class TcpTransport implements Transport {
     s.setKeepAlive(true, 5000);
     const decoder = new FrameDecoder(this.maxFrameBytes);
     let remote: NodeId | null = null;
+    let closing = false;
     const deadline = setTimeout(() => s.destroy(), this.connectTimeoutMs);
     deadline.unref();
     const refuse = (reason: string, err?: unknown): void => {
@@ -388,7 +389,7 @@ export class TcpTransport implements Transport {
         return;
       }
       for (const f of frames) {
-        if (s.destroyed) return;
+        if (s.destroyed || closing) return;
         if (remote === null) {
           clearTimeout(deadline);
           let verdict: Welcome;
@@ -403,6 +404,7 @@ export class TcpTransport implements Transport {
           if (verdict.status !== WelcomeStatus.Ok) {
             this.refusedInbound++;
             this.log?.warn({ address: s.remoteAddress, reason: verdict.reason }, 'inbound raft connection refused');
+            closing = true;
             s.end();
             // end() lets the refusal reach the dialer; destroy soon after in case it never reads.
             setTimeout(() => s.destroy(), 1000).unref();
