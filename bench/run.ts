@@ -4,18 +4,19 @@ import { fileURLToPath } from 'node:url';
 import { runAnvil, type AnvilResult } from './anvil.js';
 import { RefusalError, ceilingChild, runCeiling, type Ceiling } from './ceiling.js';
 import { lastProfile, runStrandE2e, type E2eResult } from './e2e.js';
+import { l1DataJson, runL1Data } from './l1data.js';
 import { runLedger } from './ledger.js';
 import { fmt, log, parseFlags, type Figure } from './lib.js';
 
 /*
  * `npm run bench [-- part] [--duration 30] [--concurrency 64] [--senders 256] [--accounts N]
  * [--no-lmdb] [--profile 1]`. Parts: ceiling, e2e (Strand and anvil side by side), strand, anvil,
- * ledger;
+ * ledger, l1 (calldata vs blob batches on anvil: gas, blob gas and cost per transfer);
  * none = all. Figures are printed as a markdown table and written to .bench/<timestamp>.json.
  * Absolute numbers depend on a shared machine; the ratios measured in one run are what to read.
  */
 
-const ALL = ['ceiling', 'e2e', 'ledger'] as const;
+const ALL = ['ceiling', 'e2e', 'ledger', 'l1'] as const;
 
 const { parts, flags } = parseFlags(process.argv.slice(2));
 
@@ -26,8 +27,8 @@ if (parts[0] === 'ceiling-child') {
 
 const selected = parts.length === 0 ? [...ALL] : parts;
 for (const p of selected) {
-  if (!['ceiling', 'e2e', 'strand', 'anvil', 'ledger'].includes(p)) {
-    process.stderr.write(`unknown part ${p}; parts: ceiling, e2e (= strand + anvil), strand, anvil, ledger\n`);
+  if (!['ceiling', 'e2e', 'strand', 'anvil', 'ledger', 'l1'].includes(p)) {
+    process.stderr.write(`unknown part ${p}; parts: ceiling, e2e (= strand + anvil), strand, anvil, ledger, l1\n`);
     process.exit(2);
   }
 }
@@ -43,6 +44,7 @@ let ceiling: Ceiling | null = null;
 let strand: E2eResult | null = null;
 let anvil: AnvilResult | null = null;
 let anvilClosed: AnvilResult | null = null;
+let l1Table: string | null = null;
 
 try {
   if (selected.includes('ceiling')) {
@@ -85,6 +87,12 @@ try {
     raw.ledger = l.rows;
     figures.push(...l.figures);
   }
+  if (selected.includes('l1')) {
+    const l = await runL1Data();
+    raw.l1 = l1DataJson(l.rows);
+    figures.push(...l.figures);
+    l1Table = l.table;
+  }
 } catch (err) {
   if (err instanceof RefusalError) {
     process.stderr.write(`bench: REFUSED: ${err.message}\n`);
@@ -102,6 +110,7 @@ const table = [
   ...figures.map((f) => `| ${f.part} | ${f.name} | ${fmt(f.value, f.unit === 'x' ? 2 : f.unit === '%' ? 1 : 0)} | ${f.unit} | ${f.note ?? ''} |`),
 ].join('\n');
 process.stdout.write(`\n${table}\n`);
+if (l1Table) process.stdout.write(`\nL1 data per transfer, calldata vs blobs (from the batch transactions' receipts on anvil):\n\n${l1Table}\n`);
 if (lastProfile) {
   process.stdout.write('\nCPU profile of the node child during the e2e run (% of wall time, self time; threads doing work only):\n');
   for (const p of lastProfile) process.stdout.write(`  ${p.thread.padEnd(12)} ${p.selfPct.toFixed(1).padStart(5)}%  ${p.fn}\n`);
