@@ -99,7 +99,7 @@ describe('slow: L1 unreachable for a minute (real anvil stopped with SIGSTOP, re
     const load = steadyLoad(node.url, keys[4]!, bob);
     try {
       // Settlement works before the outage, so what follows is a recovery and not a first start.
-      await waitUntil(async () => (load.sent[0] && (await statusOf(load.sent[0].hash)) !== 'pending' && (await statusOf(load.sent[0].hash)) !== 'sequenced' ? true : undefined), 20_000, 50);
+      await waitUntil(async () => (load.sent[0] && ['posted', 'finalized'].includes(await statusOf(load.sent[0].hash)) ? true : undefined), 20_000, 50);
       const outputsBefore = await latestOutputBlock();
       expect(outputsBefore).toBeGreaterThan(0n);
 
