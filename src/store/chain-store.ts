@@ -177,16 +177,39 @@ export class ChainStore {
 
   // ---- block commit ------------------------------------------------------------------
 
-  async commitBlock(block: Block, effects: BlockEffects, identity?: ChainIdentity): Promise<void> {
-    const n = block.header.number;
-    const head = this.headNumber();
-    if ((head === undefined && n !== 0) || (head !== undefined && n !== head + 1)) {
-      throw new InvariantError(`block ${n} does not follow head ${head}`);
+  /**
+   * Commits a block and all its effects in one transaction, and by default waits until it is on
+   * disk. `durable: false` returns once the transaction is committed (visible, atomic) without
+   * waiting for the flush: for blocks that can be rebuilt (a verifier re-derives them from L1);
+   * any later durable write flushes them too, in order.
+   */
+  async commitBlock(block: Block, effects: BlockEffects, identity?: ChainIdentity, opts: { readonly durable?: boolean } = {}): Promise<void> {
+    await this.commitBlocks([{ block, effects }], opts, identity);
+  }
+
+  /** Consecutive blocks in one transaction (all or none), as commitBlock. */
+  async commitBlocks(items: ReadonlyArray<{ readonly block: Block; readonly effects: BlockEffects }>, opts: { readonly durable?: boolean } = {}, identity?: ChainIdentity): Promise<void> {
+    let head = this.headNumber();
+    for (const { block } of items) {
+      const n = block.header.number;
+      if ((head === undefined && n !== 0) || (head !== undefined && n !== head + 1)) {
+        throw new InvariantError(`block ${n} does not follow head ${head}`);
+      }
+      head = n;
     }
-    const encoded = Buffer.from(encodeBlock(block));
+    const encoded = items.map(({ block }) => Buffer.from(encodeBlock(block)));
     // Inside the transaction callback writes run synchronously in the one write transaction.
     await this.root.transaction(() => {
       if (identity) this.meta.putSync('identity', identity);
+      items.forEach(({ block, effects }, i) => this.writeBlock(block, effects, encoded[i]!));
+    });
+    if (opts.durable !== false) await this.root.flushed;
+    for (const { effects } of items) for (const h of effects.consumedPending) this.pendingKeyOf.delete(h);
+  }
+
+  private writeBlock(block: Block, effects: BlockEffects, encoded: Buffer): void {
+    const n = block.header.number;
+    {
       this.blocks.putSync(n, encoded);
       block.entries.forEach((e, index) => this.txIndex.putSync(e.hash, [n, index]));
       for (const r of effects.rejected) this.rejections.putSync(r.hash, { code: r.code, message: r.message });
@@ -214,9 +237,7 @@ export class ChainStore {
       for (const [key, value] of effects.meta ?? []) this.meta.putSync(key, value);
       this.pruneHistory(n);
       this.meta.putSync('head', n);
-    });
-    await this.root.flushed;
-    for (const h of effects.consumedPending) this.pendingKeyOf.delete(h);
+    }
   }
 
   /**

@@ -38,7 +38,7 @@ import { bytesToHex, decodeEntry, encodeEntry, hexToBytes } from '../../core/ind
 import { BaseError, ContractFunctionZeroDataError, decodeFunctionData, getAddress, keccak256 as viemKeccak, type Hex } from 'viem';
 import { hashFromBytes, isUserTx, type Address, type Amount, type Block, type Entry, type Hash, type Hex as L2Hex, type L1Message, type SealedHeader } from '../../core/index.js';
 import { headerHash, withHash } from '../../crypto/index.js';
-import { buildGenesis, executeBlock, recoveringSignerCheck, stateRows, withdrawalLeaf, type GenesisAllocation, type LedgerConfig } from '../../ledger/index.js';
+import { buildGenesis, executeBlock, recoveringSignerCheck, StateOverlay, stateRows, withdrawalLeaf, type GenesisAllocation, type LedgerConfig } from '../../ledger/index.js';
 import { merkleRoot } from '../../merkle/index.js';
 import type { BlockEffects, ChainStore } from '../../store/index.js';
 import { PORTAL_ABI, PORTAL_EVENTS } from '../abi.js';
@@ -68,6 +68,8 @@ export interface DeriverOptions {
   readonly confirmations?: number;
   /** Most L1 blocks per eth_getLogs and per pass. */
   readonly logsChunk?: bigint;
+  /** Most derived blocks per LMDB transaction (default 256). */
+  readonly commitGroup?: number;
   /** Rule 5: L1 blocks after which a queue message must be in L2 (default 3,600: 12 h of 12 s blocks). */
   readonly sequencingWindow?: number;
   readonly pollIntervalMs?: number;
@@ -156,6 +158,8 @@ function before(a: Position, b: Position): boolean {
 const UNSIGNED = `0x${'00'.repeat(65)}` as SealedHeader['signature'];
 /** How many recently derived blocks keep their provenance (skipped entries, L1 block) in memory. */
 const RECENT_BLOCKS = 4_096;
+/** Most derived blocks per LMDB transaction. */
+const COMMIT_GROUP = 256;
 const CURSOR_KEY = 'deriver.cursor';
 const BATCH_KEY = 'deriver.lastBatch';
 
@@ -652,18 +656,34 @@ export class Deriver {
     }
 
     let next = this.store.getNextQueueIndex();
+    // Blocks execute against an overlay of the store and commit together, a group per LMDB
+    // transaction: one commit per block would make derivation wait on the disk ~500 times per
+    // thousand blocks.
+    let state = new StateOverlay(this.store);
+    let nodes = new Map<string, Uint8Array>();
+    const nodeReader = { getNode: (key: Uint8Array) => nodes.get(Buffer.from(key).toString('hex')) ?? this.store.getNode(key) };
+    let parent = this.store.getHeader(this.derivedThrough)!;
+    let parentSmtRoot = this.store.getSmtRoot(parent.number)!;
+    let group: Array<{ block: Block; effects: BlockEffects }> = [];
+    const flush = async (): Promise<void> => {
+      if (group.length === 0) return;
+      // Not flushed to disk here: a lost block is derived again, and the cursor write at the
+      // end of the pass flushes all of them (LMDB keeps commit order).
+      await this.store.commitBlocks(group, { durable: false });
+      group = [];
+      state = new StateOverlay(this.store);
+      nodes = new Map();
+    };
     for (const blk of d.blocks) {
       if (blk.number <= resumeAfter) continue;
       const entries: Entry[] = [];
       for (let i = 0; i < blk.l1MessageCount; i++) entries.push(this.queued(next++)!.message);
       entries.push(...blk.txs);
-      const parent = this.store.getHeader(this.derivedThrough)!;
-      const parentSmtRoot = this.store.getSmtRoot(parent.number)!;
       const ex = executeBlock({
         parent,
         parentSmtRoot,
-        state: this.store,
-        nodes: this.store,
+        state,
+        nodes: nodeReader,
         entries,
         timestamp: blk.timestamp,
         sequencer: this.sequencer,
@@ -686,11 +706,21 @@ export class Deriver {
         consumedPending: [],
         meta: [this.batchRecord(b.batchIndex)],
       };
-      await this.store.commitBlock(block, effects);
+      group.push({ block, effects });
+      for (const c of ex.changes) {
+        if (c.kind === 'nonce') state.setNonce(c.account, c.value);
+        else if (c.kind === 'balance') state.setBalance(c.account, c.token, c.value);
+        else state.setNextQueueIndex(c.value);
+      }
+      for (const [key, node] of ex.smt.newNodes) nodes.set(Buffer.from(key).toString('hex'), node);
+      parent = header;
+      parentSmtRoot = ex.smt.root;
       this.lastBatch = b.batchIndex;
       this.recent.set(header.number, { skipped: ex.rejected.length, l1Block: b.l1Block });
       if (this.recent.size > RECENT_BLOCKS) this.recent.delete(this.recent.keys().next().value!);
+      if (group.length >= (this.o.commitGroup ?? COMMIT_GROUP)) await flush();
     }
+    await flush();
   }
 
   private checkOutputs(): void {

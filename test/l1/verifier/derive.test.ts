@@ -109,16 +109,23 @@ describe('Deriver against a real sequencer', () => {
     expect(deriver.balanceOf(bob.address, ETH)).toBe(await balance(bob.address));
     expect(deriver.balanceOf(bob.address, chain.token)).toBe(700n);
 
-    // A verifier that crashes half-way through a pass (its 7th block commit fails) and restarts
-    // on the same store applies nothing twice and still reaches every root.
+    // A verifier that crashes half-way through a pass and through a batch (it commits one block
+    // at a time; the commit of a batch's second block fails) restarts on the same store, applies
+    // nothing twice and still reaches every root.
     const store = tempStore();
-    let commits = 0;
+    let lastBatch: unknown;
+    let crashedAt: number | undefined;
     const crashing = new Proxy(store, {
       get(target, prop, receiver) {
-        if (prop === 'commitBlock') {
-          return async (...args: Parameters<ChainStore['commitBlock']>) => {
-            if (++commits === 7) throw new Error('simulated crash');
-            return target.commitBlock(...args);
+        if (prop === 'commitBlocks') {
+          return async (...args: Parameters<ChainStore['commitBlocks']>) => {
+            const batch = (args[0][0]!.effects.meta?.find(([k]) => k === 'deriver.lastBatch')?.[1] as { index: string } | undefined)?.index;
+            if (batch !== undefined && batch === lastBatch) {
+              crashedAt = args[0][0]!.block.header.number;
+              throw new Error('simulated crash');
+            }
+            lastBatch = batch;
+            return target.commitBlocks(...args);
           };
         }
         const v: unknown = Reflect.get(target, prop, receiver);
@@ -126,9 +133,10 @@ describe('Deriver against a real sequencer', () => {
       },
     });
     const opts = { client: l1, portal: chain.deployment.portal, inbox: chain.deployment.inbox, oracle: chain.deployment.oracle, ledger, genesis, fromBlock: chain.deployment.deployBlock, logsChunk: 1_000n };
-    const first = await Deriver.create({ ...opts, store: crashing });
+    const first = await Deriver.create({ ...opts, store: crashing, commitGroup: 1 });
     await expect(first.syncToHead()).rejects.toThrow('simulated crash');
-    expect(store.headNumber()).toBe(6);
+    expect(crashedAt).toBeGreaterThan(1);
+    expect(store.headNumber()).toBe(crashedAt! - 1);
     const resumed = await Deriver.create({ ...opts, store });
     await resumed.syncToHead();
     expect(resumed.status()).toMatchObject({ derivedThrough: head, batchesApplied: status.batchesApplied, batchesIgnored: 0, outputsChecked: status.outputsChecked, mismatches: 0 });
