@@ -5,7 +5,7 @@ import { StrandClient, verifyAccountProof, verifyHeader, verifyTxInclusion } fro
 const ETH = '0x0000000000000000000000000000000000000000';
 const client = new StrandClient({ url: process.env.STRAND_API ?? 'http://127.0.0.1:8547' });
 
-// Dev account (0) of the "test test … junk" mnemonic: `strand dev` funds it at genesis.
+// Dev account (0) of the "test test … junk" mnemonic: `strand dev` funds it through the bridge.
 const alice = privateKeyToAccount('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80');
 const bob = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8';
 

@@ -30,6 +30,7 @@ export interface L1LinkConfig {
   readonly inbox?: string | undefined;
   readonly batcherKey?: string | undefined;
   readonly batchMaxDelayMs: number;
+  readonly batchDataMode: 'calldata' | 'blob' | 'auto';
   readonly oracle?: string | undefined;
   readonly proposerKey?: string | undefined;
   readonly outputIntervalBlocks: number;
@@ -88,6 +89,7 @@ export class L1Link {
             confirmations: config.l1Confirmations,
             startL1Block: store.lastBatchL1Block() ?? BigInt(config.l1StartBlock),
             maxDelayMs: config.batchMaxDelayMs,
+            dataMode: config.batchDataMode,
             pollIntervalMs: config.l1PollMs,
             onBalance: (wei) => reportBalance('batcher', wei),
             lowBalanceWei: config.l1LowBalanceWei,
