@@ -17,6 +17,10 @@ export interface BenchFlags {
   readonly profile: number;
   /** Transactions per request; above 1 the load goes to POST /v1/txs/batch. */
   readonly batch: number;
+  /** L2 blocks the derivation benchmark builds and derives. */
+  readonly blocks: number;
+  /** Transfers per block in the derivation benchmark. */
+  readonly txsPerBlock: number;
 }
 
 export function parseFlags(argv: readonly string[]): { parts: string[]; flags: BenchFlags } {
@@ -51,6 +55,8 @@ export function parseFlags(argv: readonly string[]): { parts: string[]; flags: B
       noLmdb: values.get('no-lmdb') === 'true',
       profile: num('profile', 0),
       batch: num('batch', 1),
+      blocks: num('blocks', 10_000),
+      txsPerBlock: num('txs-per-block', 10),
     },
   };
 }

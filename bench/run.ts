@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { runAnvil, type AnvilResult } from './anvil.js';
 import { RefusalError, ceilingChild, runCeiling, type Ceiling } from './ceiling.js';
 import { lastProfile, runStrandE2e, type E2eResult } from './e2e.js';
+import { runDerive } from './derive.js';
 import { l1DataJson, runL1Data } from './l1data.js';
 import { runLedger } from './ledger.js';
 import { fmt, log, parseFlags, type Figure } from './lib.js';
@@ -11,12 +12,13 @@ import { fmt, log, parseFlags, type Figure } from './lib.js';
 /*
  * `npm run bench [-- part] [--duration 30] [--concurrency 64] [--senders 256] [--accounts N]
  * [--no-lmdb] [--profile 1]`. Parts: ceiling, e2e (Strand and anvil side by side), strand, anvil,
- * ledger, l1 (calldata vs blob batches on anvil: gas, blob gas and cost per transfer);
+ * ledger, l1 (calldata vs blob batches on anvil: gas, blob gas and cost per transfer), derive
+ * (a verifier rebuilding --blocks (10,000) L2 blocks of --txs-per-block (10) transfers from L1);
  * none = all. Figures are printed as a markdown table and written to .bench/<timestamp>.json.
  * Absolute numbers depend on a shared machine; the ratios measured in one run are what to read.
  */
 
-const ALL = ['ceiling', 'e2e', 'ledger', 'l1'] as const;
+const ALL = ['ceiling', 'e2e', 'ledger', 'l1', 'derive'] as const;
 
 const { parts, flags } = parseFlags(process.argv.slice(2));
 
@@ -27,8 +29,8 @@ if (parts[0] === 'ceiling-child') {
 
 const selected = parts.length === 0 ? [...ALL] : parts;
 for (const p of selected) {
-  if (!['ceiling', 'e2e', 'strand', 'anvil', 'ledger', 'l1'].includes(p)) {
-    process.stderr.write(`unknown part ${p}; parts: ceiling, e2e (= strand + anvil), strand, anvil, ledger, l1\n`);
+  if (!['ceiling', 'e2e', 'strand', 'anvil', 'ledger', 'l1', 'derive'].includes(p)) {
+    process.stderr.write(`unknown part ${p}; parts: ceiling, e2e (= strand + anvil), strand, anvil, ledger, l1, derive\n`);
     process.exit(2);
   }
 }
@@ -92,6 +94,11 @@ try {
     raw.l1 = l1DataJson(l.rows);
     figures.push(...l.figures);
     l1Table = l.table;
+  }
+  if (selected.includes('derive')) {
+    const d = await runDerive({ blocks: flags.blocks, txsPerBlock: flags.txsPerBlock });
+    raw.derive = d.result;
+    figures.push(...d.figures);
   }
 } catch (err) {
   if (err instanceof RefusalError) {

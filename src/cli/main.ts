@@ -71,8 +71,10 @@ program
   .option('--no-l1', 'no L1: fund the dev accounts at genesis and settle nowhere (load tests, benchmarks)')
   .option('--l1-rpc <url>', 'use this L1 chain instead of starting anvil')
   .option('--l1-port <port>', 'port of the anvil it starts', int, 8545)
+  .option('--l1-confirmations <n>', 'L1 confirmations before a deposit is credited', int, 1)
+  .option('--challenge-period <seconds>', 'challenge period of the output oracle it deploys (fixed at deployment: a restart keeps the first value)', int, DEV_L1_CHALLENGE_PERIOD_S)
   .addHelpText('after', configHelp)
-  .action(async (opts: { port?: number; host?: string; dataDir?: string; blockTime?: number; chainId?: number; l1?: boolean; l1Rpc?: string; l1Port: number }) => {
+  .action(async (opts: { port?: number; host?: string; dataDir?: string; blockTime?: number; chainId?: number; l1?: boolean; l1Rpc?: string; l1Port: number; l1Confirmations: number; challengePeriod: number }) => {
     const flags = nodeFlags(opts);
     const accounts = devAccounts();
     const dataDirOf = devConfig(flags).dataDir;
@@ -88,7 +90,7 @@ program
     if (hasChain && !settles) throw new ConfigError(`${dataDir} holds a chain funded at genesis (started with --no-l1): add --no-l1, or use another --data-dir`);
     mkdirSync(dataDir, { recursive: true });
     process.stdout.write(`starting the dev L1${opts.l1Rpc ? ` at ${opts.l1Rpc}` : ` (anvil on port ${opts.l1Port})`}…\n`);
-    const l1 = await startDevL1({ dataDir, ...(opts.l1Rpc ? { l1Rpc: opts.l1Rpc } : {}), l1Port: opts.l1Port });
+    const l1 = await startDevL1({ dataDir, ...(opts.l1Rpc ? { l1Rpc: opts.l1Rpc } : {}), l1Port: opts.l1Port, challengePeriodSeconds: opts.challengePeriod });
     const config = devConfig({
       ...flags,
       genesis: { timestamp: 0, allocations: [] },
@@ -103,7 +105,7 @@ program
       outputIntervalBlocks: 1,
       outputBond: DEV_L1_OUTPUT_BOND.toString(),
       l1StartBlock: Number(l1.deployment.deployBlock),
-      l1Confirmations: 1,
+      l1Confirmations: opts.l1Confirmations,
       l1PollMs: 200,
     });
     await runUntilSignal(
@@ -115,7 +117,7 @@ program
             `L1 (dev)`,
             `  RPC       ${l1.rpcUrl}`,
             `  portal    ${l1.deployment.portal}`,
-            `  oracle    ${l1.deployment.oracle}  (outputs proposed by dev account 5; challenge period ${DEV_L1_CHALLENGE_PERIOD_S} s)`,
+            `  oracle    ${l1.deployment.oracle}  (outputs proposed by dev account 5; challenge period ${l1.challengePeriodSeconds} s)`,
             `  inbox     ${l1.deployment.inbox}  (batches posted by dev account 7)`,
             `  token STT ${l1.token}`,
             '',

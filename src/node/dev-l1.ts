@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createPublicClient, createWalletClient, http, parseAbi, type Address as ViemAddress, type PublicClient } from 'viem';
 import { foundry } from 'viem/chains';
 import type { Address } from '../core/index.js';
-import { PORTAL_ABI, TEST_TOKEN_ABI, deployContracts, deployTestToken, startAnvil, type Anvil, type Deployment } from '../l1/index.js';
+import { ORACLE_ABI, PORTAL_ABI, TEST_TOKEN_ABI, deployContracts, deployTestToken, startAnvil, type Anvil, type Deployment } from '../l1/index.js';
 import { devAccounts } from './dev.js';
 
 /** What `strand dev --l1` funds each dev account with on L2, through the portal. */
@@ -19,6 +19,8 @@ export interface DevL1 {
   readonly token: Address;
   /** Whether this start deployed the contracts and made the dev deposits (a fresh chain). */
   readonly fresh: boolean;
+  /** The oracle's challenge period, as deployed. */
+  readonly challengePeriodSeconds: number;
   stop(): Promise<void>;
 }
 
@@ -42,7 +44,7 @@ async function mined(pub: PublicClient, hash: `0x${string}`): Promise<void> {
  * directory, or an existing chain at `l1Rpc`), the contracts deployed once and remembered, and
  * the five dev accounts funded on L2 by real deposits of ETH and of a test token.
  */
-export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port?: number }): Promise<DevL1> {
+export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port?: number; challengePeriodSeconds?: number }): Promise<DevL1> {
   let anvil: Anvil | null = null;
   let rpcUrl = opts.l1Rpc;
   if (!rpcUrl) {
@@ -61,6 +63,7 @@ export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port
     const accounts = devAccounts(8).map((a) => a.address as ViemAddress);
     const savedPath = join(opts.dataDir, 'l1-deployment.json');
     const saved = existsSync(savedPath) ? (JSON.parse(readFileSync(savedPath, 'utf8')) as SavedDeployment) : null;
+    const challengePeriod = async (oracle: ViemAddress): Promise<number> => Number(await pub.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'challengePeriod' }));
     if (saved && (await pub.getCode({ address: saved.portal }))) {
       await intervalMining();
       return {
@@ -68,12 +71,13 @@ export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port
         deployment: { portal: saved.portal, oracle: saved.oracle, inbox: saved.inbox, deployBlock: BigInt(saved.deployBlock) },
         token: saved.token,
         fresh: false,
+        challengePeriodSeconds: await challengePeriod(saved.oracle),
         stop: async () => void (await anvil?.stop()),
       };
     }
     const [deployer, , , , , proposer, challenger, batcher] = accounts as [ViemAddress, ...ViemAddress[]];
     const clients = { wallet, publicClient: pub, account: deployer };
-    const deployment = await deployContracts(clients, { proposer: proposer!, challenger: challenger!, batcher: batcher!, challengePeriodSeconds: BigInt(DEV_L1_CHALLENGE_PERIOD_S), bond: DEV_L1_OUTPUT_BOND });
+    const deployment = await deployContracts(clients, { proposer: proposer!, challenger: challenger!, batcher: batcher!, challengePeriodSeconds: BigInt(opts.challengePeriodSeconds ?? DEV_L1_CHALLENGE_PERIOD_S), bond: DEV_L1_OUTPUT_BOND });
     const token = (await deployTestToken(clients, 'Strand Test Token', 'STT')).toLowerCase() as Address;
     for (const account of accounts.slice(0, 5)) {
       await mined(pub, await wallet.writeContract({ account, chain: foundry, address: deployment.portal, abi: PORTAL_ABI, functionName: 'depositETH', args: [account], value: DEV_L1_DEPOSIT_ETH }));
@@ -84,7 +88,7 @@ export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port
     const toSave: SavedDeployment = { ...deployment, deployBlock: deployment.deployBlock.toString(), token };
     writeFileSync(savedPath, `${JSON.stringify(toSave, null, 2)}\n`);
     await intervalMining();
-    return { rpcUrl, deployment, token, fresh: true, stop: async () => void (await anvil?.stop()) };
+    return { rpcUrl, deployment, token, fresh: true, challengePeriodSeconds: await challengePeriod(deployment.oracle), stop: async () => void (await anvil?.stop()) };
   } catch (err) {
     await anvil?.stop();
     throw err;
