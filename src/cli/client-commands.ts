@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createPublicClient, createWalletClient, defineChain, http, parseEther, type PublicClient } from 'viem';
 import type { Address } from '../core/index.js';
 import { privateKeyToAccount } from 'viem/accounts';
-import { devAccounts } from '../node/index.js';
+import { deployContracts, devAccounts } from '../node/index.js';
 import { StrandClient, deposit, finalizeWithdrawal, verifyAccountProof, verifyHeader, type WantedStatus } from '../sdk/index.js';
 
 const DEFAULT_API = 'http://127.0.0.1:8547';
@@ -123,6 +123,40 @@ export function registerClientCommands(program: Command): void {
   const l1Option = (): Option => new Option('--l1-rpc <url>', 'L1 JSON-RPC URL').env('STRAND_L1_RPC').default('http://127.0.0.1:8545');
   const keyOptions = (cmd: Command): Command =>
     cmd.addOption(new Option('--private-key <hex>', 'L1 signing key').env('STRAND_PRIVATE_KEY')).option('--dev-account <n>', 'sign with dev account N of the test mnemonic', parseIntArg);
+
+  keyOptions(
+    program
+      .command('deploy')
+      .description('deploy the L1 contracts of a new chain (output oracle, batch inbox, portal; immutable, no owner) and print the config keys of its nodes')
+      .addOption(l1Option())
+      .requiredOption('--proposer <address>', 'the only account that may propose outputs (bonded)')
+      .requiredOption('--challenger <address>', 'the only account that may delete outputs inside their challenge period')
+      .requiredOption('--batcher <address>', 'the only account that may post batches')
+      .option('--challenge-period <seconds>', 'how long an output can be challenged before withdrawals against it pay out (default 7 days)', parseIntArg, 7 * 24 * 3600)
+      .option('--bond <amount>', 'bond per output (e.g. 0.1eth)', parseAmount, 10n ** 17n),
+  ).action(async (opts: { l1Rpc: string; privateKey?: string; devAccount?: number; proposer: string; challenger: string; batcher: string; challengePeriod: number; bond: bigint }) => {
+    const clients = await l1Clients(opts);
+    const d = await deployContracts(clients, {
+      proposer: opts.proposer as `0x${string}`,
+      challenger: opts.challenger as `0x${string}`,
+      batcher: opts.batcher as `0x${string}`,
+      challengePeriodSeconds: BigInt(opts.challengePeriod),
+      bond: opts.bond,
+    });
+    process.stderr.write(`deployed on L1 chain ${await clients.publicClient.getChainId()} (challenge period ${opts.challengePeriod} s, bond ${opts.bond} wei)\n`);
+    process.stdout.write(
+      [
+        '# config keys for the nodes of this chain (strand node --config)',
+        `l1Rpc = ["${opts.l1Rpc}"]`,
+        `portal = "${d.portal}"`,
+        `oracle = "${d.oracle}"`,
+        `inbox = "${d.inbox}"`,
+        `l1StartBlock = ${d.deployBlock}`,
+        `outputBond = "${opts.bond}"`,
+        '',
+      ].join('\n'),
+    );
+  });
 
   keyOptions(
     program
