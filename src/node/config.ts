@@ -11,6 +11,43 @@ import { z } from 'zod';
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 20-byte 0x address').transform((s) => s.toLowerCase() as `0x${string}`);
 const decimal = z.union([z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be a decimal string'), z.bigint()]).transform((v) => BigInt(v));
 const port = z.coerce.number().int().min(0).max(65535);
+const raftAddress = z.string().regex(/^(?:\[[^\]]+\]|[^:[\]]+):\d{1,5}$/, 'must be host:port');
+
+/** One member of a sequencer cluster as every member knows it. */
+const clusterPeer = z.object({
+  id: z.coerce.number().int().min(1),
+  /** Where its Raft transport listens (host:port). */
+  raft: raftAddress,
+  /** Its HTTP API: followers forward submissions to the leader's. */
+  api: z.string().url(),
+});
+
+export const clusterConfigSchema = z
+  .object({
+    /** This member's id: never reuse the id of a member whose data directory was lost. */
+    id: z.coerce.number().int().min(1),
+    /** Every member this one may talk to, itself included; members added later can be listed in advance. */
+    peers: z.array(clusterPeer).min(1),
+    /** The founding voters (default: every peer). A member not among them starts empty and waits to be added. */
+    voters: z.array(z.coerce.number().int().min(1)).optional(),
+    /** Both ends of a Raft connection must agree (default: strand-<chainId>). */
+    clusterId: z.string().min(1).optional(),
+    tickMs: z.coerce.number().int().min(5).max(10_000).default(100),
+    electionTicks: z.coerce.number().int().min(3).max(1000).default(10),
+    /** Snapshot (a reference to the head block) every this many applied entries. */
+    snapshotEvery: z.coerce.number().int().min(0).default(128),
+    /** How long a submission waits for its block before a retryable 503. */
+    submitTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const ids = new Set(c.peers.map((p) => p.id));
+    if (ids.size !== c.peers.length) ctx.addIssue({ code: 'custom', message: 'peer ids must be unique' });
+    if (!ids.has(c.id)) ctx.addIssue({ code: 'custom', message: `id ${c.id} is not among the peers` });
+    for (const v of c.voters ?? []) if (!ids.has(v)) ctx.addIssue({ code: 'custom', message: `voter ${v} is not among the peers` });
+  });
+
+export type ClusterConfig = z.infer<typeof clusterConfigSchema>;
 
 export const nodeConfigSchema = z
   .object({
@@ -50,8 +87,10 @@ export const nodeConfigSchema = z
     proposerKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte 0x hex private key').optional(),
     outputIntervalBlocks: z.coerce.number().int().min(1).max(1_000_000),
     outputBond: decimal,
+    bondReclaimMs: z.coerce.number().int().min(0).max(86_400_000),
     l1LowBalanceWei: decimal,
     testCensorAccounts: z.array(address),
+    cluster: clusterConfigSchema.optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
   .strict();
@@ -97,10 +136,16 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   { key: 'proposerKey', env: 'STRAND_PROPOSER_KEY', description: 'Private key of the proposer account (0x hex); key custody comes later', default: undefined },
   { key: 'outputIntervalBlocks', env: 'STRAND_OUTPUT_INTERVAL', description: 'Propose an output every this many posted L2 blocks', default: 10 },
   { key: 'outputBond', env: 'STRAND_OUTPUT_BOND', description: 'Bond sent with each output, in wei: must equal the oracle\'s', default: '100000000000000000' },
+  { key: 'bondReclaimMs', env: 'STRAND_BOND_RECLAIM_MS', description: 'The proposer takes the bonds of final outputs back at most this often (0 = never)', default: 600_000 },
   { key: 'l1LowBalanceWei', env: 'STRAND_L1_LOW_BALANCE_WEI', description: 'Warn (log and metric) when the batcher or proposer holds less than this on L1', default: '500000000000000000' },
   { key: 'batchDataMode', env: 'STRAND_BATCH_DATA_MODE', description: 'How batches reach L1: calldata, blob (EIP-4844; fails on an L1 without blobs) or auto (blobs where the L1 has them)', default: 'calldata' },
   { key: 'batchMaxDelayMs', env: 'STRAND_BATCH_MAX_DELAY_MS', description: 'A block waits at most this long before it is posted in a batch', default: 10_000 },
   { key: 'testCensorAccounts', description: 'FAULT TESTING ONLY: the sequencer never includes L2 transactions of these accounts (they stay pending), to show that their forced withdrawals through L1 still get out', default: [] },
+  {
+    key: 'cluster',
+    description: 'Run as one member of a Raft sequencer cluster: { id, peers: [{ id, raft: "host:port", api: "http://..." }], voters?, clusterId?, tickMs, electionTicks, snapshotEvery, submitTimeoutMs } (see docs/CLUSTER.md); all members share sequencerKeyFile and genesis',
+    default: undefined,
+  },
   { key: 'logLevel', env: 'STRAND_LOG_LEVEL', description: 'pino log level', default: 'info' },
 ];
 

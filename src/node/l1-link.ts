@@ -31,6 +31,7 @@ export interface L1LinkConfig {
   readonly batcherKey?: string | undefined;
   readonly batchMaxDelayMs: number;
   readonly batchDataMode: 'calldata' | 'blob' | 'auto';
+  readonly bondReclaimMs: number;
   readonly oracle?: string | undefined;
   readonly proposerKey?: string | undefined;
   readonly outputIntervalBlocks: number;
@@ -107,6 +108,7 @@ export class L1Link {
             source: this.outputSource,
             safeHead: () => store.postedThrough(),
             outputIntervalBlocks: config.outputIntervalBlocks,
+            ...(config.bondReclaimMs > 0 ? { reclaimIntervalMs: config.bondReclaimMs } : {}),
             bond: config.outputBond,
             progress: store.outputRecords(),
             confirmations: config.l1Confirmations,

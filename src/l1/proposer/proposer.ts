@@ -39,6 +39,12 @@ export interface ProposerOptions {
   readonly confirmations?: number;
   readonly maxBlockRange?: bigint;
   readonly receiptPollMs?: number;
+  /**
+   * Take the bonds of final outputs back to the proposer at most this often (one L1
+   * transaction sweeps all of them). Undefined = never: the bonds stay locked in the oracle,
+   * and an output every few blocks locks a bond each time.
+   */
+  readonly reclaimIntervalMs?: number;
 }
 
 export interface ProposalResult {
@@ -58,6 +64,11 @@ export class Proposer {
   private challengePeriod: number | undefined;
   private configError: ProposerConfigError | undefined;
   private lastProposal: ProposalResult | undefined;
+  /** Highest output index whose bond is known to be back (-1: none yet, or unknown). */
+  private reclaimedUpTo = -1;
+  private lastReclaimAt = -Infinity;
+  /** Wei returned by reclaimBonds since start. */
+  reclaimedWei = 0n;
   /** Outputs on L1 whose state root differs from the one this node computed. */
   readonly mismatches: ProposedOutput[] = [];
 
@@ -126,6 +137,7 @@ export class Proposer {
     await this.init(pinned);
     await this.sync(pinned, now);
     if (this.configError) return;
+    await this.maybeReclaim(pinned);
     const proposed = await this.maybePropose(pinned, now);
     // A proposal may have made the next one due at once (catching up a backlog).
     return proposed ? 'again' : undefined;
@@ -243,6 +255,34 @@ export class Proposer {
     // The store may lag L1 by the confirmations; then wait for it rather than guess the time.
     if (!last || last.l2BlockNumber !== prev) return undefined;
     return now - last.l1Timestamp >= intervalS ? safe : undefined;
+  }
+
+  /** Sweeps the bonds of final outputs back to the proposer, at most once per interval. */
+  private async maybeReclaim(pinned: PinnedL1): Promise<void> {
+    const every = this.opts.reclaimIntervalMs;
+    if (every === undefined || Date.now() - this.lastReclaimAt < every) return;
+    const lastFinal = this.opts.progress.all().reduce((m, o) => (o.status === 'Final' && o.outputIndex > m ? o.outputIndex : m), -1);
+    if (lastFinal <= this.reclaimedUpTo) return;
+    this.lastReclaimAt = Date.now();
+    const { oracle, wallet, client } = this.opts;
+    const args = [BigInt(lastFinal), wallet.account.address] as const;
+    try {
+      await pinned.request('simulate reclaimBonds', (c) => c.simulateContract({ address: oracle, abi: ORACLE_ABI, functionName: 'reclaimBonds', args, account: wallet.account }));
+    } catch (err) {
+      // Already swept (e.g. before a restart): remember it and say nothing.
+      if ((err as Error).message.includes('NothingToReclaim')) {
+        this.reclaimedUpTo = lastFinal;
+        return;
+      }
+      throw err;
+    }
+    const hash = await wallet.writeContract({ address: oracle, abi: ORACLE_ABI, functionName: 'reclaimBonds', args, account: wallet.account, chain: wallet.chain });
+    const receipt = await client.request('reclaimBonds receipt', (c) => c.waitForTransactionReceipt({ hash, pollingInterval: this.opts.receiptPollMs ?? 1_000 }));
+    if (receipt.status !== 'success') throw new Error(`reclaimBonds up to output ${lastFinal} reverted in L1 transaction ${hash}`);
+    const [event] = parseEventLogs({ abi: ORACLE_ABI, eventName: 'BondsReclaimed', logs: receipt.logs });
+    this.reclaimedUpTo = lastFinal;
+    this.reclaimedWei += event?.args.amount ?? 0n;
+    this.opts.logger?.info({ upToOutput: lastFinal, wei: (event?.args.amount ?? 0n).toString(), l1Tx: hash }, 'bonds of final outputs reclaimed');
   }
 
   private async maybePropose(pinned: PinnedL1, now: number): Promise<boolean> {

@@ -17,6 +17,7 @@ import {
   Proposer,
   withdrawalStatus,
   type OutputStore,
+  type ProposerOptions,
   type ProposerWallet,
 } from '../../../src/l1/index.js';
 import { DEV_KEYS } from '../../helpers/txs.js';
@@ -62,7 +63,11 @@ function client(): L1Client {
 }
 
 function proposer(progress: OutputStore = store, interval = 2): Proposer {
-  return new Proposer({
+  return new Proposer(proposerOptions(progress, interval));
+}
+
+function proposerOptions(progress: OutputStore = store, interval = 2): ProposerOptions {
+  return {
     client: client(),
     wallet: proposerWallet,
     oracle: deployment.oracle,
@@ -75,7 +80,7 @@ function proposer(progress: OutputStore = store, interval = 2): Proposer {
     progress,
     pollIntervalMs: 25,
     receiptPollMs: 25,
-  });
+  };
 }
 
 const nextIndex = async (): Promise<bigint> => pub.readContract({ address: deployment.oracle, abi: ORACLE_ABI, functionName: 'nextOutputIndex' });
@@ -254,6 +259,25 @@ describe('Proposer', () => {
     const rebuilt = new MemoryOutputStore();
     await passUntilIdle(proposer(rebuilt));
     expect(rebuilt.all()).toEqual(store.all());
+  });
+
+  it('takes the bonds of final outputs back in one transaction, once', async () => {
+    await advance(PERIOD + 1);
+    const locked = await pub.getBalance({ address: deployment.oracle });
+    expect(locked).toBeGreaterThan(0n); // bonds of live outputs (deleted ones went to the challenger)
+    const before = await pub.getBalance({ address: proposerWallet.account.address });
+    const p = new Proposer({ ...proposerOptions(store), reclaimIntervalMs: 0 });
+    await passUntilIdle(p);
+    expect(p.reclaimedWei).toBe(locked);
+    expect(await pub.getBalance({ address: deployment.oracle })).toBe(0n);
+    const gained = (await pub.getBalance({ address: proposerWallet.account.address })) - before;
+    expect(gained).toBeGreaterThan(locked - 10n ** 15n); // the bonds, less one transaction's gas
+    const logs = await pub.getContractEvents({ address: deployment.oracle, abi: ORACLE_ABI, eventName: 'BondsReclaimed', fromBlock: 0n });
+    expect(logs.map((l) => l.args.recipient)).toEqual([proposerWallet.account.address]);
+    // Nothing left: a later pass (or a restarted proposer) sends nothing.
+    await passUntilIdle(p);
+    await passUntilIdle(new Proposer({ ...proposerOptions(store), reclaimIntervalMs: 0 }));
+    expect(await pub.getContractEvents({ address: deployment.oracle, abi: ORACLE_ABI, eventName: 'BondsReclaimed', fromBlock: 0n })).toHaveLength(1);
   });
 });
 
