@@ -19,6 +19,7 @@ import {
 } from '../node/index.js';
 import { runServiceUntilSignal, runUntilSignal } from './run-node.js';
 import { registerClientCommands } from './client-commands.js';
+import { registerClusterCommands } from './cluster.js';
 
 function int(value: string): number {
   const n = Number(value);
@@ -26,7 +27,8 @@ function int(value: string): number {
   return n;
 }
 
-function printDevBanner(url: string, chainId: number, dataDir: string, sequencer: string, accounts: ReturnType<typeof devAccounts>, funding: string): void {
+/** One write, so that a reader that waits for the API line has the whole banner. */
+function printDevBanner(url: string, chainId: number, dataDir: string, sequencer: string, accounts: ReturnType<typeof devAccounts>, funding: string, extra: readonly string[] = []): void {
   const lines = [
     '',
     'Strand dev node is ready',
@@ -38,6 +40,7 @@ function printDevBanner(url: string, chainId: number, dataDir: string, sequencer
     `Funded accounts (${funding}; mnemonic "test test … junk"):`,
     ...accounts.map((a, i) => `  (${i}) ${a.address}  key ${a.privateKey}`),
     '',
+    ...extra,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -111,9 +114,7 @@ program
     await runUntilSignal(
       config,
       (node) => {
-        printDevBanner(node.url, config.chainId, config.dataDir, node.sequencerAddress, accounts, `${DEV_L1_DEPOSIT_ETH / 10n ** 18n} ETH and ${DEV_L1_DEPOSIT_TOKEN / 10n ** 18n} STT each, deposited through the portal`);
-        process.stdout.write(
-          [
+        printDevBanner(node.url, config.chainId, config.dataDir, node.sequencerAddress, accounts, `${DEV_L1_DEPOSIT_ETH / 10n ** 18n} ETH and ${DEV_L1_DEPOSIT_TOKEN / 10n ** 18n} STT each, deposited through the portal`, [
             `L1 (dev)`,
             `  RPC       ${l1.rpcUrl}`,
             `  portal    ${l1.deployment.portal}`,
@@ -124,8 +125,7 @@ program
             'Check it from L1 alone with a verifier:',
             `  npx strand node --role verifier --l1-rpc ${l1.rpcUrl} --portal ${l1.deployment.portal} --fee-recipient ${node.sequencerAddress} --tokens ${ETH},${l1.token} --l1-confirmations 1 --data-dir ${dataDir}-verifier --port 8548`,
             '',
-          ].join('\n') + '\n',
-        );
+          ]);
       },
       { beforeReady: (node) => waitForL1Queue(node.store, l1.rpcUrl, l1.deployment.portal), afterStop: () => l1.stop() },
     );
@@ -166,11 +166,13 @@ program
     }
     if (!opts.config) throw new ConfigError('a sequencer node needs --config <file>');
     await runUntilSignal(config, (node) => {
-      process.stdout.write(`Strand node ready: API ${node.url} (chain id ${config.chainId}, sequencer ${node.sequencerAddress})\n`);
+      const member = config.cluster ? `, cluster member ${config.cluster.id} of ${config.cluster.peers.length}` : '';
+      process.stdout.write(`Strand node ready: API ${node.url} (chain id ${config.chainId}, sequencer ${node.sequencerAddress}${member})\n`);
     });
   });
 
 registerClientCommands(program);
+registerClusterCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -24,7 +24,8 @@ let dir: string;
 beforeAll(async () => {
   chain = await startChain();
   dir = mkdtempSync(join(tmpdir(), 'strand-verifier-'));
-  node = await startSettledNode(chain, dir);
+  // Batches of several blocks, so that the crash below can fall inside one.
+  node = await startSettledNode(chain, dir, { batchMaxDelayMs: 1_000 });
 }, 30_000);
 
 afterAll(async () => {
