@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { StrandError } from '../core/index.js';
 import { classifyError, isSubmission, sendError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
+import { registerClusterRoutes } from './cluster-routes.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerStateRoutes } from './state-routes.js';
 import { registerTxRoutes } from './txs-routes.js';
@@ -117,5 +118,6 @@ export async function buildApi(services: ApiServices, opts: ApiOptions): Promise
   registerTxRoutes(app, services, metrics);
   registerStateRoutes(app, services);
   registerOpsRoutes(app, services, metrics);
+  registerClusterRoutes(app, services);
   return app;
 }

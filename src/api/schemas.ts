@@ -155,6 +155,25 @@ export const StatusResponse = Type.Object({
     detail: Type.String(),
     workers: Type.Integer(),
   }),
+  raft: Type.Optional(
+    Type.Object(
+      {
+        id: Type.Integer(),
+        term: Type.Integer(),
+        leader: Nullable(Type.Integer()),
+        leaderReady: Type.Boolean(),
+        commitIndex: Type.Integer(),
+        appliedIndex: Type.Integer(),
+        voters: Type.Array(Type.Integer()),
+        learners: Type.Array(Type.Integer()),
+        peers: Type.Array(
+          Type.Object({ id: Type.Integer(), matchIndex: Type.Integer(), voter: Type.Boolean(), api: Nullable(Type.String()) }),
+          { description: 'filled on the leader only' },
+        ),
+      },
+      { description: 'cluster members only: this member\'s Raft view' },
+    ),
+  ),
   derivation: Type.Optional(
     Type.Object(
       {
@@ -185,3 +204,10 @@ export function errorResponses(...statuses: number[]): Record<number, typeof Err
   for (const s of [...statuses, 500]) out[s] = ErrorResponse;
   return out;
 }
+
+export const ClusterMemberBody = Type.Object(
+  { id: Type.Integer({ minimum: 1 }), raft: Type.Optional(Type.String({ description: 'host:port of its Raft transport (addLearner only)' })) },
+  { additionalProperties: false },
+);
+export const ClusterChangeResponse = Type.Object({ index: Type.Integer() });
+export const ClusterBlocksQuery = Type.Object({ from: Type.Integer({ minimum: 1 }), count: Type.Integer({ minimum: 1, maximum: 1024 }) });

@@ -77,6 +77,8 @@ export interface NodeStatusView {
   readonly blockTimeMs: number;
   readonly mempool: { readonly size: number; readonly capacity: number };
   readonly signatureRecovery: { readonly backend: 'native' | 'noble'; readonly detail: string; readonly workers: number };
+  /** Cluster members only. */
+  readonly raft?: ClusterStatusView;
   /** Verifier only. */
   readonly derivation?: {
     readonly derivedThrough: number;
@@ -89,6 +91,31 @@ export interface NodeStatusView {
     readonly batchesIgnored: number;
     readonly overdueQueueIndex: bigint | null;
   };
+}
+
+/** A Raft member's view of its cluster (cluster mode only). */
+export interface ClusterStatusView {
+  readonly id: number;
+  readonly term: number;
+  readonly leader: number | null;
+  /** Leads and has applied every entry before its term: it builds blocks. */
+  readonly leaderReady: boolean;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly voters: readonly number[];
+  readonly learners: readonly number[];
+  /** On the leader: each member's match index (the last log index known to be on its disk). */
+  readonly peers: ReadonlyArray<{ readonly id: number; readonly matchIndex: number; readonly voter: boolean; readonly api: string | null }>;
+}
+
+/** Membership and leadership operations of a cluster member; they act on the leader only. */
+export interface ClusterAdmin {
+  addLearner(id: number, raft: string): Promise<{ index: number }>;
+  promote(id: number): Promise<{ index: number }>;
+  remove(id: number): Promise<{ index: number }>;
+  transferLeadership(to: number): Promise<void>;
+  /** Encoded blocks from `from`, at most `count`: what a member installing a snapshot fetches. */
+  encodedBlocks(from: number, count: number): Uint8Array[];
 }
 
 export interface ReadinessView {
@@ -111,8 +138,12 @@ export interface WithdrawalView {
 
 export interface ApiServices {
   readonly chainId: number;
-  /** Admits one transaction: resolves once it is durably pending; throws StrandError when refused. */
-  submit(tx: TxSubmission): Promise<SubmitResult>;
+  /**
+   * Admits one transaction: resolves once it is durably pending (a cluster member: once it is
+   * sequenced); throws StrandError when refused. `forwarded`: another member already forwarded
+   * it here, so it must not be forwarded again.
+   */
+  submit(tx: TxSubmission, opts?: { readonly forwarded?: boolean }): Promise<SubmitResult>;
   /** Admits many in order; a refused item does not stop the others. */
   submitBatch(txs: readonly TxSubmission[]): Promise<BatchItemResult[]>;
   getTx(hash: Hash): TxRecord | undefined;
@@ -129,4 +160,6 @@ export interface ApiServices {
   readiness(): ReadinessView;
   /** False while draining for shutdown: submissions get 503 SHUTTING_DOWN. */
   acceptingSubmissions(): boolean;
+  /** Present on cluster members. */
+  readonly cluster?: ClusterAdmin;
 }

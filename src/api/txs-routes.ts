@@ -15,6 +15,9 @@ import {
 import type { ApiServices, TxSubmission } from './services.js';
 import { txView } from './views.js';
 
+/** Set by a cluster member that forwards a submission to its leader: never forwarded twice. */
+export const FORWARDED_HEADER = 'x-strand-forwarded';
+
 /*
  * Bodies skip Ajv: the schema documents them, and core's txFromJson parses them so that every
  * problem gets its stable code (AMOUNT_OUT_OF_RANGE, INVALID_SIGNATURE, ...) rather than a
@@ -65,7 +68,7 @@ export function registerTxRoutes(app: FastifyInstance, services: ApiServices, me
     },
     async (req, reply) => {
       const tx = txFromJson(req.body);
-      const result = await services.submit(tx);
+      const result = await services.submit(tx, { forwarded: req.headers[FORWARDED_HEADER] !== undefined });
       metrics.txsAccepted.inc();
       return reply.code(202).send({ hash: result.hash, status: result.status });
     },

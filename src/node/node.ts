@@ -8,8 +8,10 @@ import { buildApi, createApiMetrics } from '../api/index.js';
 import { InvariantError, type Address, type Block } from '../core/index.js';
 import { RecoveryPool, addressOfPrivateKey, sealHeader, secp256k1Backend } from '../crypto/index.js';
 import { buildGenesis, type LedgerConfig } from '../ledger/index.js';
-import { LocalBlockLog, Sequencer } from '../sequencer/index.js';
+import { Role } from '../raft/index.js';
+import { LocalBlockLog, RaftBlockLog, Sequencer, type BlockLog } from '../sequencer/index.js';
 import { ChainStore } from '../store/index.js';
+import { ClusterMember, peerBlockFetcher } from './cluster.js';
 import type { NodeConfig } from './config.js';
 import { loadOrCreateKey } from './keys.js';
 import { L1Link } from './l1-link.js';
@@ -19,6 +21,11 @@ export interface StrandNodeOptions {
   readonly logger?: Logger;
   /** Clock in unix ms, injected so tests control block timestamps. */
   readonly now?: () => number;
+  /**
+   * A cluster member whose Raft server failed (its store disagrees with the log, a disk
+   * error) must stop serving. Default: log and exit the process with code 70.
+   */
+  readonly onFatal?: (err: Error) => void;
 }
 
 /**
@@ -38,6 +45,7 @@ export class StrandNode {
     private readonly recovery: RecoveryPool,
     private readonly logger: Logger,
     private readonly l1: L1Link | null,
+    readonly cluster: ClusterMember | null,
   ) {}
 
   static async start(config: NodeConfig, opts: StrandNodeOptions = {}): Promise<StrandNode> {
@@ -72,6 +80,11 @@ export class StrandNode {
       const metrics = createApiMetrics(registry);
       // Ether as a float: precise enough to alert on, and what dashboards show.
       const l1Balance = new Gauge({ name: 'strand_l1_balance_eth', help: 'L1 balance of the accounts that pay for settlement', labelNames: ['role'] as const, registers: [registry] });
+      const clusterCfg = config.cluster;
+      const raftLog = clusterCfg
+        ? new RaftBlockLog({ store, ledger, sequencer, fetchBlocks: peerBlockFetcher(clusterCfg, logger), logger: logger.child({ module: 'block-log' }) })
+        : null;
+      const blockLog: BlockLog = raftLog ?? new LocalBlockLog(store);
       const seq = await Sequencer.create(
         {
           ledger,
@@ -80,10 +93,11 @@ export class StrandNode {
           mempoolCapacity: config.mempoolCapacity,
           maxNonceAhead: config.maxNonceAhead,
           ...(config.testCensorAccounts.length ? { censor: new Set(config.testCensorAccounts as Address[]) } : {}),
+          ...(clusterCfg ? { cluster: { waitTimeoutMs: clusterCfg.submitTimeoutMs } } : {}),
         },
         {
           store,
-          log: new LocalBlockLog(store),
+          log: blockLog,
           recovery,
           sequencerKey,
           sequencer,
@@ -98,6 +112,10 @@ export class StrandNode {
           },
         },
       );
+      raftLog?.onApplied((block) => {
+        seq.blockCommitted(block);
+        metrics.headBlock.set(block.header.number);
+      });
       metrics.headBlock.set(seq.head().number);
       const l1 =
         config.l1Rpc.length > 0 && config.portal
@@ -105,6 +123,9 @@ export class StrandNode {
               l1Balance.set({ role }, Number(wei) / 1e18),
             )
           : null;
+      const member =
+        clusterCfg && raftLog ? await ClusterMember.start({ config: clusterCfg, chainId: config.chainId, dataDir: config.dataDir, store, blockLog: raftLog, logger }) : null;
+      if (member) cleanup.unshift(() => member.stop());
       const services = new NodeServices({
         store,
         sequencer: seq,
@@ -113,6 +134,7 @@ export class StrandNode {
         recoveryWorkers: workers,
         mempoolCapacity: config.mempoolCapacity,
         l1,
+        ...(member && clusterCfg ? { cluster: { member, submitTimeoutMs: clusterCfg.submitTimeoutMs } } : {}),
         contracts: {
           ...(config.portal ? { portal: config.portal as Address } : {}),
           ...(config.inbox ? { inbox: config.inbox as Address } : {}),
@@ -129,10 +151,14 @@ export class StrandNode {
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
       seq.start();
-      l1?.start();
+      if (member) {
+        followLeadership(member, seq, l1, logger, opts.onFatal);
+      } else {
+        l1?.start();
+      }
       if (config.testCensorAccounts.length) logger.warn({ accounts: config.testCensorAccounts }, 'FAULT TESTING: this sequencer censors the L2 transactions of some accounts');
       logger.info({ url, chainId: config.chainId, head: seq.head().number, sequencer }, 'node ready');
-      return new StrandNode(config, url, sequencer, store, seq, api, recovery, logger, l1);
+      return new StrandNode(config, url, sequencer, store, seq, api, recovery, logger, l1, member);
     } catch (err) {
       for (const c of cleanup) await c().catch(() => undefined);
       throw err;
@@ -149,12 +175,52 @@ export class StrandNode {
       await this.l1?.stop();
       await this.sequencer.drain();
       await this.api.close();
+      await this.cluster?.stop();
       await this.recovery.close();
       await this.store.close();
       this.logger.info({ head: this.sequencer.head().number }, 'stopped');
     })();
     return this.stopping;
   }
+}
+
+/**
+ * Only a ready leader builds blocks and runs the L1 loops (deposit watcher, batcher, proposer);
+ * every other member stops them. L1 starts and stops are chained so that a quick loss and
+ * regain of leadership cannot leave a loop stopped by a late stop().
+ */
+function followLeadership(member: ClusterMember, seq: Sequencer, l1: L1Link | null, logger: Logger, onFatal?: (err: Error) => void): void {
+  let l1Op: Promise<void> = Promise.resolve();
+  const setL1 = (on: boolean): void => {
+    if (!l1) return;
+    l1Op = l1Op
+      .then(async () => {
+        if (on && seq.isLeading) l1.start();
+        else if (!on) await l1.stop();
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'L1 loops did not follow the leadership change'));
+  };
+  const ready = (): void => {
+    seq.setLeading(true);
+    setL1(true);
+    logger.info({ head: seq.head().number }, 'leading the cluster: building blocks');
+  };
+  member.on((e) => {
+    if (e.type === 'leader' && e.role !== Role.Leader) {
+      if (seq.isLeading) logger.info({ leader: e.leader, term: e.term }, 'no longer leading: stopped building');
+      seq.setLeading(false);
+      setL1(false);
+    } else if (e.type === 'leaderReady') {
+      ready();
+    } else if (e.type === 'fatal') {
+      seq.setLeading(false);
+      setL1(false);
+      logger.fatal({ err: e.error }, 'cluster member failed: this member stops serving');
+      if (onFatal) onFatal(e.error);
+      else process.exit(70);
+    }
+  });
+  if (member.server.status().leaderReady) ready();
 }
 
 async function initChain(store: ChainStore, config: NodeConfig, ledger: LedgerConfig, key: Uint8Array, sequencer: Address): Promise<void> {

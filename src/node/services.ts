@@ -28,6 +28,7 @@ import type {
 import type { Sequencer } from '../sequencer/index.js';
 import type { ChainStore } from '../store/index.js';
 import type { WithdrawalStatus } from '../l1/index.js';
+import type { ClusterMember } from './cluster.js';
 import type { L1Link } from './l1-link.js';
 
 export interface ChainReadDeps {
@@ -43,6 +44,8 @@ export interface NodeServicesDeps extends ChainReadDeps {
   readonly mempoolCapacity: number;
   /** Present when the node follows an L1 portal. */
   readonly l1: L1Link | null;
+  /** Present on a cluster member. */
+  readonly cluster?: { readonly member: ClusterMember; readonly submitTimeoutMs: number };
 }
 
 /** Where a withdrawal stands on L1, as a role of node knows it. */
@@ -181,18 +184,33 @@ export abstract class ChainReadServices implements ApiServices {
 
 /** The API of a sequencer: submissions go to its Sequencer, pending reads to its mempool. */
 export class NodeServices extends ChainReadServices {
+  readonly cluster?: ClusterMember;
+
   constructor(private readonly deps: NodeServicesDeps) {
     super(deps);
+    if (deps.cluster) this.cluster = deps.cluster.member;
   }
 
-  submit(tx: TxSubmission): Promise<SubmitResult> {
+  /**
+   * Single node: admitted and durably pending. Cluster member: the leader answers once the
+   * transaction is sequenced; a follower forwards to the leader and relays its answer (once:
+   * a forwarded submission that reaches a non-leader gets a retryable 503, never a loop).
+   */
+  submit(tx: TxSubmission, opts: { readonly forwarded?: boolean } = {}): Promise<SubmitResult> {
+    const c = this.deps.cluster;
+    if (c && !this.deps.sequencer.isLeading) {
+      if (opts.forwarded || c.member.isLeader) {
+        return Promise.reject(new StrandError('NOT_READY', 'this member is not a ready leader; retry shortly'));
+      }
+      return c.member.forward(tx, c.submitTimeoutMs);
+    }
     return this.deps.sequencer.submit(tx);
   }
 
   async submitBatch(txs: readonly TxSubmission[]): Promise<BatchItemResult[]> {
     // Admitted concurrently (signatures recover in parallel) but each against its own checks;
     // order of results matches the request.
-    const settled = await Promise.allSettled(txs.map((tx) => this.deps.sequencer.submit(tx)));
+    const settled = await Promise.allSettled(txs.map((tx) => this.submit(tx)));
     return settled.map((s) => {
       if (s.status === 'fulfilled') return { ok: true, hash: s.value.hash, status: s.value.status };
       const err = s.reason as unknown;
@@ -222,9 +240,7 @@ export class NodeServices extends ChainReadServices {
       l1ChainId: this.deps.l1?.l1ChainId ?? null,
       // safe = its batch is on L1 with the required confirmations; finalized = under a final output.
       heads: { latest, safe: store.postedThrough(), finalized: this.finalizedThrough() },
-      role: 'sequencer',
-      leader: null,
-      peers: [],
+      ...this.clusterFields(),
       contracts: this.deps.contracts,
       minFees: ledger.minFees,
       tokens: [...ledger.tokens],
@@ -234,17 +250,29 @@ export class NodeServices extends ChainReadServices {
     };
   }
 
+  private clusterFields(): Pick<NodeStatusView, 'role' | 'leader' | 'peers' | 'raft'> {
+    const member = this.deps.cluster?.member;
+    if (!member) return { role: 'sequencer', leader: null, peers: [] };
+    const raft = member.status();
+    return { role: member.isLeader ? 'sequencer' : 'follower', leader: raft.leader === null ? null : String(raft.leader), peers: member.peerApis(), raft };
+  }
+
   readiness(): ReadinessView {
     const { sequencer } = this.deps;
     const running = sequencer.status === 'running';
     const err = sequencer.lastError;
-    const l1 = this.deps.l1?.readiness();
+    // L1 loops run on the leader only; a follower's L1 link is idle by design.
+    const l1 = !this.deps.cluster || sequencer.isLeading ? this.deps.l1?.readiness() : undefined;
+    const member = this.deps.cluster?.member;
+    const leader = member ? member.status().leader : null;
+    const clusterOk = !member || leader !== null;
     return {
-      ready: running && !err && (l1?.ok ?? true),
+      ready: running && !err && (l1?.ok ?? true) && clusterOk,
       checks: {
         sequencer: { ok: running, detail: sequencer.status },
         lastBlock: err ? { ok: false, detail: err.message } : { ok: true },
         ...(l1 ? { l1 } : {}),
+        ...(member ? { cluster: { ok: clusterOk, detail: leader === null ? 'no leader' : `leader ${leader}${member.isLeader ? ' (this member)' : ''}` } } : {}),
       },
     };
   }

@@ -67,6 +67,12 @@ export class Mempool {
     }
   }
 
+  /** Empties the pool (a cluster member that stops leading hands nothing on). */
+  clear(): void {
+    this.byHash.clear();
+    this.bySender.clear();
+  }
+
   /** Transactions whose nonce fell below the account nonce (replaced or made stale). */
   stale(state: StateReader): SignedTx[] {
     const out: SignedTx[] = [];

@@ -26,6 +26,13 @@ export interface SequencerConfig {
   readonly maxNonceAhead: number;
   /** Fault testing only: L2 transactions of these senders are never put in a block. */
   readonly censor?: ReadonlySet<Address>;
+  /**
+   * Cluster mode (a replicated BlockLog): a submission is answered only once its block is
+   * committed on a majority (`sequenced`), or refused; nothing is acknowledged as merely
+   * pending, so no pending WAL is kept. Blocks are built only between setLeading(true) and
+   * setLeading(false).
+   */
+  readonly cluster?: { readonly waitTimeoutMs: number };
 }
 
 export interface SequencerMetrics {
@@ -48,6 +55,12 @@ export type SequencerState = 'idle' | 'running' | 'draining' | 'stopped';
 
 type Submission = Omit<SignedTx, 'hash'>;
 
+interface Waiter {
+  readonly promise: Promise<{ hash: Hash; status: 'sequenced' }>;
+  readonly resolve: () => void;
+  readonly reject: (e: Error) => void;
+}
+
 /**
  * Orders admitted transactions into blocks. Admission verifies the signature on the worker pool
  * and checks what can be checked against committed state, then records the transaction durably
@@ -63,6 +76,10 @@ export class Sequencer {
   private timer: NodeJS.Timeout | null = null;
   private building: Promise<void> | null = null;
   private headHeader: SealedHeader;
+  /** Cluster mode: this member leads and has applied everything before its term. */
+  private leading: boolean;
+  /** Cluster mode: submissions waiting for their block, by hash. */
+  private readonly waiters = new Map<Hash, Waiter>();
 
   private constructor(
     private readonly config: SequencerConfig,
@@ -73,6 +90,7 @@ export class Sequencer {
     const header = head === undefined ? undefined : deps.store.getHeader(head);
     if (!header) throw new Error('the store has no genesis block');
     this.headHeader = header;
+    this.leading = !config.cluster;
   }
 
   /** Builds the sequencer over a store that holds at least genesis, re-admitting pending entries. */
@@ -97,6 +115,7 @@ export class Sequencer {
    * why it will not be sequenced instead of a 404.
    */
   private async recoverPending(): Promise<void> {
+    if (this.config.cluster) return;
     const rows = this.deps.store.loadPending();
     if (rows.length === 0) return;
     const chainId = this.config.ledger.chainId;
@@ -124,13 +143,14 @@ export class Sequencer {
    * Admits one transaction; resolves once it is durably pending. The cheap stateless rules run
    * first; hashing and recovery run on the worker pool; state is read only after that.
    */
-  async submit(submission: Submission): Promise<{ hash: Hash; status: 'pending' }> {
+  async submit(submission: Submission): Promise<{ hash: Hash; status: 'pending' | 'sequenced' }> {
     if (!this.acceptingSubmissions()) throw new StrandError('SHUTTING_DOWN', 'the node is shutting down and accepts no transactions');
     const violation = checkStateless(submission, this.config.ledger);
     if (violation) throw new StrandError(violation.code, violation.message);
     const encoded = encodeEntry(submission);
     const { hash, signer } = await this.deps.recovery.verifyTx(this.config.ledger.chainId, encoded);
     const tx = { ...submission, hash } as SignedTx;
+    if (this.config.cluster) return this.submitClustered(tx, signer);
     this.admitVerified(tx, signer);
     try {
       await this.deps.store.putPending(hash, encoded);
@@ -140,6 +160,101 @@ export class Sequencer {
       throw err;
     }
     return { hash, status: 'pending' };
+  }
+
+  /**
+   * Retrying a submission is safe and expected in cluster mode (an answer can be lost with a
+   * leader): the same signed transaction joins the waiter already there, or is answered
+   * `sequenced` when it already is, instead of ALREADY_KNOWN.
+   */
+  private submitClustered(tx: SignedTx, signer: Address | null): Promise<{ hash: Hash; status: 'sequenced' }> {
+    if (this.deps.store.getTxLocation(tx.hash)) return Promise.resolve({ hash: tx.hash, status: 'sequenced' });
+    const existing = this.waiters.get(tx.hash);
+    if (existing) return existing.promise;
+    if (!this.leading) throw new StrandError('NOT_READY', 'this member is not a ready leader; retry (a follower forwards to the leader)');
+    // Held already (its earlier waiter timed out): wait again rather than answer ALREADY_KNOWN.
+    if (!this.mempool.has(tx.hash)) this.admitVerified(tx, signer);
+    let resolve!: () => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<{ hash: Hash; status: 'sequenced' }>((res, rej) => {
+      resolve = () => res({ hash: tx.hash, status: 'sequenced' });
+      reject = rej;
+    });
+    const ms = this.config.cluster!.waitTimeoutMs;
+    const timer = setTimeout(() => {
+      this.settleWaiter(tx.hash, new StrandError('NOT_READY', `not sequenced within ${ms} ms; it may still be: retry the same transaction`));
+    }, ms);
+    this.waiters.set(tx.hash, {
+      promise,
+      resolve: () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      reject: (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    });
+    return promise;
+  }
+
+  private settleWaiter(hash: Hash, error?: Error): void {
+    const w = this.waiters.get(hash);
+    if (!w) return;
+    this.waiters.delete(hash);
+    if (error) w.reject(error);
+    else w.resolve();
+  }
+
+  /**
+   * Cluster mode: a block was committed to the local store (by this member's proposal or any
+   * other). Its entries leave the mempool and their submitters get `sequenced`.
+   */
+  blockCommitted(block: Block): void {
+    const hashes = block.entries.map((e) => e.hash);
+    this.mempool.remove(hashes);
+    for (const h of hashes) {
+      this.verified.delete(h);
+      this.settleWaiter(h);
+    }
+    if (!this.leading || block.header.number > this.headHeader.number) this.headHeader = block.header;
+  }
+
+  /**
+   * Cluster mode: start building when this member becomes a ready leader (its store holds every
+   * block committed before its term, so the head is re-read from it), stop when it no longer
+   * leads. On losing leadership everything held here is dropped and its submitters are told to
+   * retry: a block of theirs still in flight either commits (the retry then answers
+   * `sequenced`) or was discarded (the retry goes to the new leader).
+   */
+  setLeading(leading: boolean): void {
+    if (!this.config.cluster || leading === this.leading) return;
+    this.leading = leading;
+    this.headHeader = this.storeHead();
+    this.lastError = null;
+    if (leading) {
+      if (this.state === 'running' && !this.timer && !this.building) this.schedule();
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const held = [...this.waiters.keys()];
+    for (const h of held) this.settleWaiter(h, new StrandError('NOT_READY', 'leadership changed before the transaction was sequenced; retry the same transaction'));
+    this.mempool.clear();
+    this.verified.clear();
+    this.l1Messages.clear();
+    this.deps.metrics?.mempoolSize(this.mempool.size);
+  }
+
+  get isLeading(): boolean {
+    return this.leading;
+  }
+
+  private storeHead(): SealedHeader {
+    const n = this.deps.store.headNumber();
+    const h = n === undefined ? undefined : this.deps.store.getHeader(n);
+    if (!h) throw new Error('the store has no genesis block');
+    return h;
   }
 
   /** Synchronous admission once the signer is known; state is read after recovery, not before. */
@@ -186,7 +301,7 @@ export class Sequencer {
   start(): void {
     if (this.state !== 'idle') return;
     this.state = 'running';
-    this.schedule();
+    if (this.leading) this.schedule();
   }
 
   private schedule(delayMs = this.config.blockTimeMs, early = false): void {
@@ -209,7 +324,7 @@ export class Sequencer {
         .finally(() => {
           this.building = null;
           // A full block with another full block waiting: the next one starts at once.
-          if (this.state === 'running') this.schedule(full && this.mempool.size >= this.config.maxBlockTxs ? 0 : this.config.blockTimeMs);
+          if (this.state === 'running' && this.leading) this.schedule(full && this.mempool.size >= this.config.maxBlockTxs ? 0 : this.config.blockTimeMs);
         });
     }, delayMs);
   }
@@ -222,7 +337,7 @@ export class Sequencer {
    * admissions do not trigger another until the timer has built a block.
    */
   private closeEarlyIfFull(): void {
-    if (!this.earlyCloseArmed || this.state !== 'running' || this.building || !this.timer || this.mempool.size < this.config.maxBlockTxs) return;
+    if (!this.earlyCloseArmed || this.state !== 'running' || !this.leading || this.building || !this.timer || this.mempool.size < this.config.maxBlockTxs) return;
     this.earlyCloseArmed = false;
     clearTimeout(this.timer);
     this.schedule(0, true);
@@ -233,6 +348,7 @@ export class Sequencer {
   /** Builds and appends one block from what is pending; a no-op when nothing is. */
   async buildBlock(): Promise<Block | null> {
     const { store } = this.deps;
+    if (!this.leading) return null;
     const started = performance.now();
     // L1 messages go first: the portal has already accepted them, and forced inclusion must
     // not wait behind user traffic.
@@ -245,7 +361,8 @@ export class Sequencer {
       if (stale.length) this.dropStale(stale);
       return null;
     }
-    const parent = this.headHeader;
+    // In cluster mode the store is the truth: a block this member proposed and lost is not in it.
+    const parent = this.config.cluster ? this.storeHead() : this.headHeader;
     const parentSmtRoot = store.getSmtRoot(parent.number);
     if (!parentSmtRoot) throw new Error(`no state root stored for block ${parent.number}`);
     const entries: Entry[] = [...l1, ...txs];
@@ -274,10 +391,17 @@ export class Sequencer {
       withdrawals: executed.withdrawals,
       consumedPending: consumed,
     };
-    await this.deps.log.append(block, effects);
+    try {
+      await this.deps.log.append(block, effects);
+    } catch (err) {
+      if (this.config.cluster) this.headHeader = this.storeHead();
+      throw err;
+    }
     this.headHeader = header;
     for (const m of l1) this.l1Messages.delete(m.queueIndex);
     this.mempool.remove(consumed);
+    for (const r of rejected) this.settleWaiter(r.entry.hash, new StrandError(r.code, r.message));
+    for (const e of block.entries) this.settleWaiter(e.hash);
     for (const h of consumed) this.verified.delete(h);
     this.lastError = null;
     if (stale.length) this.dropStale(stale);
@@ -294,6 +418,7 @@ export class Sequencer {
     this.mempool.remove(hashes);
     for (const h of hashes) this.verified.delete(h);
     const rejected = stale.map((t) => ({ hash: t.hash, code: 'NONCE_TOO_LOW' as const, message: `nonce ${t.message.nonce} was used by another transaction` }));
+    for (const r of rejected) this.settleWaiter(r.hash, new StrandError(r.code, r.message));
     void this.deps.store.rejectPending(rejected).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not drop stale pending entries'));
   }
 
@@ -312,7 +437,13 @@ export class Sequencer {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.building) await this.building;
-    await this.buildBlock();
+    if (this.config.cluster) {
+      // Best effort: the last block needs a quorum, which may be gone.
+      if (this.leading) await this.buildBlock().catch((err: unknown) => this.deps.logger.warn({ err }, 'last block before stopping not sequenced'));
+      for (const h of [...this.waiters.keys()]) this.settleWaiter(h, new StrandError('SHUTTING_DOWN', 'this member is stopping; retry the same transaction at another member'));
+    } else {
+      await this.buildBlock();
+    }
     this.state = 'stopped';
   }
 }

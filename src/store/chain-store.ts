@@ -266,6 +266,12 @@ export class ChainStore {
     return bytes ? decodeBlock(bytes) : undefined;
   }
 
+  /** The block as stored (encodeBlock), for a peer that copies it without decoding it here. */
+  getEncodedBlock(n: number): Uint8Array | undefined {
+    const bytes = this.blocks.get(n);
+    return bytes ? new Uint8Array(bytes) : undefined;
+  }
+
   getHeader(n: number): SealedHeader | undefined {
     return this.getBlock(n)?.header;
   }
