@@ -16,6 +16,7 @@ import { finalizeWithdrawal, StrandClient, type WithdrawalResponse } from '../..
 import { ChainStore } from '../../src/store/index.js';
 import { depositEth, requestWithdrawal, startChain, startSettledNode, type TestChain } from '../l1/chain.js';
 import { getJson, waitUntil } from '../helpers/txs.js';
+import { waitUntilFinalizable } from '../helpers/settlement.js';
 
 const WINDOW = 20; // L1 blocks
 const ONE = 10n ** 18n;
@@ -72,17 +73,8 @@ describe('forced withdrawal past a censoring sequencer', () => {
     expect(forced.amount).toBe(ONE);
 
     const status = async (): Promise<WithdrawalResponse> => (await getJson(`${node.url}/v1/withdrawals/${forced.txHash}`)).json as unknown as WithdrawalResponse;
-    const inWindow = await waitUntil(async () => {
-      const w = await status();
-      return w.status === 'in-challenge-window' ? w : undefined;
-    }, 30_000, 100);
+    const { inWindow, ready } = await waitUntilFinalizable<WithdrawalResponse>(node.url, forced.txHash, chain.test);
     expect(inWindow.finalizableAt).toBeGreaterThan(0);
-    await chain.test.increaseTime({ seconds: 31 });
-    await chain.test.mine({ blocks: 1 });
-    const ready = await waitUntil(async () => {
-      const w = await status();
-      return w.status === 'finalizable' ? w : undefined;
-    }, 30_000, 100);
     const relayer = createWalletClient({ account: privateKeyToAccount(devAccounts(9)[8]!.privateKey), chain: foundry, transport: http(chain.anvil.rpcUrl) });
     await finalizeWithdrawal({ wallet: relayer, publicClient: chain.pub }, ready);
     expect((await chain.pub.getBalance({ address: victim.address })) - l1Before).toBe(ONE - (await gasSpentSince(requestBlock, victim.address)));

@@ -9,6 +9,7 @@ import { loadArtifact } from '../../src/l1/index.js';
 import { privateKeyToAccount } from 'viem/accounts';
 import { depositEth, depositToken, requestWithdrawal, startChain, startSettledNode, type TestChain } from '../l1/chain.js';
 import { getJson, waitUntil } from '../helpers/txs.js';
+import { waitUntilFinalizable } from '../helpers/settlement.js';
 
 const ETH = '0x0000000000000000000000000000000000000000';
 let chain: TestChain;
@@ -83,17 +84,8 @@ describe('deposits through the real L1 portal (anvil, real contracts, real node)
     await client.waitFor(hash, 'posted', { timeoutMs: 30_000 });
     type W = { status: string; finalizableAt: number | null; outputIndex: number | null; proof: { leafIndex: number; treeSize: number; siblings: `0x${string}`[] } | null; withdrawal: { from: string; to: string; token: string; amount: string } };
     const withdrawal = async (): Promise<W> => (await getJson(`${node.url}/v1/withdrawals/${hash}`)).json as unknown as W;
-    const inWindow = await waitUntil(async () => {
-      const w = await withdrawal();
-      return w.status === 'in-challenge-window' ? w : undefined;
-    }, 30_000, 100);
+    const { inWindow, ready } = await waitUntilFinalizable<W>(node.url, hash, chain.test);
     expect(inWindow.finalizableAt).toBeGreaterThan(0);
-    await chain.test.increaseTime({ seconds: 31 });
-    await chain.test.mine({ blocks: 1 });
-    const ready = await waitUntil(async () => {
-      const w = await withdrawal();
-      return w.status === 'finalizable' ? w : undefined;
-    }, 30_000, 100);
     const args = [
       BigInt(ready.outputIndex!),
       { txHash: hash, from: ready.withdrawal.from as Address, to: ready.withdrawal.to as Address, token: ready.withdrawal.token as Address, amount: BigInt(ready.withdrawal.amount) },

@@ -2,6 +2,7 @@
 // of the inbox, its calldata checked against the recorded hash and decoded with the batch codec.
 import { decodeFunctionData, keccak256, type Address, type PublicClient } from 'viem';
 import { BATCH_INBOX_ABI, decodeBatch, type DecodedBatch } from '../../src/l1/index.js';
+import { waitUntil } from './txs.js';
 
 export interface BatchOnL1 extends DecodedBatch {
   readonly index: bigint;
@@ -33,4 +34,29 @@ export function coverage(batches: readonly BatchOnL1[]): number[] {
   const counts = new Array<number>(top).fill(0);
   for (const b of batches) for (let n = b.firstBlock; n <= b.lastBlock; n++) counts[n - 1] = (counts[n - 1] ?? 0) + 1;
   return counts;
+}
+
+/**
+ * Waits until the node reports the withdrawal in its challenge window, moves L1 time past the
+ * window (`challengeSeconds`) and waits until it is finalizable: the body of GET
+ * /v1/withdrawals/{txHash} at that point, proof included.
+ */
+export async function waitUntilFinalizable<W extends { status: string; finalizableAt: number | null }>(
+  nodeUrl: string,
+  txHash: string,
+  test: { increaseTime(a: { seconds: number }): Promise<unknown>; mine(a: { blocks: number }): Promise<unknown> },
+  challengeSeconds = 30,
+): Promise<{ inWindow: W; ready: W }> {
+  const status = async (): Promise<W> => (await (await fetch(`${nodeUrl}/v1/withdrawals/${txHash}`)).json()) as W;
+  const inWindow = await waitUntil(async () => {
+    const w = await status();
+    return w.status === 'in-challenge-window' ? w : undefined;
+  }, 30_000, 100);
+  await test.increaseTime({ seconds: challengeSeconds + 1 });
+  await test.mine({ blocks: 1 });
+  const ready = await waitUntil(async () => {
+    const w = await status();
+    return w.status === 'finalizable' ? w : undefined;
+  }, 30_000, 100);
+  return { inWindow, ready };
 }
