@@ -75,9 +75,10 @@ program
   .option('--l1-rpc <url>', 'use this L1 chain instead of starting anvil')
   .option('--l1-port <port>', 'port of the anvil it starts', int, 8545)
   .option('--l1-confirmations <n>', 'L1 confirmations before a deposit is credited', int, 1)
+  .option('--blobs', 'post batches as EIP-4844 blobs (the dev anvil supports them; KZG runs on a worker thread)')
   .option('--challenge-period <seconds>', 'challenge period of the output oracle it deploys (fixed at deployment: a restart keeps the first value)', int, DEV_L1_CHALLENGE_PERIOD_S)
   .addHelpText('after', configHelp)
-  .action(async (opts: { port?: number; host?: string; dataDir?: string; blockTime?: number; chainId?: number; l1?: boolean; l1Rpc?: string; l1Port: number; l1Confirmations: number; challengePeriod: number }) => {
+  .action(async (opts: { port?: number; host?: string; dataDir?: string; blockTime?: number; chainId?: number; l1?: boolean; l1Rpc?: string; l1Port: number; l1Confirmations: number; challengePeriod: number; blobs?: boolean }) => {
     const flags = nodeFlags(opts);
     const accounts = devAccounts();
     const dataDirOf = devConfig(flags).dataDir;
@@ -110,6 +111,7 @@ program
       l1StartBlock: Number(l1.deployment.deployBlock),
       l1Confirmations: opts.l1Confirmations,
       l1PollMs: 200,
+      ...(opts.blobs ? { batchDataMode: 'auto' } : {}),
     });
     await runUntilSignal(
       config,
