@@ -155,10 +155,19 @@ export class L1Link {
     this.batcher?.start();
     this.proposer?.start();
     this.balanceLoop?.start();
-    void this.client
+    this.fetchChainId();
+  }
+
+  private chainIdFetch: Promise<unknown> | null = null;
+
+  /** Asks L1 for its chain id once at a time, until it has answered (L1 may be down at start). */
+  private fetchChainId(): void {
+    if (this.l1ChainIdValue !== null || this.chainIdFetch) return;
+    this.chainIdFetch = this.client
       .request('chainId', (c) => c.getChainId())
       .then((id) => (this.l1ChainIdValue = id))
-      .catch(() => undefined);
+      .catch(() => undefined)
+      .finally(() => (this.chainIdFetch = null));
   }
 
   async stop(): Promise<void> {
@@ -194,6 +203,7 @@ export class L1Link {
   }
 
   get l1ChainId(): number | null {
+    this.fetchChainId();
     return this.l1ChainIdValue;
   }
 
