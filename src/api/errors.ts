@@ -35,6 +35,18 @@ const STATUS: Record<ErrorCode, number> = {
   SHUTTING_DOWN: 503,
   // 405, not 503: retrying a verifier never helps; the transaction belongs at the sequencer.
   READ_ONLY_NODE: 405,
+  // An agent key that exists but may not sign now (revoked, outside its validity window) is a
+  // refused credential (403); one that was never registered is a bad reference (400).
+  UNKNOWN_TENANT: 400,
+  UNKNOWN_AGENT_KEY: 400,
+  KEY_REVOKED: 403,
+  KEY_NOT_VALID: 403,
+  KEY_CONFLICT: 409,
+  INVALID_PAYLOAD_HASH: 400,
+  UNSUPPORTED_VERSION: 400,
+  EVENT_ID_CONFLICT: 409,
+  EVENT_TOO_LARGE: 413,
+  TREE_SIZE_OUT_OF_RANGE: 400,
   INTERNAL: 500,
 };
 

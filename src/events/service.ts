@@ -1,0 +1,409 @@
+import type { KeyObject } from 'node:crypto';
+import { StrandError } from '../core/index.js';
+import { leafHash, sha256 } from '../merkle/index.js';
+import { ed25519Sign, ed25519Verify, privateKeyObject, publicKeyObject, publicKeyOf } from './ed25519.js';
+import { formatCheckpoint, formatVerifierKey, signNote } from './note.js';
+import type { AgentKeyRecord, EventStore, StoredEvent } from './store.js';
+import { TILE_WIDTH, TiledTree, appendToTiles } from './tree.js';
+import {
+  decodeEventLeaf,
+  encodeEventLeaf,
+  eventSigningHash,
+  hex0x,
+  receiptHash,
+  uuidFromBytes,
+  type Uuid,
+  type VesEvent,
+} from './ves.js';
+
+export const MAX_EVENT_BATCH = 1000;
+
+export interface EventServiceOptions {
+  /** Checkpoint origin and note key name (C2SP: a schema-less URL naming the log). */
+  readonly origin: string;
+  /** Ed25519 seed that signs checkpoints and receipts. */
+  readonly signingSeed: Uint8Array;
+  readonly now?: () => number;
+  readonly maxPayloadBytes?: number;
+}
+
+/** What the sequencer returns for an accepted event (StateSet's receipt fields plus the log's). */
+export interface EventReceipt {
+  readonly sequencerId: string;
+  readonly eventId: Uuid;
+  readonly tenantId: Uuid;
+  readonly storeId: Uuid;
+  /** StateSet's sequence number: per (tenant, store), from 1. */
+  readonly sequenceNumber: number;
+  /** Per stream (tenant, entity type, entity id), from 1. */
+  readonly streamSequence: number;
+  /** Position in the RFC 9162 log, from 0. */
+  readonly logIndex: number;
+  readonly sequencedAt: string;
+  readonly signingHash: string;
+  readonly leafHash: string;
+  readonly receiptHash: string;
+  readonly signatureAlg: 'ed25519';
+  readonly sequencerSignature: string;
+}
+
+export type IngestOutcome =
+  | { readonly ok: true; readonly receipt: EventReceipt; readonly duplicate: boolean }
+  | { readonly ok: false; readonly eventId: Uuid; readonly code: StrandError['code']; readonly message: string };
+
+export interface StoredEventView {
+  readonly event: Record<string, unknown>;
+  readonly receipt: EventReceipt;
+  readonly leaf: Uint8Array;
+}
+
+type StreamKey = readonly [string, string, string];
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(b);
+
+/**
+ * Tenants, agent keys and the event log. Writes are serialised through one promise chain, so
+ * sequence numbers and log indexes are assigned once, in commit order; reads go straight to
+ * LMDB (committed state only).
+ */
+export class EventService {
+  readonly origin: string;
+  readonly verifierKey: string;
+  readonly sequencerId: Uuid;
+  private readonly seed: Uint8Array;
+  private readonly signKey: KeyObject;
+  private readonly now: () => number;
+  readonly maxPayloadBytes: number;
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly keyObjects = new Map<string, KeyObject>();
+  private cachedCheckpoint: { size: number; note: string } | null = null;
+
+  constructor(
+    private readonly store: EventStore,
+    opts: EventServiceOptions,
+  ) {
+    this.origin = opts.origin;
+    this.seed = opts.signingSeed;
+    this.signKey = privateKeyObject(opts.signingSeed);
+    const pub = publicKeyOf(opts.signingSeed);
+    this.verifierKey = formatVerifierKey(opts.origin, pub);
+    const id = sha256(new TextEncoder().encode('strand/sequencer-id'), pub).slice(0, 16);
+    id[6] = (id[6]! & 0x0f) | 0x80; // UUID version 8 (custom), RFC 4122 variant
+    id[8] = (id[8]! & 0x3f) | 0x80;
+    this.sequencerId = uuidFromBytes(id);
+    this.now = opts.now ?? Date.now;
+    this.maxPayloadBytes = opts.maxPayloadBytes ?? 64 * 1024;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---- tenants and keys --------------------------------------------------------------
+
+  createTenant(tenantId: Uuid, name: string | null): Promise<{ created: boolean }> {
+    return this.serial(async () => {
+      if (this.store.tenant(tenantId)) return { created: false };
+      await this.store.putTenant({ tenantId, name, createdAt: this.now() });
+      return { created: true };
+    });
+  }
+
+  /**
+   * Registers an agent key. Re-registering the same key with the same window is a no-op; a
+   * different key under a used key id is KEY_CONFLICT (key ids are never reused, so events
+   * signed under one stay verifiable). `createTenant` is StateSet's behaviour (admin scope).
+   */
+  registerKey(k: { tenantId: Uuid; agentId: Uuid; keyId: number; publicKey: Uint8Array; validFrom: number | null; validTo: number | null }, opts: { createTenant: boolean }): Promise<AgentKeyRecord> {
+    return this.serial(async () => {
+      const tenant = this.store.tenant(k.tenantId);
+      if (!tenant && !opts.createTenant) throw new StrandError('UNKNOWN_TENANT', `tenant ${k.tenantId} is not registered`);
+      if (k.publicKey.length !== 32) throw new StrandError('INVALID_REQUEST', 'publicKey must be 32 bytes (Ed25519)');
+      if (k.validFrom !== null && k.validTo !== null && k.validTo <= k.validFrom) throw new StrandError('INVALID_REQUEST', 'validTo must be after validFrom');
+      const existing = this.store.agentKey(k.tenantId, k.agentId, k.keyId);
+      if (existing) {
+        if (sameBytes(existing.publicKey, k.publicKey) && existing.validFrom === k.validFrom && existing.validTo === k.validTo && existing.revokedAt === null) return existing;
+        throw new StrandError('KEY_CONFLICT', `agent ${k.agentId} already has a different key ${k.keyId}`);
+      }
+      const record: AgentKeyRecord = { ...k, revokedAt: null, registeredAt: this.now() };
+      await this.store.putKeys([record], tenant ? undefined : { tenantId: k.tenantId, name: null, createdAt: this.now() });
+      return record;
+    });
+  }
+
+  /** New key valid now; the old one stays valid for `overlapMs` more, then expires. */
+  rotateKey(r: { tenantId: Uuid; agentId: Uuid; keyId: number; newKeyId: number; publicKey: Uint8Array; overlapMs: number }): Promise<{ old: AgentKeyRecord; next: AgentKeyRecord }> {
+    return this.serial(async () => {
+      const old = this.usableKey(r.tenantId, r.agentId, r.keyId);
+      if (this.store.agentKey(r.tenantId, r.agentId, r.newKeyId)) throw new StrandError('KEY_CONFLICT', `key ${r.newKeyId} is already registered`);
+      if (r.publicKey.length !== 32) throw new StrandError('INVALID_REQUEST', 'publicKey must be 32 bytes (Ed25519)');
+      const now = this.now();
+      const end = now + r.overlapMs;
+      const updated: AgentKeyRecord = { ...old, validTo: old.validTo === null ? end : Math.min(old.validTo, end) };
+      const next: AgentKeyRecord = { tenantId: r.tenantId, agentId: r.agentId, keyId: r.newKeyId, publicKey: r.publicKey, validFrom: now, validTo: null, revokedAt: null, registeredAt: now };
+      await this.store.putKeys([updated, next]);
+      return { old: updated, next };
+    });
+  }
+
+  /** Immediate: events ingested after this are refused; those already in the log stay. */
+  revokeKey(r: { tenantId: Uuid; agentId: Uuid; keyId: number }): Promise<AgentKeyRecord> {
+    return this.serial(async () => {
+      const k = this.store.agentKey(r.tenantId, r.agentId, r.keyId);
+      if (!k) throw new StrandError('UNKNOWN_AGENT_KEY', `agent ${r.agentId} has no key ${r.keyId}`);
+      if (k.revokedAt !== null) return k;
+      const revoked = { ...k, revokedAt: this.now() };
+      await this.store.putKeys([revoked]);
+      return revoked;
+    });
+  }
+
+  agentKeys(tenantId: Uuid, agentId: Uuid): AgentKeyRecord[] {
+    return this.store.agentKeys(tenantId, agentId);
+  }
+
+  private usableKey(tenantId: Uuid, agentId: Uuid, keyId: number): AgentKeyRecord {
+    if (!this.store.tenant(tenantId)) throw new StrandError('UNKNOWN_TENANT', `tenant ${tenantId} is not registered`);
+    const k = this.store.agentKey(tenantId, agentId, keyId);
+    if (!k) throw new StrandError('UNKNOWN_AGENT_KEY', `agent ${agentId} of tenant ${tenantId} has no key ${keyId}`);
+    const now = this.now();
+    if (k.revokedAt !== null) throw new StrandError('KEY_REVOKED', `key ${keyId} of agent ${agentId} was revoked at ${new Date(k.revokedAt).toISOString()}`);
+    if (k.validFrom !== null && now < k.validFrom) throw new StrandError('KEY_NOT_VALID', `key ${keyId} of agent ${agentId} is valid from ${new Date(k.validFrom).toISOString()}`);
+    if (k.validTo !== null && now >= k.validTo) throw new StrandError('KEY_NOT_VALID', `key ${keyId} of agent ${agentId} expired at ${new Date(k.validTo).toISOString()}`);
+    return k;
+  }
+
+  private keyObject(k: AgentKeyRecord): KeyObject {
+    const id = `${k.tenantId}/${k.agentId}/${k.keyId}`;
+    let o = this.keyObjects.get(id);
+    if (!o) {
+      o = publicKeyObject(k.publicKey);
+      this.keyObjects.set(id, o);
+    }
+    return o;
+  }
+
+  // ---- ingestion ---------------------------------------------------------------------
+
+  /**
+   * `atomic`: the first bad event throws its StrandError (message prefixed with its position)
+   * and nothing is written. `partial` (StateSet's semantics): bad events are reported, the
+   * good ones are sequenced. A known event id with the same signed content returns the
+   * original receipt; with different content it is EVENT_ID_CONFLICT.
+   */
+  ingest(events: readonly VesEvent[], mode: 'atomic' | 'partial'): Promise<IngestOutcome[]> {
+    if (events.length > MAX_EVENT_BATCH) {
+      return Promise.reject(new StrandError('BATCH_TOO_LARGE', `a batch holds at most ${MAX_EVENT_BATCH} events, got ${events.length}`));
+    }
+    return this.serial(() => this.ingestNow(events, mode));
+  }
+
+  private async ingestNow(events: readonly VesEvent[], mode: 'atomic' | 'partial'): Promise<IngestOutcome[]> {
+    const size = this.store.size();
+    const sequencedAt = this.now();
+    const outcomes: IngestOutcome[] = [];
+    const batchIds = new Map<string, { signingHash: Uint8Array; signature: Uint8Array; receipt: EventReceipt }>();
+    const streamHeads = new Map<string, { key: StreamKey; head: number }>();
+    const storeHeads = new Map<string, { key: readonly [string, string]; head: number }>();
+    const writes: Array<{ logIndex: number; eventId: string; stored: StoredEvent; streamKey: StreamKey; streamSequence: number }> = [];
+    const leafHashes: Uint8Array[] = [];
+
+    for (const [i, e] of events.entries()) {
+      try {
+        const signingHash = eventSigningHash(e);
+        const seen = batchIds.get(e.eventId) ?? this.existing(e.eventId);
+        if (seen) {
+          if (!sameBytes(seen.signingHash, signingHash) || !sameBytes(seen.signature, e.signature)) {
+            throw new StrandError('EVENT_ID_CONFLICT', `event ${e.eventId} was already sequenced with different content`);
+          }
+          outcomes.push({ ok: true, receipt: seen.receipt, duplicate: true });
+          continue;
+        }
+        const key = this.usableKey(e.tenantId, e.sourceAgentId, e.agentKeyId);
+        if (!ed25519Verify(this.keyObject(key), signingHash, e.signature)) {
+          throw new StrandError('INVALID_SIGNATURE', `event ${e.eventId}: agent signature does not verify with key ${e.agentKeyId}`);
+        }
+        const sk: StreamKey = [e.tenantId, e.entityType, e.entityId];
+        const skId = JSON.stringify(sk);
+        const stream = streamHeads.get(skId) ?? { key: sk, head: this.store.streamHead(sk) };
+        const stk = [e.tenantId, e.storeId] as const;
+        const stkId = `${e.tenantId}/${e.storeId}`;
+        const st = storeHeads.get(stkId) ?? { key: stk, head: this.store.storeHead(stk) };
+        const logIndex = size + writes.length;
+        const streamSequence = stream.head + 1;
+        const storeSequence = st.head + 1;
+        const leaf = encodeEventLeaf({ signed: e, signature: e.signature, streamSequence, storeSequence });
+        const lh = leafHash(leaf);
+        const receipt = this.receipt(e, signingHash, lh, logIndex, streamSequence, storeSequence, sequencedAt);
+        streamHeads.set(skId, { key: sk, head: streamSequence });
+        storeHeads.set(stkId, { key: stk, head: storeSequence });
+        batchIds.set(e.eventId, { signingHash, signature: e.signature, receipt });
+        writes.push({ logIndex, eventId: e.eventId, stored: { leaf, payload: e.payloadCanonical, sequencedAt }, streamKey: sk, streamSequence });
+        leafHashes.push(lh);
+        outcomes.push({ ok: true, receipt, duplicate: false });
+      } catch (err) {
+        if (!(err instanceof StrandError)) throw err;
+        if (mode === 'atomic') {
+          throw new StrandError(err.code, events.length > 1 ? `events[${i}]: ${err.message}` : err.message, { index: i, eventId: e.eventId });
+        }
+        outcomes.push({ ok: false, eventId: e.eventId, code: err.code, message: err.message });
+      }
+    }
+    if (writes.length > 0) {
+      const tiles = [...appendToTiles(this.store.readTile, size, leafHashes).values()];
+      await this.store.commitIngest({
+        events: writes,
+        streamHeads: [...streamHeads.values()].map((s) => [s.key, s.head] as const),
+        storeHeads: [...storeHeads.values()].map((s) => [s.key, s.head] as const),
+        tiles,
+        size: size + writes.length,
+      });
+    }
+    return outcomes;
+  }
+
+  private existing(eventId: string): { signingHash: Uint8Array; signature: Uint8Array; receipt: EventReceipt } | undefined {
+    const idx = this.store.logIndexOf(eventId);
+    if (idx === undefined) return undefined;
+    const stored = this.store.event(idx);
+    if (!stored) throw new Error(`event index ${idx} missing from the store`);
+    return this.rebuild(idx, stored);
+  }
+
+  private rebuild(logIndex: number, stored: StoredEvent): { signingHash: Uint8Array; signature: Uint8Array; receipt: EventReceipt } {
+    const leaf = decodeEventLeaf(stored.leaf);
+    const signingHash = eventSigningHash(leaf.signed);
+    const receipt = this.receipt(leaf.signed, signingHash, leafHash(stored.leaf), logIndex, leaf.streamSequence, leaf.storeSequence, stored.sequencedAt);
+    return { signingHash, signature: leaf.signature, receipt };
+  }
+
+  private receipt(e: { tenantId: Uuid; storeId: Uuid; eventId: Uuid }, signingHash: Uint8Array, lh: Uint8Array, logIndex: number, streamSequence: number, sequenceNumber: number, sequencedAt: number): EventReceipt {
+    const rh = receiptHash(e, sequenceNumber, signingHash);
+    return {
+      sequencerId: this.sequencerId,
+      eventId: e.eventId,
+      tenantId: e.tenantId,
+      storeId: e.storeId,
+      sequenceNumber,
+      streamSequence,
+      logIndex,
+      sequencedAt: new Date(sequencedAt).toISOString(),
+      signingHash: hex0x(signingHash),
+      leafHash: hex0x(lh),
+      receiptHash: hex0x(rh),
+      signatureAlg: 'ed25519',
+      sequencerSignature: hex0x(ed25519Sign(this.signKey, rh)),
+    };
+  }
+
+  // ---- reads and proofs --------------------------------------------------------------
+
+  size(): number {
+    return this.store.size();
+  }
+
+  storeHead(tenantId: Uuid, storeId: Uuid): number {
+    return this.store.storeHead([tenantId, storeId]);
+  }
+
+  private tree(size = this.store.size()): TiledTree {
+    return new TiledTree(this.store.readTile, size);
+  }
+
+  eventAt(logIndex: number): StoredEventView | undefined {
+    const stored = this.store.event(logIndex);
+    if (!stored) return undefined;
+    const leaf = decodeEventLeaf(stored.leaf);
+    const s = leaf.signed;
+    const event = {
+      ves_version: s.version,
+      event_id: s.eventId,
+      tenant_id: s.tenantId,
+      store_id: s.storeId,
+      source_agent_id: s.sourceAgentId,
+      agent_key_id: s.agentKeyId,
+      entity_type: s.entityType,
+      entity_id: s.entityId,
+      event_type: s.eventType,
+      created_at: s.createdAt,
+      payload_kind: s.payloadKind,
+      payload: JSON.parse(stored.payload) as unknown,
+      payload_plain_hash: hex0x(s.payloadPlainHash),
+      payload_cipher_hash: hex0x(s.payloadCipherHash),
+      agent_signature: hex0x(leaf.signature),
+    };
+    return { event, receipt: this.rebuild(logIndex, stored).receipt, leaf: stored.leaf };
+  }
+
+  eventById(eventId: Uuid): StoredEventView | undefined {
+    const idx = this.store.logIndexOf(eventId);
+    return idx === undefined ? undefined : this.eventAt(idx);
+  }
+
+  readStream(tenantId: Uuid, entityType: string, entityId: string, after: number, limit: number): { events: StoredEventView[]; head: number } {
+    const key: StreamKey = [tenantId, entityType, entityId];
+    const events = this.store.streamRange(key, after, limit).map((i) => this.eventAt(i)!);
+    return { events, head: this.store.streamHead(key) };
+  }
+
+  /** Inclusion proof of `logIndex` in the tree of `treeSize` (default: the current size). */
+  inclusionProof(logIndex: number, treeSize = this.store.size()): { treeSize: number; root: Uint8Array; proof: Uint8Array[] } {
+    this.checkSize(treeSize);
+    if (logIndex >= treeSize) throw new StrandError('TREE_SIZE_OUT_OF_RANGE', `event ${logIndex} is not in the tree of ${treeSize}`);
+    const tree = this.tree(treeSize);
+    return { treeSize, root: tree.root(), proof: tree.inclusionProof(logIndex) };
+  }
+
+  consistencyProof(from: number, to = this.store.size()): { from: number; to: number; fromRoot: Uint8Array; toRoot: Uint8Array; proof: Uint8Array[] } {
+    this.checkSize(to);
+    if (!Number.isSafeInteger(from) || from < 1 || from > to) throw new StrandError('TREE_SIZE_OUT_OF_RANGE', `from must be in [1, ${to}], got ${from}`);
+    const tree = this.tree(to);
+    return { from, to, fromRoot: this.tree(from).root(), toRoot: tree.root(), proof: tree.consistencyProof(from) };
+  }
+
+  private checkSize(n: number): void {
+    const size = this.store.size();
+    if (!Number.isSafeInteger(n) || n < 0 || n > size) throw new StrandError('TREE_SIZE_OUT_OF_RANGE', `tree size ${n} is beyond the log (size ${size})`);
+  }
+
+  /** The signed checkpoint of the current tree (C2SP tlog-checkpoint in a signed note). */
+  checkpoint(): { size: number; note: string } {
+    const size = this.store.size();
+    if (this.cachedCheckpoint?.size === size) return this.cachedCheckpoint;
+    const text = formatCheckpoint({ origin: this.origin, size, root: this.tree(size).root(), extensions: [] });
+    this.cachedCheckpoint = { size, note: signNote(text, { name: this.origin, seed: this.seed }) };
+    return this.cachedCheckpoint;
+  }
+
+  /** tlog-tiles: the hashes of tile (level, index), `width` of them for a partial tile. */
+  tile(level: number, index: number, width: number | null): Uint8Array | undefined {
+    const t = this.store.readTile(level, index);
+    return sliceTile(t, width, 32);
+  }
+
+  /** tlog-tiles entry bundle: big-endian uint16 length || leaf data, per leaf. */
+  entryBundle(index: number, width: number | null): Uint8Array | undefined {
+    const size = this.store.size();
+    const first = index * TILE_WIDTH;
+    const available = Math.min(TILE_WIDTH, size - first);
+    const want = width ?? TILE_WIDTH;
+    if (available <= 0 || want > available || (width === null && available < TILE_WIDTH)) return undefined;
+    const parts: Buffer[] = [];
+    for (let i = 0; i < want; i++) {
+      const leaf = this.store.event(first + i)!.leaf;
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(leaf.length);
+      parts.push(len, Buffer.from(leaf));
+    }
+    return new Uint8Array(Buffer.concat(parts));
+  }
+}
+
+function sliceTile(t: Uint8Array | undefined, width: number | null, unit: number): Uint8Array | undefined {
+  if (!t) return undefined;
+  const have = t.length / unit;
+  if (width === null) return have === TILE_WIDTH ? t : undefined;
+  return width <= have ? t.subarray(0, width * unit) : undefined;
+}
