@@ -48,6 +48,19 @@ const STATUS: Record<ErrorCode, number> = {
   EVENT_TOO_LARGE: 413,
   TREE_SIZE_OUT_OF_RANGE: 400,
   INTERNAL: 500,
+  // Secrets and keystores are operator-side; if one reaches the API it is the node's problem
+  // (503 while a backend or HSM is away), except a caller's own missing or wrong credentials.
+  SECRET_NOT_FOUND: 404,
+  SECRET_CONFLICT: 409,
+  SECRET_CORRUPT: 500,
+  SECRETS_UNAVAILABLE: 503,
+  WRONG_PASSWORD: 400,
+  KEYSTORE_CORRUPT: 400,
+  KEYSTORE_TRUNCATED: 400,
+  KEYSTORE_UNSUPPORTED: 400,
+  SIGNER_UNAVAILABLE: 503,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
 };
 
 export function httpStatusOf(code: ErrorCode): number {

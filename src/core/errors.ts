@@ -42,6 +42,18 @@ export const ERROR_CODES = [
   'EVENT_TOO_LARGE',
   'TREE_SIZE_OUT_OF_RANGE',
   'INTERNAL',
+  // secrets, keystores, signers and API keys
+  'SECRET_NOT_FOUND',
+  'SECRET_CONFLICT',
+  'SECRET_CORRUPT',
+  'SECRETS_UNAVAILABLE',
+  'WRONG_PASSWORD',
+  'KEYSTORE_CORRUPT',
+  'KEYSTORE_TRUNCATED',
+  'KEYSTORE_UNSUPPORTED',
+  'SIGNER_UNAVAILABLE',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,7 @@
+export { assertSecretName, type PutOptions, type SecretRecord, type SecretVersion, type SecretsBackend } from './types.js';
+export { FileAuditSink, MemoryAuditSink, verifyAuditLog, type AuditAction, type AuditEvent, type AuditSink } from './audit.js';
+export { writeFileAtomic, withFileLock } from './files.js';
+export { DEFAULT_SCRYPT, LocalSecretStore, type LocalStoreOptions, type ScryptParams } from './local-store.js';
+export { SecretsManager, toSecretsError, type SecretsManagerOptions } from './manager.js';
+export { VaultKvBackend, type VaultAuth, type VaultOptions } from './vault.js';
+export { AwsSecretsBackend, type AwsSecretsOptions } from './aws.js';
