@@ -11,10 +11,12 @@ import { StrandError } from '../core/index.js';
 import { classifyError, isSubmission, sendError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
 import { registerClusterRoutes } from './cluster-routes.js';
+import { registerEventRoutes } from './events-routes.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerStateRoutes } from './state-routes.js';
 import { registerTxRoutes } from './txs-routes.js';
 import type { ApiServices } from './services.js';
+import type { EventService } from '../events/index.js';
 
 export interface ApiOptions {
   readonly logger: Logger;
@@ -24,6 +26,8 @@ export interface ApiOptions {
   readonly metrics: ApiMetrics;
   /** Event-loop delay above which requests get 503 NOT_READY (default 2000 ms; 0 disables). */
   readonly maxEventLoopDelayMs?: number;
+  /** The verifiable event log (issue 7): its routes are served only when it is given. */
+  readonly events?: EventService;
 }
 
 const MIB = 1024 * 1024;
@@ -80,6 +84,9 @@ export async function buildApi(services: ApiServices, opts: ApiOptions): Promise
         { name: 'transactions', description: 'submit and look up transactions' },
         { name: 'state', description: 'accounts and blocks, with proofs' },
         { name: 'node', description: 'status, health and metrics' },
+        { name: 'events', description: 'signed agent events, streams, checkpoints and proofs (docs/EVENTS.md)' },
+        { name: 'transparency log', description: 'the event log as C2SP tlog-tiles' },
+        { name: 'stateset', description: 'StateSet sequencer-compatible agent routes' },
       ],
     },
   });
@@ -118,6 +125,7 @@ export async function buildApi(services: ApiServices, opts: ApiOptions): Promise
   registerTxRoutes(app, services, metrics);
   registerStateRoutes(app, services);
   registerOpsRoutes(app, services, metrics);
+  if (opts.events) registerEventRoutes(app, opts.events);
   registerClusterRoutes(app, services);
   return app;
 }

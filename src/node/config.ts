@@ -92,6 +92,8 @@ export const nodeConfigSchema = z
     testCensorAccounts: z.array(address),
     cluster: clusterConfigSchema.optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    events: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()),
+    eventsOrigin: z.string().regex(/^[^\s+]+$/, 'must be a C2SP origin (no spaces or +)').optional(),
   })
   .strict();
 
@@ -147,6 +149,8 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
     default: undefined,
   },
   { key: 'logLevel', env: 'STRAND_LOG_LEVEL', description: 'pino log level', default: 'info' },
+  { key: 'events', env: 'STRAND_EVENTS', description: 'Serve the verifiable event log (docs/EVENTS.md) from <dataDir>/events, signing checkpoints with <dataDir>/events.key (single sequencer only)', default: true },
+  { key: 'eventsOrigin', env: 'STRAND_EVENTS_ORIGIN', description: 'Origin line of the event log\'s checkpoints and the name of its key (default: strand.local/<chainId>/events)', default: undefined },
 ];
 
 export class ConfigError extends Error {

@@ -15,6 +15,7 @@ import { ClusterMember, peerBlockFetcher } from './cluster.js';
 import type { NodeConfig } from './config.js';
 import { loadOrCreateKey } from './keys.js';
 import { L1Link } from './l1-link.js';
+import { openEventLog } from './events.js';
 import { NodeServices } from './services.js';
 
 export interface StrandNodeOptions {
@@ -140,12 +141,17 @@ export class StrandNode {
           ...(config.inbox ? { inbox: config.inbox as Address } : {}),
         },
       });
+      const eventLog = openEventLog(config, logger.child({ module: 'events' }));
+      if (eventLog) cleanup.unshift(() => eventLog.close());
       const api = await buildApi(services, {
         logger: logger.child({ module: 'api' }),
         corsOrigins: config.corsOrigins,
         bodyLimitBytes: config.bodyLimitBytes,
         metrics,
+        ...(eventLog ? { events: eventLog.service } : {}),
       });
+      // Closed with the API (StrandNode.stop closes it), after the last request is answered.
+      if (eventLog) api.addHook('onClose', () => eventLog.close());
       await api.listen({ host: config.host, port: config.port });
       const addr = api.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;

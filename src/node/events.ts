@@ -1,0 +1,45 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { EventService, EventStore, randomSeed } from '../events/index.js';
+import { ConfigError, type NodeConfig } from './config.js';
+
+/*
+ * Wires the verifiable event log (docs/EVENTS.md) into a node: its own LMDB environment under
+ * <dataDir>/events and an Ed25519 checkpoint key in <dataDir>/events.key. Kept apart from the
+ * chain so the two can evolve (and be replicated) independently.
+ */
+
+export interface EventLog {
+  readonly service: EventService;
+  close(): Promise<void>;
+}
+
+/** The checkpoint/receipt key: an Ed25519 seed as hex, created 0600 on first start. */
+export function loadOrCreateEventsKey(path: string): Uint8Array {
+  if (existsSync(path)) {
+    const text = readFileSync(path, 'utf8').trim();
+    if (!/^[0-9a-fA-F]{64}$/.test(text)) throw new ConfigError(`events key file ${path} must hold 32 bytes of hex`);
+    return new Uint8Array(Buffer.from(text, 'hex'));
+  }
+  const seed = randomSeed();
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, `${Buffer.from(seed).toString('hex')}\n`, { mode: 0o600 });
+  renameSync(tmp, path);
+  return seed;
+}
+
+/** Null when the log is off, or on a node where it would diverge (verifiers, cluster members). */
+export function openEventLog(config: NodeConfig, logger: Logger): EventLog | null {
+  if (!config.events) return null;
+  if (config.role !== 'sequencer' || config.cluster) {
+    logger.warn('event log disabled: it runs on a single sequencer only (not replicated through Raft yet)');
+    return null;
+  }
+  const seed = loadOrCreateEventsKey(join(config.dataDir, 'events.key'));
+  const store = EventStore.open(join(config.dataDir, 'events'));
+  const service = new EventService(store, { origin: config.eventsOrigin ?? `strand.local/${config.chainId}/events`, signingSeed: seed });
+  logger.info({ size: service.size(), verifierKey: service.verifierKey }, 'event log open');
+  return { service, close: () => store.close() };
+}
