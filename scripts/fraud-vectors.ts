@@ -366,7 +366,8 @@ export function randomTx(r: Rng, pre: PreState): { name: string; entry: Entry } 
   const to = r.chance(0.05) ? ZERO_ADDRESS : r.chance(0.7) ? r.pick(ACCOUNTS) : r.address();
   const fee = r.pick([0n, 1n, 1n, 2n, 7n, MAX_UINT256]);
   const balance = balanceIn(pre, from, token);
-  const amounts = [0n, BigInt(1 + r.int(50)), balance - fee, balance - fee + 1n, balance, MAX_UINT256];
+  // Weighted towards spending everything: that deletes the sender's leaf, the tree's hardest update.
+  const amounts = [0n, BigInt(1 + r.int(50)), BigInt(1 + r.int(50)), balance - fee, balance - fee, balance - fee + 1n, balance, MAX_UINT256];
   let amount = r.pick(amounts);
   if (amount < 0n || amount > MAX_UINT256) amount = 1n;
   const nonce0 = nonceIn(pre, from);
