@@ -21,6 +21,8 @@ export interface BenchFlags {
   readonly blocks: number;
   /** Transfers per block in the derivation benchmark. */
   readonly txsPerBlock: number;
+  /** Leader kills in the cluster failover benchmark. */
+  readonly kills: number;
 }
 
 export function parseFlags(argv: readonly string[]): { parts: string[]; flags: BenchFlags } {
@@ -57,6 +59,7 @@ export function parseFlags(argv: readonly string[]): { parts: string[]; flags: B
       batch: num('batch', 1),
       blocks: num('blocks', 10_000),
       txsPerBlock: num('txs-per-block', 10),
+      kills: num('kills', 20),
     },
   };
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { runAnvil, type AnvilResult } from './anvil.js';
 import { RefusalError, ceilingChild, runCeiling, type Ceiling } from './ceiling.js';
 import { lastProfile, runStrandE2e, type E2eResult } from './e2e.js';
+import { runCluster } from './cluster.js';
 import { runDerive } from './derive.js';
 import { l1DataJson, runL1Data } from './l1data.js';
 import { runLedger } from './ledger.js';
@@ -13,12 +14,13 @@ import { fmt, log, parseFlags, type Figure } from './lib.js';
  * `npm run bench [-- part] [--duration 30] [--concurrency 64] [--senders 256] [--accounts N]
  * [--no-lmdb] [--profile 1]`. Parts: ceiling, e2e (Strand and anvil side by side), strand, anvil,
  * ledger, l1 (calldata vs blob batches on anvil: gas, blob gas and cost per transfer), derive
- * (a verifier rebuilding --blocks (10,000) L2 blocks of --txs-per-block (10) transfers from L1);
+ * (a verifier rebuilding --blocks (10,000) L2 blocks of --txs-per-block (10) transfers from L1),
+ * cluster (3-node Raft cluster vs one node, and failover over --kills (20) leader kills);
  * none = all. Figures are printed as a markdown table and written to .bench/<timestamp>.json.
  * Absolute numbers depend on a shared machine; the ratios measured in one run are what to read.
  */
 
-const ALL = ['ceiling', 'e2e', 'ledger', 'l1', 'derive'] as const;
+const ALL = ['ceiling', 'e2e', 'ledger', 'l1', 'derive', 'cluster'] as const;
 
 const { parts, flags } = parseFlags(process.argv.slice(2));
 
@@ -29,8 +31,8 @@ if (parts[0] === 'ceiling-child') {
 
 const selected = parts.length === 0 ? [...ALL] : parts;
 for (const p of selected) {
-  if (!['ceiling', 'e2e', 'strand', 'anvil', 'ledger', 'l1', 'derive'].includes(p)) {
-    process.stderr.write(`unknown part ${p}; parts: ceiling, e2e (= strand + anvil), strand, anvil, ledger, l1, derive\n`);
+  if (!['ceiling', 'e2e', 'strand', 'anvil', 'ledger', 'l1', 'derive', 'cluster'].includes(p)) {
+    process.stderr.write(`unknown part ${p}; parts: ceiling, e2e (= strand + anvil), strand, anvil, ledger, l1, derive, cluster\n`);
     process.exit(2);
   }
 }
@@ -99,6 +101,18 @@ try {
     const d = await runDerive({ blocks: flags.blocks, txsPerBlock: flags.txsPerBlock });
     raw.derive = d.result;
     figures.push(...d.figures);
+  }
+  if (selected.includes('cluster')) {
+    const c = await runCluster({ durationS: Math.min(flags.duration, 10), kills: flags.kills, log: (l) => log(`cluster: ${l}`) });
+    raw.cluster = c;
+    figures.push(
+      { part: 'cluster', name: 'single node: txs sequenced/s (closed-loop batches of 50, 16 senders)', value: c.single.tps, unit: '/s', note: `p50 ${fmt(c.single.p50Ms)} ms, p99 ${fmt(c.single.p99Ms)} ms to sequenced` },
+      { part: 'cluster', name: '3-node Raft cluster on loopback: txs sequenced/s (same load)', value: c.cluster.tps, unit: '/s', note: `p50 ${fmt(c.cluster.p50Ms)} ms, p99 ${fmt(c.cluster.p99Ms)} ms to sequenced` },
+      { part: 'ratio', name: 'cluster / single-node throughput', value: c.ratio * 100, unit: '%', note: 'goal >= 70%' },
+    );
+    if (c.failover) {
+      figures.push({ part: 'cluster', name: `failover: kill -9 of the leader -> first sequenced from the new leader (${c.failover.kills} kills, default timeouts)`, value: c.failover.p50Ms, unit: 'ms p50', note: `p99 ${fmt(c.failover.p99Ms)} ms, max ${fmt(c.failover.maxMs)} ms; goal p99 < 3 s` });
+    }
   }
 } catch (err) {
   if (err instanceof RefusalError) {
