@@ -18,7 +18,7 @@ export {
   type SignedFields,
   type LeafFields,
 } from './ves.js';
-export { ed25519Sign, ed25519Verify, publicKeyOf, randomSeed } from './ed25519.js';
+export { ed25519Sign, ed25519Verify, publicKeyObject, publicKeyOf, randomSeed } from './ed25519.js';
 export {
   noteKeyId,
   formatVerifierKey,
