@@ -23,6 +23,8 @@ export interface BenchFlags {
   readonly txsPerBlock: number;
   /** Leader kills in the cluster failover benchmark. */
   readonly kills: number;
+  /** Leaves of the event log whose proof generation is timed. */
+  readonly logSize: number;
 }
 
 export function parseFlags(argv: readonly string[]): { parts: string[]; flags: BenchFlags } {
@@ -60,6 +62,7 @@ export function parseFlags(argv: readonly string[]): { parts: string[]; flags: B
       blocks: num('blocks', 10_000),
       txsPerBlock: num('txs-per-block', 10),
       kills: num('kills', 20),
+      logSize: num('log-size', 10_000_000),
     },
   };
 }
