@@ -200,8 +200,8 @@ export class Batcher {
   private readonly o: BatcherOptions & Tunables;
   private chainId: number | undefined;
   private inFlight: InFlight | undefined;
-  /** Confirmed batches read from L1 not yet marked (normally none: they are marked at once). */
-  private readonly confirmed = new Map<number, L1Batch>();
+  /** Confirmed batches read from L1 and not yet reconciled, by inbox index. */
+  private readonly confirmed = new Map<bigint, L1Batch>();
   /** Every block up to here has had its events read with the confirmations: never re-read. */
   private scannedThrough: bigint;
   private awaiting: L1Batch | undefined;
@@ -285,24 +285,32 @@ export class Batcher {
     //    every pass (so a batch reorged out of L1 is simply forgotten).
     const unconfirmed: L1Batch[] = [];
     for (const b of await this.readBatches(this.scannedThrough + 1n, head, signal)) {
-      if (b.l1Block <= confirmedThrough) this.confirmed.set(b.fromBlock, b);
+      if (b.l1Block <= confirmedThrough) this.confirmed.set(b.batchIndex, b);
       else unconfirmed.push(b);
     }
     await pinned.assertCanonical();
     if (confirmedThrough > this.scannedThrough) this.scannedThrough = confirmedThrough;
 
-    // 2. Mark in order, each batch right after the last: never a gap, never twice.
+    // 2. Reconcile in inbox order by the rule derivation applies: a batch counts only if it
+    //    starts right after the last one that counted. A batch that does not (a duplicate or an
+    //    overlap, e.g. from two leaders) is ignored by every verifier, so it is ignored here
+    //    too; keyed by its start instead, members that saw the inbox at different moments
+    //    would disagree on which of two overlapping batches counts.
     let marked = false;
-    for (;;) {
-      const next = this.o.progress.postedThrough() + 1;
-      const b = this.confirmed.get(next);
-      if (!b) break;
-      await this.o.progress.markPosted(b);
-      this.confirmed.delete(next);
-      marked = true;
-      this.o.logger?.info({ fromBlock: b.fromBlock, toBlock: b.toBlock, l1TxHash: b.l1TxHash, l1Block: b.l1Block.toString(), batchIndex: b.batchIndex.toString() }, 'batch posted');
+    for (const b of [...this.confirmed.values()].sort((x, y) => (x.batchIndex < y.batchIndex ? -1 : 1))) {
+      this.confirmed.delete(b.batchIndex);
+      const through = this.o.progress.postedThrough();
+      const ctx = { fromBlock: b.fromBlock, toBlock: b.toBlock, l1TxHash: b.l1TxHash, l1Block: b.l1Block.toString(), batchIndex: b.batchIndex.toString() };
+      if (b.fromBlock === through + 1) {
+        await this.o.progress.markPosted(b);
+        marked = true;
+        this.o.logger?.info(ctx, 'batch posted');
+      } else if (b.fromBlock > through + 1 || b.toBlock > through) {
+        // Re-reading a batch already marked is normal after a restart; one that leaves a gap or
+        // overlaps is not, and its blocks are posted (again) after the last batch that counts.
+        this.o.logger?.warn({ ...ctx, postedThrough: through }, 'a batch on L1 does not continue the posted chain: derivation ignores it');
+      }
     }
-    for (const [from, b] of this.confirmed) if (b.toBlock <= this.o.progress.postedThrough()) this.confirmed.delete(from);
     const next = this.o.progress.postedThrough() + 1;
     if (this.inFlight && this.inFlight.toBlock < next) this.inFlight = undefined;
 
@@ -314,10 +322,12 @@ export class Batcher {
     }
 
     // 4. Our transaction is pending: the nonce moved without a batch (it reverted, or something
-    //    else used it) -> post again; stuck for too long -> same nonce, higher fees.
+    //    else used it) -> post again; stuck for too long -> same nonce, higher fees. The nonce is
+    //    read at the block the events were read at: read at `latest`, a batch mined since then
+    //    would look like a nonce used without a batch, and its range would be posted twice.
     if (this.inFlight) {
       const f = this.inFlight;
-      const mined = await client.request('nonce', (c) => c.getTransactionCount({ address: this.address, blockTag: 'latest' }), signal);
+      const mined = await client.request('nonce', (c) => c.getTransactionCount({ address: this.address, blockNumber: head }), signal);
       if (mined > f.nonce) {
         this.o.logger?.warn({ nonce: f.nonce, fromBlock: f.fromBlock }, 'batcher nonce used without a batch on L1; posting again');
         this.inFlight = undefined;
@@ -373,9 +383,11 @@ export class Batcher {
     const sidecars = blobs ? await blobSidecars(encodeBlobs(bytes, { maxBlobs: this.o.maxBlobsPerBatch })) : undefined;
 
     const { client } = this.o;
-    // The nonce mined so far, not the pending one: any transaction of ours left in the mempool
-    // (sent before a crash) is replaced by this one, so at most one of them can ever be mined.
-    const nonce = await client.request('nonce', (c) => c.getTransactionCount({ address: this.address, blockTag: 'latest' }), signal);
+    // The nonce mined by the block whose events this pass read, not the pending one: any
+    // transaction of ours left in the mempool (sent before a crash, or by a leader that died) is
+    // replaced by this one, so at most one of them can ever be mined. Read at `latest`, a batch
+    // mined after that block would take the nonce unseen and this one would repeat its range.
+    const nonce = await client.request('nonce', (c) => c.getTransactionCount({ address: this.address, blockNumber: l1Head }), signal);
     const fees = await client.request('fees', (c) => c.estimateFeesPerGas(), signal);
     const blob = sidecars ? { sidecars, maxFeePerBlobGas: await this.blobFee(signal) } : undefined;
     // submitBlobBatch reverts without blobs, so the estimate needs the versioned hashes.
