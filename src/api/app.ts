@@ -105,6 +105,13 @@ export async function buildApi(services: ApiServices, opts: ApiOptions): Promise
       throw new StrandError('SHUTTING_DOWN', 'node is draining and accepts no new transactions');
     }
   });
+  // close() waits for every open connection. One that was busy when closing began and then
+  // went idle on keep-alive held it until the client dropped it: undici does so at the 72 s
+  // keep-alive timeout Fastify announces, minus 2 s (a member's SIGTERM took 70 s). Every
+  // answer given while closing therefore ends its connection, as return503OnClosing would.
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url;
     if (unmeasured(route)) return;

@@ -73,7 +73,8 @@ export class LocalCluster {
   }
 
   async start(id: number): Promise<NodeProcess> {
-    const p = await spawnStrand(['node', '--config', this.member(id).configFile]);
+    // CLUSTER_LOG_LEVEL=info keeps the members' logs in each process's output, for diagnosis.
+    const p = await spawnStrand(['node', '--config', this.member(id).configFile], process.env.CLUSTER_LOG_LEVEL ? { STRAND_LOG_LEVEL: process.env.CLUSTER_LOG_LEVEL } : {});
     this.procs.set(id, p);
     return p;
   }
