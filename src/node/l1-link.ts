@@ -66,7 +66,9 @@ export function toLedgerMessage(chainId: number, m: WatchedMessage): L1Message {
  */
 export class L1Link {
   readonly client: L1Client;
-  private readonly watcher: DepositWatcher;
+  private watcher: DepositWatcher;
+  /** Builds a watcher that starts from what the L2 state has applied. */
+  private readonly newWatcher: () => DepositWatcher;
   /** Posts sequenced blocks to the BatchInbox; absent on a node without a batcher key. */
   private readonly batcher: Batcher | null;
   /** Proposes outputs over posted blocks; absent on a node without a proposer key. */
@@ -135,7 +137,7 @@ export class L1Link {
       : null;
     // Re-reading from the deployment block after a restart is safe: the watcher skips every
     // queue index below what the stored state has applied.
-    this.watcher = new DepositWatcher({
+    this.newWatcher = () => new DepositWatcher({
       client: this.client,
       portal: config.portal,
       fromBlock: BigInt(config.l1StartBlock),
@@ -148,9 +150,15 @@ export class L1Link {
         return Promise.resolve();
       },
     });
+    this.watcher = this.newWatcher();
   }
 
   start(): void {
+    // A fresh watcher on every start: a cluster member that lost leadership while alive and
+    // leads again must re-deliver the queue messages its sequencer dropped meanwhile (another
+    // leader may not have sequenced them), so it restarts from the state's next queue index,
+    // never from where its old watcher had read to.
+    this.watcher = this.newWatcher();
     this.watcher.start();
     this.batcher?.start();
     this.proposer?.start();
