@@ -184,7 +184,7 @@ export class EventsClient {
     return this.call('GET', '/v1/checkpoints/latest');
   }
 
-  consistency(from: number, to: number): Promise<{ status: number; body: { from: number; to: number; proof: string[] } }> {
+  consistency(from: number, to: number): Promise<{ status: number; body: { from: number; to: number; fromRoot: string; toRoot: string; proof: string[] } }> {
     return this.call('GET', `/v1/checkpoints/consistency?from=${from}&to=${to}`);
   }
 }

@@ -175,7 +175,7 @@ describe('event log end to end', () => {
     const mk = (over: Record<string, unknown> = {}): Record<string, JsonValue> =>
       signEvent({ eventId: crypto.randomUUID(), tenantId: tenant, storeId: STORE, sourceAgentId: agent, agentKeyId: 1, entityType: 'order', entityId: 'X', eventType: 'order.created', createdAt: '2025-12-20T17:51:10.243Z', payload: { n: 1, ...over } }, seed);
     const ok = [mk(), mk({ n: 2 })];
-    const forged = { ...mk(), agent_signature: `0x${'00'.repeat(64)}` };
+    const forged: Record<string, JsonValue> = { ...mk(), agent_signature: `0x${'00'.repeat(64)}` };
     const res = await post('/api/v1/ves/events/ingest', { agentId: agent, events: [...ok, forged] });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ eventsAccepted: 2, eventsRejected: 1, sequenceStart: 1, sequenceEnd: 2, headSequence: 2 });
