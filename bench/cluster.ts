@@ -144,11 +144,7 @@ export async function runCluster(opts: ClusterBenchOptions = {}): Promise<Cluste
       await c.waitForLeader();
       const load = startLoad({
         senders: 4,
-        pick: () => {
-          const ids = c.running();
-          const id = ids[Math.floor(Math.random() * ids.length)]!;
-          return { id, api: c.member(id).api };
-        },
+        pick: () => c.anyRunning(),
       });
       const samples: number[] = [];
       try {

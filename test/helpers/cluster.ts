@@ -102,6 +102,13 @@ export class LocalCluster {
     return [...this.procs.keys()];
   }
 
+  /** A running member chosen at random: where a client that knows every member sends a request. */
+  anyRunning(): { id: number; api: string } {
+    const ids = this.running();
+    const id = ids[Math.floor(Math.random() * ids.length)]!;
+    return { id, api: this.member(id).api };
+  }
+
   async status(id: number): Promise<StatusView | undefined> {
     try {
       const res = await fetch(`${this.member(id).api}/v1/status`, { signal: AbortSignal.timeout(2_000) });
