@@ -47,6 +47,10 @@ const STATUS: Record<ErrorCode, number> = {
   EVENT_ID_CONFLICT: 409,
   EVENT_TOO_LARGE: 413,
   TREE_SIZE_OUT_OF_RANGE: 400,
+  // A payload its schema refuses is the event's fault (400); a schema version that breaks the
+  // event type's compatibility mode conflicts with the versions already registered (409).
+  SCHEMA_VIOLATION: 400,
+  SCHEMA_INCOMPATIBLE: 409,
   INTERNAL: 500,
   // Secrets and keystores are operator-side; if one reaches the API it is the node's problem
   // (503 while a backend or HSM is away), except a caller's own missing or wrong credentials.

@@ -41,6 +41,8 @@ export const ERROR_CODES = [
   'EVENT_ID_CONFLICT',
   'EVENT_TOO_LARGE',
   'TREE_SIZE_OUT_OF_RANGE',
+  'SCHEMA_VIOLATION',
+  'SCHEMA_INCOMPATIBLE',
   'INTERNAL',
   // secrets, keystores, signers and API keys
   'SECRET_NOT_FOUND',
