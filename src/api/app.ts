@@ -10,6 +10,8 @@ import type { Logger } from 'pino';
 import { StrandError } from '../core/index.js';
 import { classifyError, isSubmission, sendError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
+import { registerAdminRoutes } from './admin-routes.js';
+import { DEFAULT_AUTH_POLICY, eventsAuthorizer, registerAuth, type ApiAuth } from './auth.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { registerEventRoutes } from './events-routes.js';
 import { registerOpsRoutes } from './ops-routes.js';
@@ -28,6 +30,8 @@ export interface ApiOptions {
   readonly maxEventLoopDelayMs?: number;
   /** The verifiable event log (issue 7): its routes are served only when it is given. */
   readonly events?: EventService;
+  /** API keys and what anonymous callers may do (default: no keys, anonymous read and submit). */
+  readonly auth?: ApiAuth;
 }
 
 const MIB = 1024 * 1024;
@@ -87,7 +91,14 @@ export async function buildApi(services: ApiServices, opts: ApiOptions): Promise
         { name: 'events', description: 'signed agent events, streams, checkpoints and proofs (docs/EVENTS.md)' },
         { name: 'transparency log', description: 'the event log as C2SP tlog-tiles' },
         { name: 'stateset', description: 'StateSet sequencer-compatible agent routes' },
+        { name: 'admin', description: 'API keys and node info (admin scope; docs/API-KEYS.md)' },
       ],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer sk_...' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Authorization: ApiKey sk_...' },
+        },
+      },
     },
   });
   // The UI loads only its own scripts, but React sets inline styles, so its routes get their own
@@ -105,6 +116,9 @@ export async function buildApi(services: ApiServices, opts: ApiOptions): Promise
       throw new StrandError('SHUTTING_DOWN', 'node is draining and accepts no new transactions');
     }
   });
+  // After the closing check, so that a draining node does not spend an HMAC on refusals.
+  const auth: ApiAuth = opts.auth ?? { keys: null, policy: DEFAULT_AUTH_POLICY };
+  registerAuth(app, auth);
   // close() waits for every open connection. One that was busy when closing began and then
   // went idle on keep-alive held it until the client dropped it: undici does so at the 72 s
   // keep-alive timeout Fastify announces, minus 2 s (a member's SIGTERM took 70 s). Every
@@ -132,7 +146,9 @@ export async function buildApi(services: ApiServices, opts: ApiOptions): Promise
   registerTxRoutes(app, services, metrics);
   registerStateRoutes(app, services);
   registerOpsRoutes(app, services, metrics);
-  if (opts.events) registerEventRoutes(app, opts.events);
+  if (opts.events) registerEventRoutes(app, opts.events, eventsAuthorizer(auth.policy));
+  // Only a node that manages keys has an admin API (a test app built without auth does not).
+  if (opts.auth) registerAdminRoutes(app, services, auth);
   registerClusterRoutes(app, services);
   return app;
 }
