@@ -3,9 +3,12 @@ import { StrandError } from '../core/index.js';
 import { leafHash, sha256 } from '../merkle/index.js';
 import { ed25519Sign, ed25519Verify, privateKeyObject, publicKeyObject, publicKeyOf } from './ed25519.js';
 import { formatCheckpoint, formatVerifierKey, signNote } from './note.js';
-import type { AgentKeyRecord, EventStore, StoredEvent } from './store.js';
+import { compatibilityBreaks, compile, parseEventSchema, type CompatibilityMode, type EventSchema, type EventSchemaValidator } from './schemas.js';
+import { canonicalJson } from './jcs.js';
+import type { AgentKeyRecord, EventStore, SchemaRecord, StoredEvent } from './store.js';
 import { TILE_WIDTH, TiledTree, appendToTiles } from './tree.js';
 import {
+  LIMITS,
   decodeEventLeaf,
   encodeEventLeaf,
   eventSigningHash,
@@ -49,7 +52,7 @@ export interface EventReceipt {
 
 export type IngestOutcome =
   | { readonly ok: true; readonly receipt: EventReceipt; readonly duplicate: boolean }
-  | { readonly ok: false; readonly eventId: Uuid; readonly code: StrandError['code']; readonly message: string };
+  | { readonly ok: false; readonly eventId: Uuid; readonly code: StrandError['code']; readonly message: string; readonly details?: Record<string, unknown> };
 
 export interface StoredEventView {
   readonly event: Record<string, unknown>;
@@ -57,7 +60,23 @@ export interface StoredEventView {
   readonly leaf: Uint8Array;
 }
 
+export interface SchemaVersionView {
+  readonly tenantId: string;
+  readonly eventType: string;
+  readonly version: number;
+  readonly schema: EventSchema;
+  readonly registeredAt: string;
+}
+
 type StreamKey = readonly [string, string, string];
+
+const schemaView = (r: SchemaRecord): SchemaVersionView => ({
+  tenantId: r.tenantId,
+  eventType: r.eventType,
+  version: r.version,
+  schema: JSON.parse(r.schema) as EventSchema,
+  registeredAt: new Date(r.registeredAt).toISOString(),
+});
 
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(b);
 
@@ -77,6 +96,9 @@ export class EventService {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly keyObjects = new Map<string, KeyObject>();
   private cachedCheckpoint: { size: number; note: string } | null = null;
+  // Compiled latest schema per (tenant, event type); an entry is stale once its version is not
+  // the subject's latest, so registration never has to invalidate it.
+  private readonly validators = new Map<string, { version: number; validator: EventSchemaValidator }>();
 
   constructor(
     private readonly store: EventStore,
@@ -185,6 +207,111 @@ export class EventService {
     return o;
   }
 
+  // ---- payload schemas -----------------------------------------------------------------
+
+  /**
+   * Registers the next version of an event type's payload schema. The same schema as the
+   * latest is a no-op (`created: false`); one that breaks the type's compatibility mode with
+   * the latest is SCHEMA_INCOMPATIBLE, listing every break. `compatibility` only sets the mode
+   * of a new event type; an existing mode changes through setCompatibility.
+   */
+  registerSchema(r: { tenantId: Uuid; eventType: string; schema: unknown; compatibility?: CompatibilityMode }): Promise<{ version: SchemaVersionView; compatibility: CompatibilityMode; created: boolean }> {
+    this.checkEventType(r.eventType);
+    const parsed = parseEventSchema(r.schema);
+    const text = canonicalJson(parsed);
+    return this.serial(async () => {
+      this.knownTenant(r.tenantId);
+      const subject = this.store.schemaSubject(r.tenantId, r.eventType);
+      if (subject && r.compatibility !== undefined && r.compatibility !== subject.compatibility) {
+        throw new StrandError('INVALID_REQUEST', `${r.eventType} is ${subject.compatibility}-compatible; change its mode with PUT /v1/schemas/{tenantId}/{eventType}/compatibility`);
+      }
+      const mode = subject?.compatibility ?? r.compatibility ?? 'backward';
+      const latest = subject?.latest ?? 0;
+      if (latest > 0) {
+        const prev = this.store.schema(r.tenantId, r.eventType, latest);
+        if (!prev) throw new Error(`schema ${r.eventType} v${latest} missing from the store`);
+        if (prev.schema === text) return { version: schemaView(prev), compatibility: mode, created: false };
+        const breaks = compatibilityBreaks(JSON.parse(prev.schema) as EventSchema, parsed, mode);
+        if (breaks.length > 0) {
+          throw new StrandError('SCHEMA_INCOMPATIBLE', `${r.eventType} v${latest + 1} is not ${mode}-compatible with v${latest}: ${breaks.join('; ')}`, { breaks });
+        }
+      }
+      const record: SchemaRecord = { tenantId: r.tenantId, eventType: r.eventType, version: latest + 1, schema: text, registeredAt: this.now() };
+      await this.store.putSchema({ tenantId: r.tenantId, eventType: r.eventType, value: { compatibility: mode, latest: record.version } }, record);
+      return { version: schemaView(record), compatibility: mode, created: true };
+    });
+  }
+
+  /** Judges the next registration only: versions already registered are not re-checked. */
+  setCompatibility(tenantId: Uuid, eventType: string, mode: CompatibilityMode): Promise<{ compatibility: CompatibilityMode; latest: number }> {
+    this.checkEventType(eventType);
+    return this.serial(async () => {
+      this.knownTenant(tenantId);
+      const value = { compatibility: mode, latest: this.store.schemaSubject(tenantId, eventType)?.latest ?? 0 };
+      await this.store.putSchema({ tenantId, eventType, value });
+      return value;
+    });
+  }
+
+  /** With requireSchema, an event whose type has no registered schema is a SCHEMA_VIOLATION. */
+  setRequireSchema(tenantId: Uuid, requireSchema: boolean): Promise<void> {
+    return this.serial(async () => {
+      this.knownTenant(tenantId);
+      await this.store.putSchemaPolicy(tenantId, requireSchema);
+    });
+  }
+
+  schemaPolicy(tenantId: Uuid): { requireSchema: boolean } {
+    this.knownTenant(tenantId);
+    return { requireSchema: this.store.requireSchema(tenantId) };
+  }
+
+  schemaVersions(tenantId: Uuid, eventType: string): { compatibility: CompatibilityMode; latest: number; versions: SchemaVersionView[] } {
+    const subject = this.store.schemaSubject(tenantId, eventType);
+    if (!subject) throw new StrandError('NOT_FOUND', `no schema for ${eventType} of tenant ${tenantId}`);
+    return { compatibility: subject.compatibility, latest: subject.latest, versions: this.store.schemaVersions(tenantId, eventType).map(schemaView) };
+  }
+
+  schemaVersion(tenantId: Uuid, eventType: string, version: number | 'latest'): SchemaVersionView {
+    const v = version === 'latest' ? (this.store.schemaSubject(tenantId, eventType)?.latest ?? 0) : version;
+    const r = this.store.schema(tenantId, eventType, v);
+    if (!r) throw new StrandError('NOT_FOUND', `no schema ${eventType} v${String(version)} for tenant ${tenantId}`);
+    return schemaView(r);
+  }
+
+  private knownTenant(tenantId: Uuid): void {
+    if (!this.store.tenant(tenantId)) throw new StrandError('UNKNOWN_TENANT', `tenant ${tenantId} is not registered`);
+  }
+
+  private checkEventType(eventType: string): void {
+    const n = Buffer.byteLength(eventType, 'utf8');
+    if (n === 0 || n > LIMITS.eventType) throw new StrandError('INVALID_REQUEST', `eventType must be 1 to ${LIMITS.eventType} bytes`);
+  }
+
+  /** Throws SCHEMA_VIOLATION naming the payload's failing field as a JSON Pointer. */
+  private checkPayload(e: VesEvent): void {
+    const subject = this.store.schemaSubject(e.tenantId, e.eventType);
+    if (!subject || subject.latest === 0) {
+      if (this.store.requireSchema(e.tenantId)) {
+        throw new StrandError('SCHEMA_VIOLATION', `event ${e.eventId}: no schema is registered for ${e.eventType} and tenant ${e.tenantId} requires one`, { path: '' });
+      }
+      return;
+    }
+    const id = `${e.tenantId}\n${e.eventType}`;
+    let cached = this.validators.get(id);
+    if (cached?.version !== subject.latest) {
+      const r = this.store.schema(e.tenantId, e.eventType, subject.latest);
+      if (!r) throw new Error(`schema ${e.eventType} v${subject.latest} missing from the store`);
+      if (this.validators.size >= 10_000) this.validators.clear();
+      cached = { version: subject.latest, validator: compile(JSON.parse(r.schema) as EventSchema) };
+      this.validators.set(id, cached);
+    }
+    const v = cached.validator.validate(e.payload);
+    if (v) {
+      throw new StrandError('SCHEMA_VIOLATION', `event ${e.eventId}: payload ${v.path || '/'} ${v.message} (${e.eventType} schema v${subject.latest})`, { path: v.path, schemaVersion: subject.latest });
+    }
+  }
+
   // ---- ingestion ---------------------------------------------------------------------
 
   /**
@@ -225,6 +352,7 @@ export class EventService {
         if (!ed25519Verify(this.keyObject(key), signingHash, e.signature)) {
           throw new StrandError('INVALID_SIGNATURE', `event ${e.eventId}: agent signature does not verify with key ${e.agentKeyId}`);
         }
+        this.checkPayload(e);
         const sk: StreamKey = [e.tenantId, e.entityType, e.entityId];
         const skId = JSON.stringify(sk);
         const stream = streamHeads.get(skId) ?? { key: sk, head: this.store.streamHead(sk) };
@@ -246,9 +374,9 @@ export class EventService {
       } catch (err) {
         if (!(err instanceof StrandError)) throw err;
         if (mode === 'atomic') {
-          throw new StrandError(err.code, events.length > 1 ? `events[${i}]: ${err.message}` : err.message, { index: i, eventId: e.eventId });
+          throw new StrandError(err.code, events.length > 1 ? `events[${i}]: ${err.message}` : err.message, { ...err.details, index: i, eventId: e.eventId });
         }
-        outcomes.push({ ok: false, eventId: e.eventId, code: err.code, message: err.message });
+        outcomes.push({ ok: false, eventId: e.eventId, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) });
       }
     }
     if (writes.length > 0) {

@@ -33,6 +33,22 @@ export interface AgentKeyRecord {
   readonly registeredAt: number;
 }
 
+/** One registered version of an event type's payload schema. */
+export interface SchemaRecord {
+  readonly tenantId: string;
+  readonly eventType: string;
+  readonly version: number;
+  /** RFC 8785 text of the schema as parsed (the subset, normalised). */
+  readonly schema: string;
+  readonly registeredAt: number;
+}
+
+/** Per (tenant, event type): the compatibility mode and the latest version (0: none yet). */
+export interface SchemaSubject {
+  readonly compatibility: 'backward' | 'forward' | 'full' | 'none';
+  readonly latest: number;
+}
+
 export interface IngestWrite {
   readonly events: ReadonlyArray<{ readonly logIndex: number; readonly eventId: string; readonly stored: StoredEvent; readonly streamKey: readonly [string, string, string]; readonly streamSequence: number }>;
   readonly streamHeads: ReadonlyArray<readonly [readonly [string, string, string], number]>;
@@ -59,6 +75,9 @@ export class EventStore {
   private readonly tiles: Database<Uint8Array, Buffer>;
   private readonly tenants: Database<TenantRecord, string>;
   private readonly keys: Database<AgentKeyRecord, Array<string | number>>;
+  private readonly schemas: Database<SchemaRecord, Array<string | number>>;
+  private readonly schemaSubjects: Database<SchemaSubject, string[]>;
+  private readonly schemaPolicies: Database<{ requireSchema: boolean }, string>;
 
   private constructor(path: string) {
     this.root = open({ path, maxDbs: 16, compression: false });
@@ -71,6 +90,9 @@ export class EventStore {
     this.tiles = this.root.openDB({ name: 'tiles', keyEncoding: 'binary', encoding: 'binary' });
     this.tenants = this.root.openDB({ name: 'tenants', encoding: 'msgpack' });
     this.keys = this.root.openDB({ name: 'agent-keys', encoding: 'msgpack' });
+    this.schemas = this.root.openDB({ name: 'schemas', encoding: 'msgpack' });
+    this.schemaSubjects = this.root.openDB({ name: 'schema-subjects', encoding: 'msgpack' });
+    this.schemaPolicies = this.root.openDB({ name: 'schema-policies', encoding: 'msgpack' });
   }
 
   static open(path: string): EventStore {
@@ -136,6 +158,38 @@ export class EventStore {
       if (tenant) void this.tenants.put(tenant.tenantId, tenant);
       for (const r of records) void this.keys.put([r.tenantId, r.agentId, r.keyId], r);
     });
+    await this.root.flushed;
+  }
+
+  schemaSubject(tenantId: string, eventType: string): SchemaSubject | undefined {
+    return this.schemaSubjects.get([tenantId, eventType]);
+  }
+
+  schema(tenantId: string, eventType: string, version: number): SchemaRecord | undefined {
+    return this.schemas.get([tenantId, eventType, version]);
+  }
+
+  schemaVersions(tenantId: string, eventType: string): SchemaRecord[] {
+    const out: SchemaRecord[] = [];
+    for (const { value } of this.schemas.getRange({ start: [tenantId, eventType, 1], end: [tenantId, eventType, Number.MAX_SAFE_INTEGER] })) out.push(value);
+    return out;
+  }
+
+  requireSchema(tenantId: string): boolean {
+    return this.schemaPolicies.get(tenantId)?.requireSchema ?? false;
+  }
+
+  /** A new version and its subject's latest pointer together, or a subject change alone. */
+  async putSchema(subject: { tenantId: string; eventType: string; value: SchemaSubject }, record?: SchemaRecord): Promise<void> {
+    await this.root.transaction(() => {
+      if (record) void this.schemas.put([record.tenantId, record.eventType, record.version], record);
+      void this.schemaSubjects.put([subject.tenantId, subject.eventType], subject.value);
+    });
+    await this.root.flushed;
+  }
+
+  async putSchemaPolicy(tenantId: string, requireSchema: boolean): Promise<void> {
+    await this.schemaPolicies.put(tenantId, { requireSchema });
     await this.root.flushed;
   }
 
