@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {OutputOracle} from "../OutputOracle.sol";
+import {OneStepVerifier} from "./OneStepVerifier.sol";
+import {SmtProof} from "./SparseMerkle.sol";
+
+/// @title DisputeGame
+/// @notice Two-party games over one output of the OutputOracle (docs/FRAUD-PROOFS.md). Anyone
+///         with `challengerBond` opens a game against a Pending output within `openWindow` of its
+///         proposal; the proposer reveals the step count, its inputs root and the final
+///         commitment (which must match the output), then proposer and challenger alternate
+///         16-way dissections of the disputed step range until one step is left, which anyone
+///         re-executes through the OneStepVerifier. Each side has a chess clock that runs only
+///         on its turn; a side whose clock runs out loses.
+///
+///         Commitment after step i: keccak256(abi.encode(stateRoot, withdrawalCount,
+///         keccak256(abi.encodePacked(frontier)))), frontier being the RFC 9162 compact range
+///         of the withdrawal leaves so far (largest perfect subtree first).
+///
+///         This contract is the OutputOracle's `challenger`: it is deployed at an address the
+///         oracle's deployer computed in advance, so the oracle needs no change. A win of the
+///         challenger deletes the output and every later live output; the bonds they carried
+///         come here and are split half to the challenger, half burned.
+///
+///         Trust: ownerless and not upgradeable. Not yet covered (see the design): disputes over
+///         the inputs themselves (the proposer's inputs root is trusted by both sides here) and
+///         the check of queue messages against StrandPortal.messageHash.
+contract DisputeGame {
+    /// @notice Where a game stands; the phase also says whose clock runs.
+    enum Phase {
+        None, // no such game
+        Reveal, // proposer: reveal the step count, inputs root, final commitment, first dissection
+        Choose, // challenger: pick the first part whose end it disagrees with
+        Dissect, // proposer: split the disputed range
+        Step, // challenger's clock; anyone may run the one-step proof
+        ChallengerWon,
+        ProposerWon,
+        Moot // the output was deleted by something else; the challenger's bond is returned
+    }
+
+    /// @notice The preimage of a commitment.
+    struct Commitment {
+        bytes32 stateRoot;
+        uint256 withdrawalCount;
+        bytes32[] frontier;
+    }
+
+    struct Game {
+        address challenger;
+        Phase phase;
+        uint64 lastMove;
+        uint64 outputIndex;
+        uint64 lo;
+        uint64 hi;
+        uint64 proposerClock;
+        uint64 challengerClock;
+        uint64 steps;
+        bytes32 inputsRoot;
+        bytes32 cLo; // agreed commitment after step lo
+        bytes32 cHi; // the proposer's commitment after step hi, disputed
+        bytes32 dissection; // hash of the proposer's pending dissection
+    }
+
+    /// @notice Number of parts a dissection splits a range into (fewer when the range is shorter).
+    uint256 public constant ARITY = 16;
+    /// @notice Where the burned half of the deleted outputs' bonds goes.
+    address public constant BURN = 0x000000000000000000000000000000000000dEaD;
+
+    OutputOracle public immutable oracle;
+    OneStepVerifier public immutable verifier;
+    /// @notice State root before the first output (the L2 genesis state).
+    bytes32 public immutable genesisStateRoot;
+    /// @notice Wei a challenger locks per game.
+    uint256 public immutable challengerBond;
+    /// @notice Seconds on each side's chess clock.
+    uint64 public immutable clock;
+    /// @notice Seconds after a proposal during which games may be opened against it.
+    uint64 public immutable openWindow;
+
+    Game[] private _games;
+
+    event GameOpened(uint256 indexed gameId, uint256 indexed outputIndex, address indexed challenger);
+    event Revealed(uint256 indexed gameId, uint256 steps, bytes32 inputsRoot, bytes32 finalCommitment);
+    /// @notice The proposer's commitments after the inner boundaries of [lo, hi].
+    event Dissected(uint256 indexed gameId, uint256 lo, uint256 hi, bytes32[] commitments);
+    event Chosen(uint256 indexed gameId, uint256 lo, uint256 hi);
+    event Resolved(uint256 indexed gameId, Phase outcome);
+
+    error ZeroAddress();
+    /// @notice `openWindow + 2 * clock` must end before the oracle's challenge period does.
+    error BadTiming(uint256 openWindow, uint256 clock, uint256 challengePeriod);
+    error WrongBond(uint256 sent, uint256 required);
+    error GameNotFound(uint256 gameId);
+    error OutputNotPending(uint256 outputIndex, OutputOracle.OutputStatus status);
+    error OpeningWindowClosed(uint256 outputIndex, uint256 deadline);
+    error WrongPreviousOutput(uint256 prevIndex);
+    error WrongPhase(uint256 gameId, Phase phase);
+    error WrongSender(address caller, address expected);
+    error ClockExpired(uint256 gameId);
+    error WrongFrontierLength(uint256 given, uint256 expected);
+    error FinalCommitmentMismatch(uint256 gameId);
+    error WrongCommitmentCount(uint256 given, uint256 expected);
+    error WrongCommitments(uint256 gameId);
+    error PartOutOfRange(uint256 part, uint256 parts);
+    error StepOutOfRange(uint256 stepIndex, uint256 lo, uint256 hi);
+    error PreCommitmentMismatch(uint256 gameId);
+    error WrongProofLength(uint256 given, uint256 expected);
+    error InputNotInRoot(uint256 stepIndex);
+    error GameAlreadyResolved(uint256 gameId);
+    error GameNotOver(uint256 gameId);
+    error UnexpectedPayment(address sender);
+    error TransferFailed(address to, uint256 amount);
+
+    /// @param oracle_           The oracle whose `challenger` is this contract's address.
+    /// @param verifier_         The one-step verifier configured with the L2's rules.
+    /// @param genesisStateRoot_ The L2 genesis state root (pre-state of the first output).
+    /// @param challengerBond_   Wei per game; should cover the proposer's cost of defending.
+    /// @param clock_            Seconds per side.
+    /// @param openWindow_       Seconds after a proposal to open games.
+    constructor(
+        OutputOracle oracle_,
+        OneStepVerifier verifier_,
+        bytes32 genesisStateRoot_,
+        uint256 challengerBond_,
+        uint64 clock_,
+        uint64 openWindow_
+    ) {
+        if (address(oracle_) == address(0) || address(verifier_) == address(0)) revert ZeroAddress();
+        uint256 period = oracle_.challengePeriod();
+        // The oracle finalizes by time alone, so every game must be decided (with a margin to
+        // send the resolution) before its output can become final.
+        if (uint256(openWindow_) + 2 * uint256(clock_) >= period) revert BadTiming(openWindow_, clock_, period);
+        oracle = oracle_;
+        verifier = verifier_;
+        genesisStateRoot = genesisStateRoot_;
+        challengerBond = challengerBond_;
+        clock = clock_;
+        openWindow = openWindow_;
+    }
+
+    /// @notice Opens a game against `outputIndex`. `prevIndex` names the live output before it
+    ///         (ignored for the first live output, whose pre-state is the genesis state).
+    function open(uint256 outputIndex, uint256 prevIndex) external payable returns (uint256 gameId) {
+        if (msg.value != challengerBond) revert WrongBond(msg.value, challengerBond);
+        OutputOracle.OutputStatus status = oracle.statusOf(outputIndex);
+        if (status != OutputOracle.OutputStatus.Pending) revert OutputNotPending(outputIndex, status);
+        OutputOracle.Output memory out = oracle.getOutput(outputIndex);
+        uint256 deadline = uint256(out.timestamp) + openWindow;
+        if (block.timestamp >= deadline) revert OpeningWindowClosed(outputIndex, deadline);
+        bytes32 preRoot = genesisStateRoot;
+        if (out.position > 0) {
+            // The output is live, so nothing below it in the live stack was deleted since it was
+            // proposed: a live output at the position just below is its predecessor.
+            if (oracle.statusOf(prevIndex) == OutputOracle.OutputStatus.Deleted || prevIndex >= outputIndex) {
+                revert WrongPreviousOutput(prevIndex);
+            }
+            OutputOracle.Output memory prev = oracle.getOutput(prevIndex);
+            if (prev.position + 1 != out.position) revert WrongPreviousOutput(prevIndex);
+            preRoot = prev.stateRoot;
+        }
+        gameId = _games.length;
+        Game storage g = _games.push();
+        g.challenger = msg.sender;
+        g.phase = Phase.Reveal;
+        g.lastMove = uint64(block.timestamp);
+        g.outputIndex = uint64(outputIndex);
+        g.proposerClock = clock;
+        g.challengerClock = clock;
+        g.cLo = commitmentOf(preRoot, 0, new bytes32[](0));
+        emit GameOpened(gameId, outputIndex, msg.sender);
+    }
+
+    /// @notice The proposer's first move: the number of steps, the inputs root, the preimage of
+    ///         the final commitment (its state root and withdrawals root must be the output's)
+    ///         and the first dissection of [0, steps].
+    function reveal(
+        uint256 gameId,
+        uint64 steps,
+        bytes32 inputsRoot,
+        uint256 withdrawalCount,
+        bytes32[] calldata frontier,
+        bytes32[] calldata commitments
+    ) external {
+        Game storage g = _move(gameId, Phase.Reveal, oracle.proposer());
+        OutputOracle.Output memory out = oracle.getOutput(g.outputIndex);
+        _checkFrontier(withdrawalCount, frontier);
+        if (_fold(frontier) != out.withdrawalsRoot) revert FinalCommitmentMismatch(gameId);
+        bytes32 cFinal = commitmentOf(out.stateRoot, withdrawalCount, frontier);
+        g.steps = steps;
+        g.hi = steps;
+        g.inputsRoot = inputsRoot;
+        g.cHi = cFinal;
+        emit Revealed(gameId, steps, inputsRoot, cFinal);
+        if (steps == 0) {
+            // Nothing to bisect: the output is right iff it restates its pre-state.
+            if (cFinal != g.cLo) revert FinalCommitmentMismatch(gameId);
+            _finish(gameId, g, Phase.ProposerWon);
+            return;
+        }
+        _dissect(gameId, g, commitments);
+    }
+
+    /// @notice The proposer splits the disputed range the challenger chose.
+    function dissect(uint256 gameId, bytes32[] calldata commitments) external {
+        Game storage g = _move(gameId, Phase.Dissect, oracle.proposer());
+        _dissect(gameId, g, commitments);
+    }
+
+    /// @notice The challenger names the first `part` of the last dissection whose end commitment
+    ///         it disagrees with (the last part if it agrees with every inner one);
+    ///         `commitments` restates that dissection.
+    function choose(uint256 gameId, uint256 part, bytes32[] calldata commitments) external {
+        Game storage g = _move(gameId, Phase.Choose, address(0));
+        if (keccak256(abi.encodePacked(commitments)) != g.dissection) revert WrongCommitments(gameId);
+        uint256 parts = commitments.length + 1;
+        if (part >= parts) revert PartOutOfRange(part, parts);
+        uint256 lo = g.lo;
+        uint256 span = uint256(g.hi) - lo;
+        uint256 newLo = lo + (span * part) / parts;
+        uint256 newHi = lo + (span * (part + 1)) / parts;
+        if (part > 0) g.cLo = commitments[part - 1];
+        if (part + 1 < parts) g.cHi = commitments[part];
+        g.lo = uint64(newLo);
+        g.hi = uint64(newHi);
+        g.dissection = bytes32(0);
+        g.phase = newHi - newLo == 1 ? Phase.Step : Phase.Dissect;
+        emit Chosen(gameId, newLo, newHi);
+    }
+
+    /// @notice Re-executes step `stepIndex` (the only disputed one, `hi`) from the agreed
+    ///         commitment `pre`: `entry` must be input number `stepIndex` (1-based) of the inputs
+    ///         root (`inputsProof`: keccak siblings, bottom-up, exactly ceil(log2(steps)) of
+    ///         them); `proofs` are the OneStepVerifier's. The proposer wins iff the recomputed
+    ///         commitment equals its own. Anyone may call, while the challenger's clock runs.
+    function step(
+        uint256 gameId,
+        uint256 stepIndex,
+        Commitment calldata pre,
+        bytes calldata entry,
+        bytes32[] calldata inputsProof,
+        SmtProof[] calldata proofs
+    ) external {
+        Game storage g = _move(gameId, Phase.Step, address(0));
+        if (stepIndex != g.hi) revert StepOutOfRange(stepIndex, g.lo, g.hi);
+        _checkFrontier(pre.withdrawalCount, pre.frontier);
+        if (commitmentOf(pre.stateRoot, pre.withdrawalCount, pre.frontier) != g.cLo) revert PreCommitmentMismatch(gameId);
+        _checkInput(g, stepIndex, entry, inputsProof);
+        (bytes32 postRoot,, bytes32 leaf) = verifier.step(pre.stateRoot, entry, proofs);
+        bytes32 post;
+        if (leaf == bytes32(0)) {
+            post = commitmentOf(postRoot, pre.withdrawalCount, pre.frontier);
+        } else {
+            bytes32[] memory frontier = _append(pre.frontier, pre.withdrawalCount, leaf);
+            post = commitmentOf(postRoot, pre.withdrawalCount + 1, frontier);
+        }
+        _finish(gameId, g, post == g.cHi ? Phase.ProposerWon : Phase.ChallengerWon);
+    }
+
+    /// @notice Ends a game whose side to move ran out of time (that side loses), or whose output
+    ///         was deleted by something else (moot: the challenger's bond is returned).
+    function resolve(uint256 gameId) external {
+        Game storage g = _game(gameId);
+        Phase phase = g.phase;
+        if (phase >= Phase.ChallengerWon) revert GameAlreadyResolved(gameId);
+        if (oracle.statusOf(g.outputIndex) == OutputOracle.OutputStatus.Deleted) {
+            _finish(gameId, g, Phase.Moot);
+            return;
+        }
+        bool proposerToMove = phase == Phase.Reveal || phase == Phase.Dissect;
+        if (block.timestamp - g.lastMove < (proposerToMove ? g.proposerClock : g.challengerClock)) revert GameNotOver(gameId);
+        _finish(gameId, g, proposerToMove ? Phase.ChallengerWon : Phase.ProposerWon);
+    }
+
+    /// @notice Deleted outputs' bonds arrive here; nothing else may pay this contract.
+    receive() external payable {
+        if (msg.sender != address(oracle)) revert UnexpectedPayment(msg.sender);
+    }
+
+    /// @notice A game's state.
+    function gameOf(uint256 gameId) external view returns (Game memory) {
+        return _game(gameId);
+    }
+
+    /// @notice Number of games ever opened (the next game's id).
+    function gameCount() external view returns (uint256) {
+        return _games.length;
+    }
+
+    /// @notice The commitment of a state root, withdrawal count and frontier.
+    function commitmentOf(bytes32 stateRoot, uint256 withdrawalCount, bytes32[] memory frontier) public pure returns (bytes32) {
+        return keccak256(abi.encode(stateRoot, withdrawalCount, keccak256(abi.encodePacked(frontier))));
+    }
+
+    function _game(uint256 gameId) private view returns (Game storage) {
+        if (gameId >= _games.length) revert GameNotFound(gameId);
+        return _games[gameId];
+    }
+
+    /// @dev Checks phase, sender (zero: anyone for the step, the game's challenger for a choice)
+    ///      and the mover's clock, then charges the elapsed time to it.
+    function _move(uint256 gameId, Phase phase, address sender) private returns (Game storage g) {
+        g = _game(gameId);
+        if (g.phase >= Phase.ChallengerWon) revert GameAlreadyResolved(gameId);
+        if (g.phase != phase) revert WrongPhase(gameId, g.phase);
+        if (phase == Phase.Choose) sender = g.challenger;
+        if (sender != address(0) && msg.sender != sender) revert WrongSender(msg.sender, sender);
+        uint256 elapsed = block.timestamp - g.lastMove;
+        bool proposerToMove = phase == Phase.Reveal || phase == Phase.Dissect;
+        uint256 left = proposerToMove ? g.proposerClock : g.challengerClock;
+        if (elapsed >= left) revert ClockExpired(gameId);
+        if (proposerToMove) g.proposerClock = uint64(left - elapsed);
+        else g.challengerClock = uint64(left - elapsed);
+        g.lastMove = uint64(block.timestamp);
+    }
+
+    function _dissect(uint256 gameId, Game storage g, bytes32[] calldata commitments) private {
+        uint256 span = uint256(g.hi) - g.lo;
+        uint256 parts = span < ARITY ? span : ARITY;
+        if (commitments.length != parts - 1) revert WrongCommitmentCount(commitments.length, parts - 1);
+        emit Dissected(gameId, g.lo, g.hi, commitments);
+        if (span == 1) {
+            g.phase = Phase.Step;
+            return;
+        }
+        // Only the hash is stored (one slot instead of fifteen); the challenger restates them.
+        g.dissection = keccak256(abi.encodePacked(commitments));
+        g.phase = Phase.Choose;
+    }
+
+    function _checkInput(Game storage g, uint256 stepIndex, bytes calldata entry, bytes32[] calldata proof) private view {
+        uint256 depth = 0;
+        while ((uint256(1) << depth) < g.steps) ++depth;
+        if (proof.length != depth) revert WrongProofLength(proof.length, depth);
+        bytes32 h = keccak256(entry);
+        uint256 index = stepIndex - 1;
+        for (uint256 i = 0; i < depth; ++i) {
+            h = index & 1 == 1 ? keccak256(abi.encodePacked(proof[i], h)) : keccak256(abi.encodePacked(h, proof[i]));
+            index >>= 1;
+        }
+        if (h != g.inputsRoot) revert InputNotInRoot(stepIndex);
+    }
+
+    /// @dev A compact range of `count` leaves holds one root per set bit of `count`.
+    function _checkFrontier(uint256 count, bytes32[] calldata frontier) private pure {
+        uint256 bits = 0;
+        for (uint256 c = count; c != 0; c &= c - 1) ++bits;
+        if (frontier.length != bits) revert WrongFrontierLength(frontier.length, bits);
+    }
+
+    /// @dev RFC 9162 root of a compact range starting at leaf 0: fold right to left.
+    function _fold(bytes32[] calldata frontier) private pure returns (bytes32) {
+        uint256 n = frontier.length;
+        if (n == 0) return sha256("");
+        bytes32 root = frontier[n - 1];
+        for (uint256 i = n - 1; i > 0; --i) root = _node(frontier[i - 1], root);
+        return root;
+    }
+
+    /// @dev Appending merges equal-sized subtrees like a binary counter's carries.
+    function _append(bytes32[] calldata frontier, uint256 count, bytes32 leaf) private pure returns (bytes32[] memory out) {
+        out = new bytes32[](frontier.length + 1);
+        uint256 n = frontier.length;
+        for (uint256 i = 0; i < n; ++i) out[i] = frontier[i];
+        out[n] = leaf;
+        ++n;
+        for (uint256 c = count; c & 1 == 1; c >>= 1) {
+            out[n - 2] = _node(out[n - 2], out[n - 1]);
+            --n;
+        }
+        assembly ("memory-safe") {
+            mstore(out, n)
+        }
+    }
+
+    function _node(bytes32 left, bytes32 right) private pure returns (bytes32) {
+        return sha256(abi.encodePacked(bytes1(0x01), left, right));
+    }
+
+    function _finish(uint256 gameId, Game storage g, Phase outcome) private {
+        uint256 outputIndex = g.outputIndex;
+        if (outcome == Phase.ChallengerWon && oracle.statusOf(outputIndex) == OutputOracle.OutputStatus.Deleted) {
+            outcome = Phase.Moot;
+        }
+        g.phase = outcome;
+        emit Resolved(gameId, outcome);
+        if (outcome == Phase.ProposerWon) {
+            _pay(oracle.proposer(), challengerBond);
+        } else if (outcome == Phase.Moot) {
+            _pay(g.challenger, challengerBond);
+        } else {
+            uint256 before = address(this).balance;
+            oracle.deleteOutputs(outputIndex, address(this));
+            uint256 paid = address(this).balance - before;
+            // Half burned: a proposer challenging itself through a sock puppet must still lose.
+            uint256 reward = paid / 2;
+            _pay(g.challenger, challengerBond + reward);
+            _pay(BURN, paid - reward);
+        }
+    }
+
+    function _pay(address to, uint256 amount) private {
+        if (amount == 0) return;
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) revert TransferFailed(to, amount);
+    }
+}
