@@ -3,11 +3,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompil
 import { Type } from '@sinclair/typebox';
 import { StrandError } from '../core/index.js';
 import {
+  COMPATIBILITY_MODES,
   MAX_EVENT_BATCH,
   parseHexBytes,
   parseUuid,
   parseVesEvent,
   type AgentKeyRecord,
+  type CompatibilityMode,
   type EventReceipt,
   type EventService,
   type IngestOutcome,
@@ -127,6 +129,11 @@ function parseEvents(raw: unknown, maxPayloadBytes: number, lenient: boolean): A
       throw err;
     }
   });
+}
+
+function compatibility(v: unknown): CompatibilityMode {
+  if (!(COMPATIBILITY_MODES as readonly unknown[]).includes(v)) throw new StrandError('INVALID_REQUEST', `compatibility must be one of ${COMPATIBILITY_MODES.join(', ')}`);
+  return v as CompatibilityMode;
 }
 
 function eventView(v: StoredEventView): Record<string, unknown> {
@@ -284,6 +291,82 @@ export function registerEventRoutes(app: FastifyInstance, events: EventService, 
     return sendBinary(reply, events.tile(Number(req.params.level), index, width), width === null);
   });
 
+  // ---- payload schemas (docs/EVENTS.md "Schemas") ---------------------------------------
+
+  const Compat = Type.Union(COMPATIBILITY_MODES.map((m) => Type.Literal(m)));
+  app.post(
+    '/v1/schemas',
+    opts('Register the next version of an event type’s payload schema (admin); 409 SCHEMA_INCOMPATIBLE names what breaks', {
+      body: Type.Object({
+        tenantId: Type.String({ format: 'uuid' }),
+        eventType: Type.String(),
+        schema: Loose('JSON Schema subset: type, enum, properties, required, additionalProperties (boolean), items, default'),
+        compatibility: Type.Optional(Compat),
+      }),
+      response: { 201: Loose('the new version'), 200: Loose('the same schema as the latest version: nothing registered'), ...errorResponses(400, 409) },
+    }, ['schemas']),
+    async (req, reply) => {
+      authorize(req, { kind: 'admin' });
+      const b = body(req);
+      if (typeof b.eventType !== 'string') throw new StrandError('INVALID_REQUEST', 'eventType must be a string');
+      const r = await events.registerSchema({
+        tenantId: parseUuid(b.tenantId, 'tenantId'),
+        eventType: b.eventType,
+        schema: b.schema,
+        ...(b.compatibility === undefined ? {} : { compatibility: compatibility(b.compatibility) }),
+      });
+      return reply.code(r.created ? 201 : 200).send({ ...r.version, compatibility: r.compatibility, created: r.created });
+    },
+  );
+
+  app.get<{ Params: { tenantId: string } }>('/v1/schemas/:tenantId', opts('A tenant’s schema policy (requireSchema)', { response: errorResponses(400) }, ['schemas']), async (req) => {
+    const tenantId = parseUuid(req.params.tenantId, 'tenantId');
+    return { tenantId, ...events.schemaPolicy(tenantId) };
+  });
+
+  app.put<{ Params: { tenantId: string } }>(
+    '/v1/schemas/:tenantId',
+    opts('Set requireSchema: refuse events whose type has no registered schema (admin)', { body: Type.Object({ requireSchema: Type.Boolean() }), response: errorResponses(400) }, ['schemas']),
+    async (req) => {
+      authorize(req, { kind: 'admin' });
+      const tenantId = parseUuid(req.params.tenantId, 'tenantId');
+      const v = body(req).requireSchema;
+      if (typeof v !== 'boolean') throw new StrandError('INVALID_REQUEST', 'requireSchema must be a boolean');
+      await events.setRequireSchema(tenantId, v);
+      return { tenantId, requireSchema: v };
+    },
+  );
+
+  app.get<{ Params: { tenantId: string; eventType: string } }>(
+    '/v1/schemas/:tenantId/:eventType',
+    opts('An event type’s schema versions and compatibility mode', { response: errorResponses(400, 404) }, ['schemas']),
+    async (req) => {
+      const tenantId = parseUuid(req.params.tenantId, 'tenantId');
+      return { tenantId, eventType: req.params.eventType, ...events.schemaVersions(tenantId, req.params.eventType) };
+    },
+  );
+
+  app.get<{ Params: { tenantId: string; eventType: string; version: string } }>(
+    '/v1/schemas/:tenantId/:eventType/:version',
+    opts('One schema version (or `latest`)', { response: errorResponses(400, 404) }, ['schemas']),
+    async (req) => {
+      const v = req.params.version;
+      const version = v === 'latest' ? 'latest' : intQuery(v, 'version', 0);
+      return events.schemaVersion(parseUuid(req.params.tenantId, 'tenantId'), req.params.eventType, version);
+    },
+  );
+
+  app.put<{ Params: { tenantId: string; eventType: string } }>(
+    '/v1/schemas/:tenantId/:eventType/compatibility',
+    opts('Set an event type’s compatibility mode; it judges the next registration (admin)', { body: Type.Object({ compatibility: Compat }), response: errorResponses(400) }, ['schemas']),
+    async (req) => {
+      authorize(req, { kind: 'admin' });
+      const tenantId = parseUuid(req.params.tenantId, 'tenantId');
+      const r = await events.setCompatibility(tenantId, req.params.eventType, compatibility(body(req).compatibility));
+      return { tenantId, eventType: req.params.eventType, ...r };
+    },
+  );
+
   // ---- StateSet-compatible agent routes --------------------------------------------------
 
   app.post('/api/v1/agents/keys', opts('StateSet: register an agent key (admin); creates the tenant if new', { body: KeyBody }, ['stateset']), async (req) => {
@@ -314,7 +397,7 @@ export function registerEventRoutes(app: FastifyInstance, events: EventService, 
       const receipts: EventReceipt[] = [];
       for (const o of outcomes) {
         if (o.ok) receipts.push(o.receipt);
-        else rejections.push({ event_id: o.eventId, reason: stateSetReason(o), message: o.message });
+        else rejections.push({ event_id: o.eventId, reason: stateSetReason(o), message: o.message, ...(typeof o.details?.path === 'string' ? { path: o.details.path } : {}) });
       }
       const fresh = outcomes.filter((o) => o.ok && !o.duplicate).map((o) => (o.ok ? o.receipt.sequenceNumber : 0));
       const head = first ? events.storeHead(first.tenantId, first.storeId) : 0;
@@ -356,6 +439,8 @@ function stateSetReason(o: Extract<IngestOutcome, { ok: false }>): string {
       return 'duplicate_event_id';
     case 'UNSUPPORTED_VERSION':
       return 'unsupported_version';
+    case 'SCHEMA_VIOLATION':
+      return `schema_validation: ${o.message}`;
     default:
       return `agent_key_invalid: ${o.message}`;
   }
