@@ -136,6 +136,11 @@ export class LedgerRun {
     });
   }
 
+  /** The ledger state after step `n` (the pre-state of a following output's game). */
+  stateAfter(n: number): PreState {
+    return this.replay(n);
+  }
+
   /** Runs the first `n` steps, calling `each` with the state after 0..n steps; returns the
    * state after step n. */
   private replay(n: number, each?: (root: Hex, f: Frontier) => void): PreState {

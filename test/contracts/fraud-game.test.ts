@@ -73,6 +73,7 @@ interface GameState {
 interface Setup {
   oracle: ViemAddress;
   game: ViemAddress;
+  verifier: ViemAddress;
 }
 
 async function deployRaw(name: string, args: readonly unknown[]): Promise<ViemAddress> {
@@ -91,7 +92,7 @@ async function setup(genesisRoot: Hex): Promise<Setup> {
   const oracle = await deployRaw('OutputOracle', [proposer, predicted, PERIOD, BOND]);
   const game = await deployRaw('DisputeGame', [oracle, verifier, genesisRoot, CHALLENGER_BOND, BigInt(CLOCK), BigInt(WINDOW)]);
   expect(game).toBe(predicted);
-  return { oracle, game };
+  return { oracle, game, verifier };
 }
 
 async function propose(s: Setup, l2Block: bigint, run: LedgerRun): Promise<bigint> {
@@ -171,10 +172,10 @@ const honestPick =
   };
 
 /** The proposer executes a different deposit at `step` (one more wei), inputs unchanged. */
-function faultyRun(entries: readonly Entry[], step: number): LedgerRun {
+function faultyRun(entries: readonly Entry[], step: number, pre = GAME_PRE): LedgerRun {
   const e = entries[step - 1]!;
   if (e.type !== 'deposit') throw new Error('fault must be on a deposit');
-  return new LedgerRun(GAME_PRE, entries, new Map([[step, withHash(CHAIN_ID, { ...e, amount: e.amount + 1n })]]));
+  return new LedgerRun(pre, entries, new Map([[step, withHash(CHAIN_ID, { ...e, amount: e.amount + 1n })]]));
 }
 
 beforeAll(async () => {
@@ -244,6 +245,49 @@ describe('full games', () => {
     expect(await read<number>(chain, s.oracle, oracleAbi, 'statusOf', [out])).toBe(3);
     expect((await revertOf(send(chain, stranger, s.game, gameAbi, 'resolve', [id]))).name).toBe('GameAlreadyResolved');
     expect((await revertOf(send(chain, proposer, s.game, gameAbi, 'reveal', reveal))).name).toBe('GameAlreadyResolved');
+  });
+});
+
+describe('several games, several outputs', () => {
+  it('the second game over a deleted output is moot: its challenger gets its bond back', async () => {
+    const s = await setup(genesis);
+    const fault = entries.findIndex((e, i) => i >= 10 && e.type === 'deposit') + 1;
+    const liar = faultyRun(entries, fault);
+    const out = await propose(s, 10n, liar);
+    const first = await openGame(s, out);
+    const second = await read<bigint>(chain, s.game, gameAbi, 'gameCount');
+    await send(chain, stranger, s.game, gameAbi, 'open', [out, 0n], CHALLENGER_BOND);
+    expect((await revertOf(send(chain, stranger, s.game, gameAbi, 'resolve', [second]))).name).toBe('GameNotOver');
+    expect((await play(s, first, liar, honestPick(honest, liar), honest, challenger)).outcome).toBe(Phase.ChallengerWon);
+    const before = await balance(stranger);
+    const r = await send(chain, stranger, s.game, gameAbi, 'resolve', [second]);
+    expect((await gameOf(s, second)).phase).toBe(Phase.Moot);
+    expect((await balance(stranger)) - before + r.gasUsed * r.effectiveGasPrice).toBe(CHALLENGER_BOND);
+    expect(await balance(s.game)).toBe(0n);
+  });
+
+  it('a game over a later output starts from the previous live output, which the opener must name', async () => {
+    const s = await setup(genesis);
+    // Output 0 claims the state after the first 100 entries, output 1 the rest (proposer wrong in it).
+    const head = new LedgerRun(GAME_PRE, entries.slice(0, 100));
+    const at100 = honest.stepArgs(101).pre;
+    expect(at100.stateRoot).toBe(head.output.stateRoot);
+    await propose(s, 5n, head);
+    const pre = honest.stateAfter(100);
+    const rest = entries.slice(100);
+    const truth = new LedgerRun(pre, rest);
+    const fault = rest.findIndex((e) => e.type === 'deposit') + 1;
+    const liar = faultyRun(rest, fault, pre);
+    const out = await propose(s, 10n, liar);
+    for (const wrong of [out, out + 1n]) {
+      const e = await revertOf(send(chain, challenger, s.game, gameAbi, 'open', [out, wrong], CHALLENGER_BOND));
+      expect(e.name).toBe('WrongPreviousOutput');
+    }
+    const id = await read<bigint>(chain, s.game, gameAbi, 'gameCount');
+    await send(chain, challenger, s.game, gameAbi, 'open', [out, 0n], CHALLENGER_BOND);
+    expect((await play(s, id, liar, honestPick(truth, liar), truth, challenger)).outcome).toBe(Phase.ChallengerWon);
+    expect(await read<number>(chain, s.oracle, oracleAbi, 'statusOf', [0n])).toBe(1);
+    expect(await read<number>(chain, s.oracle, oracleAbi, 'statusOf', [out])).toBe(3);
   });
 });
 
@@ -343,12 +387,21 @@ describe('a game over 10,000 entries', () => {
     const built = Date.now() - t0;
     const s = await setup(truth.stateRoots[0]!);
     const out = await propose(s, 10n, liar);
-    const id = await openGame(s, out);
+    const id = await read<bigint>(chain, s.game, gameAbi, 'gameCount');
+    const opened = await send(chain, challenger, s.game, gameAbi, 'open', [out, 0n], CHALLENGER_BOND);
     const played = await play(s, id, liar, honestPick(truth, liar), truth, challenger);
     expect(played.outcome).toBe(Phase.ChallengerWon);
     const { rounds, transactions } = fullGameTransactions(10_000);
     expect(played.transactions + 1).toBe(transactions); // + the opening
-    const rows = [...played.gas].map(([fn, gs]) => `${fn}: ${gs.join(', ')}`);
+    // The game's own share of the step: the whole step minus the verifier's answer alone.
+    const a = truth.stepArgs(Number((await gameOf(s, id)).hi));
+    const bare = await chain.pub.estimateContractGas({ address: s.verifier, abi: artifact('OneStepVerifier').abi, functionName: 'step', args: [a.pre.stateRoot, a.entry, a.proofs], account: challenger });
+    // A timeout resolution (the proposer never reveals), for its gas.
+    const out2 = await propose(s, 20n, truth);
+    const id2 = await openGame(s, out2);
+    await advanceTime(chain, CLOCK);
+    const resolved = await send(chain, stranger, s.game, gameAbi, 'resolve', [id2]);
+    const rows = [`open: ${opened.gasUsed}`, ...[...played.gas].map(([fn, gs]) => `${fn}: ${gs.join(', ')}`), `verifier alone for that step (eth_estimateGas): ${bare}`, `resolve on timeout (challenger wins, output deleted): ${resolved.gasUsed}`];
     process.stdout.write(
       `game over 10,000 entries (fault at step ${fault}): ${rounds} rounds, ${played.transactions + 1} L1 transactions incl. the opening; ledger runs built in ${built} ms\n${rows.join('\n')}\n`,
     );
