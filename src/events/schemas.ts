@@ -120,9 +120,12 @@ export interface EventSchemaValidator {
   validate(payload: unknown): SchemaViolation | null;
 }
 
-// One Ajv instance: it caches compiled functions by schema, and strict checks are redundant
-// because parseEventSchema already refused every keyword outside the subset.
-const ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false });
+// Strict checks are redundant: parseEventSchema already refused every keyword outside the
+// subset. An Ajv instance keeps every schema it ever compiled (a few KB each, measured), so it
+// is replaced every 500 compiles; validators already made keep only their own instance alive.
+const newAjv = (): Ajv => new Ajv({ strict: false, allErrors: false, validateSchema: false });
+let ajv = newAjv();
+let compiles = 0;
 
 function toAjv(s: EventSchema): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -150,6 +153,7 @@ function violation(e: ErrorObject): SchemaViolation {
 }
 
 export function compile(s: EventSchema): EventSchemaValidator {
+  if (++compiles % 500 === 0) ajv = newAjv();
   const fn: ValidateFunction = ajv.compile(toAjv(s));
   return {
     validate(payload) {
