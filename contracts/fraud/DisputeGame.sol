@@ -379,7 +379,9 @@ contract DisputeGame {
 
     function _finish(uint256 gameId, Game storage g, Phase outcome) private {
         uint256 outputIndex = g.outputIndex;
-        if (outcome == Phase.ChallengerWon && oracle.statusOf(outputIndex) == OutputOracle.OutputStatus.Deleted) {
+        // Deleted by another game, or (a win resolved after the margin) already final: the oracle
+        // would refuse the deletion, so the game must still end and release the bond.
+        if (outcome == Phase.ChallengerWon && oracle.statusOf(outputIndex) != OutputOracle.OutputStatus.Pending) {
             outcome = Phase.Moot;
         }
         g.phase = outcome;

@@ -246,6 +246,18 @@ describe('full games', () => {
     expect((await revertOf(send(chain, stranger, s.game, gameAbi, 'resolve', [id]))).name).toBe('GameAlreadyResolved');
     expect((await revertOf(send(chain, proposer, s.game, gameAbi, 'reveal', reveal))).name).toBe('GameAlreadyResolved');
   });
+
+  it('a timeout win resolved only after the output became final is moot: the bond comes back, the output stays', async () => {
+    const s = await setup(genesis);
+    const out = await propose(s, 10n, honest);
+    const id = await openGame(s, out);
+    await advanceTime(chain, Number(PERIOD));
+    expect(await read<number>(chain, s.oracle, oracleAbi, 'statusOf', [out])).toBe(2);
+    await send(chain, stranger, s.game, gameAbi, 'resolve', [id]);
+    expect((await gameOf(s, id)).phase).toBe(Phase.Moot);
+    expect(await read<number>(chain, s.oracle, oracleAbi, 'statusOf', [out])).toBe(2);
+    expect(await balance(s.game)).toBe(0n);
+  });
 });
 
 describe('several games, several outputs', () => {
