@@ -97,7 +97,9 @@ describe('compatibility rules', () => {
 
 // ---- properties ------------------------------------------------------------------------
 
-const NAMES = ['a', 'b', 'c', 'd'] as const;
+// Names with / and ~ exercise JSON Pointer escaping in both validation and compatibility paths.
+const NAMES = ['a', 'b/c', 'd~e', 'f'] as const;
+const esc = (k: string): string => k.replace(/~/g, '~0').replace(/\//g, '~1');
 // fast-check's JSON values are plain JSON at runtime; its types only differ on optional keys.
 const anyJson = (maxDepth: number): fc.Arbitrary<JsonValue> => fc.jsonValue({ maxDepth }).map((v) => JSON.parse(JSON.stringify(v)) as JsonValue);
 
@@ -160,7 +162,7 @@ interface Site {
 
 function sites(s: EventSchema, path = ''): Site[] {
   const out: Site[] = [{ node: s, path }];
-  for (const [k, p] of Object.entries(s.properties ?? {})) out.push(...sites(p, `${path}/${k}`));
+  for (const [k, p] of Object.entries(s.properties ?? {})) out.push(...sites(p, `${path}/${esc(k)}`));
   if (s.items) out.push(...sites(s.items, `${path}/*`));
   return out;
 }
