@@ -11,9 +11,12 @@ import {
   DEV_L1_CHALLENGE_PERIOD_S,
   devAccounts,
   devConfig,
+  ensureDevAdminKey,
+  ensureDevSecretsPassword,
   readConfigFile,
   resolveConfig,
   startDevL1,
+  type StrandNode,
   VerifierNode,
   waitForL1Queue,
 } from '../node/index.js';
@@ -44,6 +47,25 @@ function printDevBanner(url: string, chainId: number, dataDir: string, sequencer
     ...extra,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * The dev admin key: printed once, on the start that creates it; later starts only say where it
+ * is, so that a restarted dev node does not put a secret in every terminal scrollback.
+ */
+function devAdminKeyHook(): { beforeReady: (node: StrandNode) => Promise<void>; banner: () => string[] } {
+  let lines: string[] = [];
+  return {
+    beforeReady: async (node) => {
+      const r = await ensureDevAdminKey(node.config.dataDir, node.apiKeys);
+      lines = r.created
+        ? ['Admin API key (admin scope; shown once, also saved with mode 0600 to ' + r.path + '):', `  ${r.created}`, '']
+        : node.apiKeys
+          ? [`Admin API key: in ${r.path}`, '']
+          : [];
+    },
+    banner: () => lines,
+  };
 }
 
 function nodeFlags(opts: { port?: number; dataDir?: string; blockTime?: number; chainId?: number; host?: string }): Record<string, unknown> {
@@ -83,12 +105,19 @@ program
     const flags = nodeFlags(opts);
     const accounts = devAccounts();
     const dataDirOf = devConfig(flags).dataDir;
+    if (!process.env.STRAND_SECRETS_PASSWORD && !process.env.STRAND_SECRETS_PASSWORD_FILE) {
+      mkdirSync(dataDirOf, { recursive: true });
+      flags.secretsPasswordFile = await ensureDevSecretsPassword(dataDirOf);
+    }
+    const adminKey = devAdminKeyHook();
     const settles = existsSync(join(dataDirOf, 'l1-deployment.json'));
     const hasChain = existsSync(join(dataDirOf, 'chain'));
     if (opts.l1 === false) {
       if (settles) throw new ConfigError(`${dataDirOf} holds a chain that settles on a dev L1: run without --no-l1, or use another --data-dir`);
       const config = devConfig(flags);
-      await runUntilSignal(config, (node) => printDevBanner(node.url, config.chainId, config.dataDir, node.sequencerAddress, accounts, '10000 ETH each, from the dev genesis'));
+      await runUntilSignal(config, (node) => printDevBanner(node.url, config.chainId, config.dataDir, node.sequencerAddress, accounts, '10000 ETH each, from the dev genesis', adminKey.banner()), {
+        beforeReady: adminKey.beforeReady,
+      });
       return;
     }
     const dataDir = dataDirOf;
@@ -128,9 +157,16 @@ program
             'Check it from L1 alone with a verifier:',
             `  npx strand node --role verifier --l1-rpc ${l1.rpcUrl} --portal ${l1.deployment.portal} --fee-recipient ${node.sequencerAddress} --tokens ${ETH},${l1.token} --l1-confirmations 1 --data-dir ${dataDir}-verifier --port 8548`,
             '',
+            ...adminKey.banner(),
           ]);
       },
-      { beforeReady: (node) => waitForL1Queue(node.store, l1.rpcUrl, l1.deployment.portal), afterStop: () => l1.stop() },
+      {
+        beforeReady: async (node) => {
+          await adminKey.beforeReady(node);
+          await waitForL1Queue(node.store, l1.rpcUrl, l1.deployment.portal);
+        },
+        afterStop: () => l1.stop(),
+      },
     );
   });
 

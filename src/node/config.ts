@@ -49,6 +49,19 @@ export const clusterConfigSchema = z
 
 export type ClusterConfig = z.infer<typeof clusterConfigSchema>;
 
+const flag = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+
+/** Who may call the API without a key (docs/API-KEYS.md); a presented key is always checked. */
+export const apiAuthSchema = z
+  .object({
+    anonymousRead: flag.default(true),
+    requireKeyForSubmit: flag.default(false),
+    /** The event log's tenant and agent-key routes were open before API keys existed. */
+    anonymousEventsAdmin: flag.default(true),
+    rotationGraceSeconds: z.coerce.number().int().min(0).max(365 * 86400).default(86400),
+  })
+  .strict();
+
 export const nodeConfigSchema = z
   .object({
     role: z.enum(['sequencer', 'verifier']),
@@ -93,6 +106,8 @@ export const nodeConfigSchema = z
     cluster: clusterConfigSchema.optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     events: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()),
+    apiAuth: apiAuthSchema,
+    secretsPasswordFile: z.string().min(1).optional(),
     eventsOrigin: z.string().regex(/^[^\s+]+$/, 'must be a C2SP origin (no spaces or +)').optional(),
   })
   .strict();
@@ -150,6 +165,13 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   },
   { key: 'logLevel', env: 'STRAND_LOG_LEVEL', description: 'pino log level', default: 'info' },
   { key: 'events', env: 'STRAND_EVENTS', description: 'Serve the verifiable event log (docs/EVENTS.md) from <dataDir>/events, signing checkpoints with <dataDir>/events.key (single sequencer only)', default: true },
+  {
+    key: 'apiAuth',
+    env: 'STRAND_API_AUTH',
+    description: 'API keys (docs/API-KEYS.md): { anonymousRead, requireKeyForSubmit, anonymousEventsAdmin, rotationGraceSeconds }; JSON in the environment, missing fields take their defaults',
+    default: { anonymousRead: true, requireKeyForSubmit: false, anonymousEventsAdmin: true, rotationGraceSeconds: 86400 },
+  },
+  { key: 'secretsPasswordFile', env: 'STRAND_SECRETS_PASSWORD_FILE', description: 'File holding the password of <dataDir>/secrets.json (where the API-key pepper lives) when STRAND_SECRETS_PASSWORD is not set; without either, presented API keys are refused', default: undefined },
   { key: 'eventsOrigin', env: 'STRAND_EVENTS_ORIGIN', description: 'Origin line of the event log\'s checkpoints and the name of its key (default: strand.local/<chainId>/events)', default: undefined },
 ];
 
@@ -168,6 +190,13 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     if (v === undefined || v === '') continue;
     if (k.key === 'corsOrigins') out[k.key] = v === '*' ? '*' : v === 'false' ? false : v.split(',');
     else if (k.key === 'l1Rpc') out[k.key] = v.split(',').map((u) => u.trim()).filter(Boolean);
+    else if (k.key === 'apiAuth') {
+      try {
+        out[k.key] = JSON.parse(v) as unknown;
+      } catch {
+        throw new ConfigError(`${k.env} must be a JSON object, e.g. {"requireKeyForSubmit":true}`);
+      }
+    }
     else out[k.key] = v;
   }
   return out;

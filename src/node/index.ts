@@ -8,3 +8,5 @@ export { deployContracts } from '../l1/index.js';
 export { writeDevCluster, type DevClusterMember, type DevClusterOptions } from './cluster-dev.js';
 export { ClusterMember } from './cluster.js';
 export { clusterConfigSchema, type ClusterConfig } from './config.js';
+export { ADMIN_KEY_FILE, ensureDevAdminKey, ensureDevSecretsPassword, openApiAuth } from './api-keys.js';
+export { apiAuthSchema } from './config.js';

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi, createApiMetrics } from '../api/index.js';
+import type { ApiKeyStore } from '../apikeys/index.js';
 import { InvariantError, type Address, type Block } from '../core/index.js';
 import { RecoveryPool, addressOfPrivateKey, sealHeader, secp256k1Backend } from '../crypto/index.js';
 import { buildGenesis, type LedgerConfig } from '../ledger/index.js';
@@ -16,6 +17,7 @@ import type { NodeConfig } from './config.js';
 import { loadOrCreateKey } from './keys.js';
 import { L1Link } from './l1-link.js';
 import { openEventLog } from './events.js';
+import { openApiAuth } from './api-keys.js';
 import { NodeServices } from './services.js';
 
 export interface StrandNodeOptions {
@@ -27,7 +29,15 @@ export interface StrandNodeOptions {
    * error) must stop serving. Default: log and exit the process with code 70.
    */
   readonly onFatal?: (err: Error) => void;
+  /** Password of <dataDir>/secrets.json (API-key pepper); default STRAND_SECRETS_PASSWORD or secretsPasswordFile. */
+  readonly secretsPassword?: string;
 }
+
+/*
+ * A presented key must never reach a log line, whatever logs a request: the header paths pino
+ * could see are censored (Fastify's own request serializer leaves headers out already).
+ */
+const REDACT = ['req.headers.authorization', 'headers.authorization', 'request.headers.authorization', 'authorization', 'apiKey'];
 
 /**
  * The composition root of a single sequencer node: store, signature workers, sequencer and API,
@@ -47,10 +57,12 @@ export class StrandNode {
     private readonly logger: Logger,
     private readonly l1: L1Link | null,
     readonly cluster: ClusterMember | null,
+    /** null when the node has no secrets store password (no keys can be presented). */
+    readonly apiKeys: ApiKeyStore | null,
   ) {}
 
   static async start(config: NodeConfig, opts: StrandNodeOptions = {}): Promise<StrandNode> {
-    const logger = opts.logger ?? pino({ level: config.logLevel });
+    const logger = opts.logger ?? pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } });
     const now = opts.now ?? Date.now;
     mkdirSync(config.dataDir, { recursive: true });
     const sequencerKey = loadOrCreateKey(config.sequencerKeyFile ?? join(config.dataDir, 'sequencer.key'));
@@ -141,6 +153,7 @@ export class StrandNode {
           ...(config.inbox ? { inbox: config.inbox as Address } : {}),
         },
       });
+      const auth = await openApiAuth(config, opts.secretsPassword);
       const eventLog = openEventLog(config, logger.child({ module: 'events' }));
       if (eventLog) cleanup.unshift(() => eventLog.close());
       const api = await buildApi(services, {
@@ -148,6 +161,7 @@ export class StrandNode {
         corsOrigins: config.corsOrigins,
         bodyLimitBytes: config.bodyLimitBytes,
         metrics,
+        auth,
         ...(eventLog ? { events: eventLog.service } : {}),
       });
       // Closed with the API (StrandNode.stop closes it), after the last request is answered.
@@ -164,7 +178,7 @@ export class StrandNode {
       }
       if (config.testCensorAccounts.length) logger.warn({ accounts: config.testCensorAccounts }, 'FAULT TESTING: this sequencer censors the L2 transactions of some accounts');
       logger.info({ url, chainId: config.chainId, head: seq.head().number, sequencer }, 'node ready');
-      return new StrandNode(config, url, sequencer, store, seq, api, recovery, logger, l1, member);
+      return new StrandNode(config, url, sequencer, store, seq, api, recovery, logger, l1, member, auth.keys);
     } catch (err) {
       for (const c of cleanup) await c().catch(() => undefined);
       throw err;
