@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
+import { isApiScope, isKeyId, parseApiKey, parseDuration } from '../apikeys/index.js';
 import {
   createSigningKey,
   exportKeystore,
@@ -13,7 +14,7 @@ import {
   SecretsManager,
   type KeyInfo,
 } from '../secrets/index.js';
-import { StrandError } from '../core/index.js';
+import { ERROR_CODES, StrandError, type ErrorCode } from '../core/index.js';
 
 /**
  * Reads a password: from the environment variable when it is set (automation, CI), otherwise
@@ -126,5 +127,125 @@ export function registerKeysCommands(program: Command): void {
     const m = await openManager(opts);
     show(await rotateSigningKey(m, keyName(name)));
     await m.close();
+  });
+
+  registerApiKeyCommands(keys);
+}
+
+interface ApiOpts {
+  api: string;
+  adminKeyFile?: string;
+}
+
+/** The admin key from a file or STRAND_ADMIN_KEY, never from a flag: flags end up in shell history and `ps`. */
+async function adminKey(opts: ApiOpts): Promise<string> {
+  const text = opts.adminKeyFile ? (await readFile(opts.adminKeyFile, 'utf8')).trim() : process.env.STRAND_ADMIN_KEY?.trim();
+  if (!text) throw new StrandError('UNAUTHORIZED', 'no admin key: pass --admin-key-file FILE or set STRAND_ADMIN_KEY');
+  if (!parseApiKey(text)) throw new StrandError('UNAUTHORIZED', `the admin key${opts.adminKeyFile ? ` in ${opts.adminKeyFile}` : ''} is not a well-formed API key (checksum)`);
+  return text;
+}
+
+async function adminCall<T>(opts: ApiOpts, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const key = await adminKey(opts);
+  const res = await fetch(new URL(path, opts.api), {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const json = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+  if (!res.ok) {
+    const err = json?.error;
+    const code = err?.code !== undefined && (ERROR_CODES as readonly string[]).includes(err.code) ? (err.code as ErrorCode) : 'INTERNAL';
+    throw new StrandError(code, `${method} ${path}: ${res.status} ${err?.message ?? ''}`.trim());
+  }
+  return json as T;
+}
+
+interface KeyView {
+  id: string;
+  scopes: string[];
+  tenant: string | null;
+  label: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  graceUntil: string | null;
+}
+
+function describeKey(k: KeyView): string {
+  const state = k.revokedAt ? `revoked ${k.revokedAt}` : k.expiresAt && Date.parse(k.expiresAt) <= Date.now() ? `expired ${k.expiresAt}` : 'active';
+  return [
+    k.id,
+    `scopes ${k.scopes.join(',')}`,
+    `tenant ${k.tenant ?? '-'}`,
+    `expires ${k.expiresAt ?? 'never'}`,
+    state,
+    ...(!k.revokedAt && k.graceUntil && Date.parse(k.graceUntil) > Date.now() ? [`previous secret valid until ${k.graceUntil}`] : []),
+    ...(k.label ? [`label ${JSON.stringify(k.label)}`] : []),
+  ].join('  ');
+}
+
+const apiOptions = (c: Command): Command =>
+  c
+    .addOption(new Option('--api <url>', 'the node\'s API URL').env('STRAND_API').default('http://127.0.0.1:8547'))
+    .option('--admin-key-file <file>', 'file holding an admin-scope API key (or set STRAND_ADMIN_KEY); strand dev writes <data-dir>/admin-api-key');
+
+/**
+ * `strand keys api`: API keys of a running node, through its admin API. A new key is printed
+ * alone on the last line of the output so that scripts can take it with `tail -n 1`.
+ */
+function registerApiKeyCommands(keys: Command): void {
+  const api = keys.command('api').description('API keys of a running node, through its admin API (docs/API-KEYS.md)');
+
+  apiOptions(api.command('create').description('create a key; prints it once, alone on the last line'))
+    .requiredOption('--scopes <list>', 'comma-separated: read, submit, admin')
+    .option('--tenant <tenant>', 'bind the key to one tenant of the event log')
+    .option('--expires <duration>', 'expire after this long: 90s, 15m, 12h, 30d')
+    .option('--label <text>', 'a note for `list`')
+    .action(async (opts: ApiOpts & { scopes: string; tenant?: string; expires?: string; label?: string }) => {
+      const scopes = opts.scopes.split(',').map((s) => s.trim()).filter(Boolean);
+      const bad = scopes.filter((s) => !isApiScope(s));
+      if (scopes.length === 0 || bad.length > 0) throw new StrandError('INVALID_REQUEST', `--scopes: use read, submit, admin${bad.length ? ` (not ${bad.join(', ')})` : ''}`);
+      let expiresInSeconds: number | undefined;
+      if (opts.expires !== undefined) {
+        const ms = parseDuration(opts.expires);
+        if (ms === null || ms < 1000) throw new StrandError('INVALID_REQUEST', '--expires: a duration such as 90s, 15m, 12h or 30d');
+        expiresInSeconds = Math.floor(ms / 1000);
+      }
+      const r = await adminCall<KeyView & { key: string }>(opts, 'POST', '/v1/admin/keys', {
+        scopes,
+        ...(opts.tenant ? { tenant: opts.tenant } : {}),
+        ...(expiresInSeconds ? { expiresInSeconds } : {}),
+        ...(opts.label ? { label: opts.label } : {}),
+      });
+      process.stdout.write(`${describeKey(r)}\n${r.key}\n`);
+    });
+
+  apiOptions(api.command('list').description('every key of the node: id, scopes, tenant, expiry, state (never a secret)')).action(async (opts: ApiOpts) => {
+    const r = await adminCall<{ keys: KeyView[] }>(opts, 'GET', '/v1/admin/keys');
+    for (const k of r.keys) process.stdout.write(`${describeKey(k)}\n`);
+  });
+
+  apiOptions(api.command('rotate <id>').description('a new secret for the key; the old one stays valid for the grace period; prints the new key on the last line'))
+    .option('--grace <duration>', 'how long the old secret stays valid (default: the node\'s apiAuth.rotationGraceSeconds)')
+    .action(async (id: string, opts: ApiOpts & { grace?: string }) => {
+      const keyId = isKeyId(id) ? id : parseApiKey(id)?.id;
+      if (!keyId) throw new StrandError('INVALID_REQUEST', 'give a key id (12 characters) or a whole API key');
+      let graceSeconds: number | undefined;
+      if (opts.grace !== undefined) {
+        const ms = parseDuration(opts.grace);
+        if (ms === null) throw new StrandError('INVALID_REQUEST', '--grace: a duration such as 0s, 15m, 12h or 1d');
+        graceSeconds = Math.floor(ms / 1000);
+      }
+      const r = await adminCall<KeyView & { key: string }>(opts, 'POST', `/v1/admin/keys/${keyId}/rotate`, graceSeconds === undefined ? {} : { graceSeconds });
+      process.stdout.write(`${describeKey(r)}\n${r.key}\n`);
+    });
+
+  apiOptions(api.command('revoke <id-or-key>').description('revoke a key now (give its id, or the whole key)')).action(async (idOrKey: string, opts: ApiOpts) => {
+    // A whole key is reduced to its id here, so that the secret never travels or lands in a URL log.
+    const keyId = isKeyId(idOrKey) ? idOrKey : parseApiKey(idOrKey)?.id;
+    if (!keyId) throw new StrandError('INVALID_REQUEST', 'give a key id (12 characters) or a whole API key (its checksum did not match)');
+    const r = await adminCall<KeyView>(opts, 'POST', `/v1/admin/keys/${keyId}/revoke`, {});
+    process.stdout.write(`${describeKey(r)}\n`);
   });
 }
