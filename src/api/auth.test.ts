@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ApiKeyStore } from '../apikeys/index.js';
 import { LocalSecretStore, SecretsManager } from '../secrets/index.js';
 import { buildApi } from './app.js';
-import { DEFAULT_AUTH_POLICY, type ApiAuthPolicy } from './auth.js';
+import { DEFAULT_AUTH_POLICY, eventsAuthorizer, type ApiAuthPolicy } from './auth.js';
+import type { FastifyRequest } from 'fastify';
 import { createApiMetrics } from './metrics.js';
 import { RecordingServices, signedTxJson } from './test-support.js';
 
@@ -77,5 +78,28 @@ describe('API key auth', () => {
     for (const k of [key, next]) expect((await app.inject({ method: 'GET', url: '/v1/status', headers: bearer(k) })).statusCode).toBe(401);
     const info = await app.inject({ method: 'GET', url: '/v1/admin/node', headers: bearer(admin) });
     expect(info.json<{ status: { chainId: number } }>().status.chainId).toBe(1337);
+  });
+
+  it('the event log authorizer: tenant-bound submit keys write only their tenant; admin needs an unbound admin key', () => {
+    const strict = eventsAuthorizer({ ...DEFAULT_AUTH_POLICY, requireKeyForSubmit: true, anonymousEventsAdmin: false });
+    const req = (apiKey: FastifyRequest['apiKey']) => ({ apiKey }) as FastifyRequest;
+    const acme = { id: 'a', scopes: new Set(['submit'] as const), tenant: 'acme' };
+    const boundAdmin = { id: 'b', scopes: new Set(['admin'] as const), tenant: 'acme' };
+    const admin = { id: 'c', scopes: new Set(['admin'] as const), tenant: null };
+    const code = (f: () => void): string | null => {
+      try {
+        f();
+        return null;
+      } catch (e) {
+        return (e as { code: string }).code;
+      }
+    };
+    expect(code(() => strict(req(acme), { kind: 'write', tenantId: 'acme' }))).toBeNull();
+    expect(code(() => strict(req(acme), { kind: 'write', tenantId: 'other' }))).toBe('FORBIDDEN');
+    expect(code(() => strict(req(null), { kind: 'write', tenantId: 'acme' }))).toBe('UNAUTHORIZED');
+    expect(code(() => strict(req(acme), { kind: 'admin' }))).toBe('FORBIDDEN');
+    expect(code(() => strict(req(boundAdmin), { kind: 'admin' }))).toBe('FORBIDDEN');
+    expect(code(() => strict(req(admin), { kind: 'admin' }))).toBeNull();
+    expect(code(() => eventsAuthorizer(DEFAULT_AUTH_POLICY)(req(null), { kind: 'admin' }))).toBeNull();
   });
 });

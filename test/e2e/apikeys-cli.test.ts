@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { API_KEY_PATTERN, parseApiKey, PEPPER_SECRET } from '../../src/apikeys/index.js';
 import { LocalSecretStore } from '../../src/secrets/index.js';
 import type { Address } from '../../src/core/index.js';
+import { agentPublicKeyHex, randomSeed } from '../../src/events/index.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { spawnStrand, type NodeProcess } from '../helpers/node-process.js';
 import { DEV_KEYS, signedTx } from '../helpers/txs.js';
@@ -48,7 +49,7 @@ function lastLine(r: CliResult): string {
 
 describe('API keys on a running dev node', () => {
   it('dev admin key, CLI-made keys, 401/403/202 on submission, rotation grace, immediate revocation, nothing in the logs', { timeout: 120_000 }, async () => {
-    node = await spawnStrand(['dev', '--no-l1', '--data-dir', dataDir, '--port', '0'], { STRAND_API_AUTH: '{"requireKeyForSubmit":true}', STRAND_LOG_LEVEL: 'debug' });
+    node = await spawnStrand(['dev', '--no-l1', '--data-dir', dataDir, '--port', '0'], { STRAND_API_AUTH: '{"requireKeyForSubmit":true,"anonymousEventsAdmin":false}', STRAND_LOG_LEVEL: 'debug' });
     const { url } = node;
     const adminFile = join(dataDir, 'admin-api-key');
     const admin = readFileSync(adminFile, 'utf8').trim();
@@ -78,6 +79,20 @@ describe('API keys on a running dev node', () => {
     expect(await submit(url, `Bearer ${submitKey}`)).toBe(202);
     expect(await submit(url, `ApiKey ${submitKey}`)).toBe(202);
     expect(await submit(url, `Bearer ${submitKey.slice(0, -1)}${submitKey.endsWith('a') ? 'b' : 'a'}`)).toBe(401);
+
+    // The event log's StateSet route: admin scope, either header scheme.
+    const registerAgentKey = async (authorization?: string): Promise<number> => {
+      const res = await fetch(`${url}/api/v1/agents/keys`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ tenantId: crypto.randomUUID(), agentId: crypto.randomUUID(), keyId: 1, publicKey: agentPublicKeyHex(randomSeed()) }),
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    expect(await registerAgentKey()).toBe(401);
+    expect(await registerAgentKey(`ApiKey ${submitKey}`)).toBe(403);
+    expect(await registerAgentKey(`ApiKey ${admin}`)).toBe(200);
 
     const rotated = lastLine(await run(['rotate', submitId, '--grace', '1h', '--admin-key-file', adminFile]));
     expect(parseApiKey(rotated)?.id).toBe(submitId);
