@@ -138,4 +138,13 @@ describe('ApiKeyStore', () => {
     await rejects401(store.verify(second.key));
     await expect(store.rotate(first.info.id, 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
+
+  it('a secrets store that cannot be opened is 503 SECRETS_UNAVAILABLE, not the store\'s own error', async () => {
+    const { manager } = await openStore('d');
+    const store = await ApiKeyStore.open(join(dir, 'd-keys.json'), async () => {
+      await LocalSecretStore.open(join(dir, 'd-secrets.json'), 'wrong', { scrypt: { n: 1 << 10, r: 8, p: 1 } });
+      return manager;
+    });
+    await expect(store.verify(newApiKey().key)).rejects.toMatchObject({ code: 'SECRETS_UNAVAILABLE' });
+  });
 });

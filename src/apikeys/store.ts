@@ -127,9 +127,12 @@ export class ApiKeyStore {
   }
 
   private manager(): Promise<SecretsManager> {
+    // A wrong store password must not reach a caller as 400 WRONG_PASSWORD: to them it is the
+    // node being unable to check keys, and the cause belongs in the operator's logs.
     this.managerPromise ??= this.openManager().catch((err: unknown) => {
       this.managerPromise = null;
-      throw err;
+      const cause = err instanceof StrandError ? err.code : 'error';
+      throw new StrandError('SECRETS_UNAVAILABLE', `the secrets store holding the API-key pepper cannot be opened (${cause})`);
     });
     return this.managerPromise;
   }
