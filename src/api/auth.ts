@@ -46,14 +46,24 @@ declare module 'fastify' {
  * files written before API keys need no change: reads are `read`, everything else `submit`
  * (the event log's handlers then narrow it through the EventsAuthorizer).
  */
-const EVENTS_ADMIN = new Set(['/v1/tenants', '/v1/agents/keys', '/v1/agents/keys/rotate', '/v1/agents/keys/revoke', '/api/v1/agents/keys']);
+// The event log's routes whose handlers ask for { kind: 'admin' } (keep in step with events-routes.ts).
+const EVENTS_ADMIN = new Set([
+  '/v1/tenants',
+  '/v1/agents/keys',
+  '/v1/agents/keys/rotate',
+  '/v1/agents/keys/revoke',
+  '/api/v1/agents/keys',
+  '/v1/schemas',
+  '/v1/schemas/:tenantId',
+  '/v1/schemas/:tenantId/:eventType/compatibility',
+]);
 
 function routeAuth(req: FastifyRequest): RouteAuth {
   const declared = req.routeOptions.config?.auth;
   if (declared) return declared;
   const url = req.routeOptions.url;
   if (url === undefined || url.startsWith('/health/') || url.startsWith('/docs') || url === '/openapi.json' || url.startsWith('/v1/cluster/')) return 'open';
-  if (req.method === 'POST' && EVENTS_ADMIN.has(url)) return 'events-admin';
+  if ((req.method === 'POST' || req.method === 'PUT') && EVENTS_ADMIN.has(url)) return 'events-admin';
   return req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'submit';
 }
 
