@@ -43,7 +43,7 @@ describe('strand keys', () => {
 
     const audit = await verifyAuditLog(`${store}.audit.jsonl`);
     expect(audit.ok).toBe(true);
-  });
+  }, 120_000);
 
   it('wrong passwords, a truncated keystore and a missing terminal fail with a code and no secret in the output', async () => {
     const ksFile = join(dir, 'b2.json');
@@ -64,5 +64,5 @@ describe('strand keys', () => {
     expect(readFileSync(store)).toEqual(before);
     const all = results.map((r) => r.stdout + r.stderr).join('\n');
     for (const s of [STORE_PW, KS_PW, 'bad-store-pw-1', 'bad-ks-pw-2', KEY]) expect(all).not.toContain(s);
-  });
+  }, 120_000);
 });
