@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { txFromJson, type Address } from '../../src/core/index.js';
 import { hashEntry } from '../../src/crypto/index.js';
 import { writeDevCluster, type DevClusterMember, type DevClusterOptions } from '../../src/node/index.js';
 import { spawnStrand, type NodeProcess } from './node-process.js';
+import { freePortRange } from './ports.js';
+
+export { freePortRange };
 import { DEV_KEYS, signedTx } from './txs.js';
 
 /*
@@ -31,25 +33,6 @@ export interface StatusView {
   readonly role: string;
   readonly leader: string | null;
   readonly raft: RaftView;
-}
-
-/** Consecutive free ports on loopback starting at the returned one (checked by binding). */
-export async function freePortRange(count: number): Promise<number> {
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 35_000);
-    const servers: net.Server[] = [];
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) {
-      const s = net.createServer();
-      ok = await new Promise<boolean>((resolve) => {
-        s.once('error', () => resolve(false));
-        s.listen(base + i, '127.0.0.1', () => resolve(true));
-      });
-      if (ok) servers.push(s);
-    }
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-    if (ok) return base;
-  }
 }
 
 export class LocalCluster {

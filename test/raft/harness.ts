@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Role, type NodeId, type ServerStatus } from '../../src/raft/index.js';
 import type { AppliedRecord, MemberConfig } from './member.js';
+import { freePorts } from '../helpers/ports.js';
 
 const MEMBER = fileURLToPath(new URL('./member.ts', import.meta.url));
 
@@ -163,17 +163,7 @@ export class MemberProcess {
   }
 }
 
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => {
-      const s = net.createServer();
-      return new Promise<net.Server>((resolve) => s.listen(0, '127.0.0.1', () => resolve(s)));
-    }),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
-}
+export { freePorts };
 
 export function tempDir(prefix: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), `strand-raft-${prefix}-`));
