@@ -52,7 +52,9 @@ export async function startAnvil(): Promise<Chain> {
 
 /** Simulates, then sends, a contract call from `from` and returns its (successful) receipt.
  * The simulation surfaces a revert as viem's ContractFunctionRevertedError (anvil would mine
- * a reverting eth_sendTransaction as a failed transaction). */
+ * a reverting eth_sendTransaction as a failed transaction). With `estimateGas`, the gas limit is
+ * eth_estimateGas plus 20 % instead of the one anvil fills in, which was intermittently too low
+ * for the dispute game's `step` and `reveal` (out of gas in the final payout; not understood). */
 export async function send(
   chain: Chain,
   from: ViemAddress,
@@ -61,9 +63,11 @@ export async function send(
   functionName: string,
   args: readonly unknown[] = [],
   value?: bigint,
+  opts: { readonly estimateGas?: boolean } = {},
 ): Promise<TransactionReceipt> {
   await chain.pub.simulateContract({ account: from, address, abi, functionName, args, value });
-  const hash = await chain.wallet.writeContract({ account: from, chain: foundry, address, abi, functionName, args, value });
+  const gas = opts.estimateGas ? ((await chain.pub.estimateContractGas({ account: from, address, abi, functionName, args, value })) * 12n) / 10n : undefined;
+  const hash = await chain.wallet.writeContract({ account: from, chain: foundry, address, abi, functionName, args, value, ...(gas ? { gas } : {}) });
   const receipt = await chain.pub.waitForTransactionReceipt({ hash });
   if (receipt.status !== 'success') throw new Error(`${functionName} reverted in block ${receipt.blockNumber}`);
   return receipt;

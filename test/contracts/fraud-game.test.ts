@@ -10,29 +10,11 @@ import { withHash } from '../../src/crypto/index.js';
 import type { Entry } from '../../src/core/index.js';
 import { CHAIN_ID, VERIFIER_ARGS } from '../../scripts/fraud-vectors.js';
 import { GAME_PRE, LedgerRun, boundaries, fullGameTransactions, gameEntries } from '../../scripts/fraud-game.js';
-import { advanceTime, ensureArtifacts, read, revertOf, startAnvil, type Chain } from './chain.js';
+import { advanceTime, ensureArtifacts, read, revertOf, send as sendTx, startAnvil, type Chain } from './chain.js';
 
-/**
- * chain.ts's send, but with the gas limit from eth_estimateGas (plus a margin) instead of the
- * one anvil fills into eth_sendTransaction, which was intermittently too low for `step` and
- * `reveal` (out of gas in the final payout; not understood yet).
- */
-async function send(
-  c: Chain,
-  from: ViemAddress,
-  address: ViemAddress,
-  abi: Abi,
-  functionName: string,
-  args: readonly unknown[] = [],
-  value?: bigint,
-): Promise<TransactionReceipt> {
-  await c.pub.simulateContract({ account: from, address, abi, functionName, args, value });
-  const gas = await c.pub.estimateContractGas({ account: from, address, abi, functionName, args, value });
-  const hash = await c.wallet.writeContract({ account: from, chain: foundry, address, abi, functionName, args, value, gas: (gas * 12n) / 10n });
-  const receipt = await c.pub.waitForTransactionReceipt({ hash });
-  if (receipt.status !== 'success') throw new Error(`${functionName} reverted in block ${receipt.blockNumber}`);
-  return receipt;
-}
+/** chain.ts's send with the gas limit from eth_estimateGas (see there why). */
+const send = (c: Chain, from: ViemAddress, address: ViemAddress, abi: Abi, functionName: string, args: readonly unknown[] = [], value?: bigint): Promise<TransactionReceipt> =>
+  sendTx(c, from, address, abi, functionName, args, value, { estimateGas: true });
 
 const artifact = (name: string): { abi: Abi; bytecode: Hex } =>
   JSON.parse(readFileSync(new URL(`../../contracts/artifacts/${name}.json`, import.meta.url), 'utf8')) as { abi: Abi; bytecode: Hex };

@@ -272,8 +272,8 @@ export class Deriver {
     return d;
   }
 
-  /** Loads the durable cursor; also run before each pass, so a pass that failed half-way
-   * leaves nothing of itself in memory. */
+  /** Loads the durable cursor; also run after a pass that failed half-way, so that it leaves
+   * nothing of itself in memory. */
   private restore(): void {
     const c = this.store.getMeta(CURSOR_KEY) as SavedCursor | undefined;
     this.scannedThrough = (this.o.fromBlock ?? 0n) - 1n;
@@ -424,7 +424,22 @@ export class Deriver {
    * blocks remain.
    */
   async sync(signal?: AbortSignal): Promise<'again' | void> {
-    this.restore();
+    // After a failed pass the memory holds half of it: start again from the durable cursor.
+    if (this.failedPass) {
+      this.restore();
+      this.failedPass = false;
+    }
+    try {
+      return await this.pass(signal);
+    } catch (err) {
+      this.failedPass = true;
+      throw err;
+    }
+  }
+
+  private failedPass = false;
+
+  private async pass(signal?: AbortSignal): Promise<'again' | void> {
     const pinned = await this.o.client.pin(signal);
     this.l1Head = pinned.head.number;
     const confirmed = pinned.head.number - (this.confirmations - 1n);
