@@ -10,6 +10,7 @@ import { devAccounts, type StrandNode } from '../../src/node/index.js';
 import { finalizeWithdrawal, StrandClient } from '../../src/sdk/index.js';
 import { depositEth, depositToken, requestWithdrawal, startChain, startSettledNode, type TestChain } from '../l1/chain.js';
 import { waitUntil } from '../helpers/txs.js';
+import { seededRng } from '../../src/raft/index.js';
 
 /*
  * The bridge invariant, checked after every step of a seeded random scenario against a real node
@@ -25,17 +26,6 @@ const seed = Number(process.env.BRIDGE_SEED ?? Math.floor(Math.random() * 2 ** 3
 const STEPS = Number(process.env.BRIDGE_STEPS ?? 25);
 const ERC20 = parseAbi(['function balanceOf(address) view returns (uint256)']);
 
-/** mulberry32: small, seeded, uniform in [0, 1). */
-function prng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let chain: TestChain;
 let node: StrandNode;
@@ -61,7 +51,7 @@ afterAll(async () => {
 
 describe('the bridge invariant after every step of a random scenario (real anvil, contracts and node)', () => {
   it(`portal balance = L2 balances + unpaid L2 withdrawals, per token (BRIDGE_SEED=${seed})`, async () => {
-    const random = prng(seed);
+    const random = seededRng(seed);
     const int = (n: number): number => Math.floor(random() * n);
     const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
     /** Uniform-ish in [1, max]. */
