@@ -10,6 +10,7 @@ import { BATCH_INBOX_ABI, encodeBatch, L1Client, ORACLE_ABI } from '../../../src
 import type { LedgerConfig } from '../../../src/ledger/index.js';
 import { Deriver } from '../../../src/l1/index.js';
 import { tempStore } from './store.js';
+import type { ChainStore } from '../../../src/store/index.js';
 import { depositEth, startChain, type TestChain } from '../chain.js';
 import { DEV_KEYS, MIN_FEE } from '../../helpers/txs.js';
 
@@ -114,6 +115,30 @@ describe('Deriver: deterministic rules for bad batches (real anvil, real contrac
     expect(deriver.balanceOf(BOB, ETH)).toBe(3n * 10n ** 17n);
     expect(deriver.balanceOf(FEE_RECIPIENT, ETH)).toBe(3n * MIN_FEE);
     expect(deriver.nextQueueIndex()).toBe(1n);
+
+    // A verifier that crashes inside the two-block batch (after block 1, committing block 2)
+    // resumes on the same store inside that batch and reaches the same chain.
+    const store = tempStore();
+    let commits = 0;
+    const crashing = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'commitBlocks') {
+          return async (...args: Parameters<ChainStore['commitBlocks']>) => {
+            if (args[0][0]!.block.header.number === 2 && ++commits === 1) throw new Error('simulated crash');
+            return target.commitBlocks(...args);
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const opts = { client, portal: chain.deployment.portal, inbox: chain.deployment.inbox, oracle: chain.deployment.oracle, ledger, genesis: { timestamp: 0, allocations: [] }, fromBlock: chain.deployment.deployBlock };
+    await expect((await Deriver.create({ ...opts, store: crashing, commitGroup: 1 })).syncToHead()).rejects.toThrow('simulated crash');
+    expect(store.headNumber()).toBe(1);
+    const resumed = await Deriver.create({ ...opts, store });
+    await resumed.syncToHead();
+    expect(resumed.status()).toMatchObject({ derivedThrough: 4, batchesApplied: 3, batchesIgnored: 4 });
+    for (let n = 0; n <= 4; n++) expect(store.getHeader(n)!.hash).toBe(deriver.block(n)!.hash);
 
     // Incremental: a later valid batch continues from where the last pass stopped.
     await submit(encodeBatch([block(5, [transfer(3n, 10n ** 17n)])]));
