@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { EventStore, TiledTree, agentPublicKeyHex, appendToTiles, ed25519Verify, eventSigningHash, publicKeyObject, parseVesEvent, randomSeed, signEvent, type JsonValue } from '../src/events/index.js';
+import { LmdbEventStore, TiledTree, agentPublicKeyHex, appendToTiles, edgeTiles, mapTileReader, ed25519Verify, eventSigningHash, publicKeyObject, parseVesEvent, randomSeed, signEvent, type JsonValue } from '../src/events/index.js';
 import { sha256 } from '../src/merkle/index.js';
 import { StrandNode, devConfig } from '../src/node/index.js';
 import { log, type Figure } from './lib.js';
@@ -100,7 +100,7 @@ export async function runEvents(opts: EventsBenchOptions = {}): Promise<{ figure
 
   // Proof generation at a large size, from the same tile layout and LMDB adapter as the node.
   const big = mkdtempSync(join(tmpdir(), 'strand-bench-events-big-'));
-  const es = EventStore.open(big);
+  const es = LmdbEventStore.open(big);
   try {
     log(`events: building a ${largeSize.toLocaleString()}-leaf tiled tree`);
     t0 = performance.now();
@@ -114,12 +114,15 @@ export async function runEvents(opts: EventsBenchOptions = {}): Promise<{ figure
         view.setBigUint64(0, BigInt(size + i));
         leaves[i] = sha256(counter);
       }
-      const tiles = [...appendToTiles(es.readTile, size, leaves).values()];
+      const from = size;
       size += n;
-      await es.commitIngest({ events: [], streamHeads: [], storeHeads: [], tiles, size });
+      await es.transaction(async (tx) => {
+        const tiles = [...appendToTiles(mapTileReader(await tx.readTiles(edgeTiles(from))), from, leaves).values()];
+        await tx.appendEvents({ events: [], streamHeads: [], storeHeads: [], tiles, size });
+      });
     }
     figures.push({ part, name: `build ${largeSize.toLocaleString()}-leaf tile tree`, value: +((performance.now() - t0) / 1000).toFixed(1), unit: 's', note: `${(dirBytes(big) / 2 ** 20).toFixed(0)} MiB LMDB` });
-    const tree = new TiledTree(es.readTile, largeSize);
+    const tree = new TiledTree((level, index) => es.readTileSync(level, index), largeSize);
     const N = 1000;
     const inc: number[] = [];
     for (let i = 0; i < N; i++) {

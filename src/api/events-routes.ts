@@ -210,7 +210,7 @@ export function registerEventRoutes(app: FastifyInstance, events: EventService, 
   });
 
   app.get<{ Params: { agentId: string }; Querystring: { tenantId?: string } }>('/v1/agents/:agentId/keys', opts('Every key of an agent with its validity window and revocation', { response: errorResponses(400) }), async (req) => {
-    const keys = events.agentKeys(parseUuid(req.query.tenantId, 'tenantId'), parseUuid(req.params.agentId, 'agentId'));
+    const keys = await events.agentKeys(parseUuid(req.query.tenantId, 'tenantId'), parseUuid(req.params.agentId, 'agentId'));
     return { keys: keys.map(keyView) };
   });
 
@@ -225,7 +225,7 @@ export function registerEventRoutes(app: FastifyInstance, events: EventService, 
       for (const t of new Set(parsed.map((e) => e.tenantId))) authorize(req, { kind: 'write', tenantId: t });
       const out = await events.ingest(parsed, 'atomic');
       const receipts = out.map((o) => (o.ok ? { ...o.receipt, duplicate: o.duplicate } : null));
-      return reply.code(201).send({ receipts, treeSize: events.size() });
+      return reply.code(201).send({ receipts, treeSize: await events.size() });
     },
   );
 
@@ -233,11 +233,11 @@ export function registerEventRoutes(app: FastifyInstance, events: EventService, 
     '/v1/events/:eventId',
     opts('An event, its receipt, and its inclusion proof against the latest signed checkpoint (or ?treeSize=)', { response: errorResponses(400, 404) }),
     async (req) => {
-      const view = events.eventById(parseUuid(req.params.eventId, 'eventId'));
+      const view = await events.eventById(parseUuid(req.params.eventId, 'eventId'));
       if (!view) throw new StrandError('NOT_FOUND', `no event ${req.params.eventId}`);
-      const cp = events.checkpoint();
+      const cp = await events.checkpoint();
       const treeSize = intQuery(req.query.treeSize, 'treeSize', cp.size);
-      const inc = events.inclusionProof(view.receipt.logIndex, treeSize);
+      const inc = await events.inclusionProof(view.receipt.logIndex, treeSize);
       return {
         ...eventView(view),
         inclusion: { treeSize: inc.treeSize, root: b64(inc.root), proof: inc.proof.map(b64) },
@@ -252,14 +252,14 @@ export function registerEventRoutes(app: FastifyInstance, events: EventService, 
     async (req) => {
       const after = intQuery(req.query.after, 'after', 0);
       const limit = Math.max(1, intQuery(req.query.limit, 'limit', 100, 1000));
-      const r = events.readStream(parseUuid(req.params.tenantId, 'tenantId'), req.params.entityType, req.params.entityId, after, limit);
+      const r = await events.readStream(parseUuid(req.params.tenantId, 'tenantId'), req.params.entityType, req.params.entityId, after, limit);
       const last = r.events.at(-1)?.receipt.streamSequence;
       return { events: r.events.map(eventView), head: r.head, nextCursor: last !== undefined && last < r.head ? last : null };
     },
   );
 
   app.get('/v1/checkpoints/latest', opts('The latest signed checkpoint (C2SP tlog-checkpoint in a signed note) and the log’s verifier key'), async () => {
-    const cp = events.checkpoint();
+    const cp = await events.checkpoint();
     return { checkpoint: cp.note, treeSize: cp.size, origin: events.origin, verifierKey: events.verifierKey };
   });
 
@@ -267,8 +267,8 @@ export function registerEventRoutes(app: FastifyInstance, events: EventService, 
     '/v1/checkpoints/consistency',
     opts('RFC 9162 consistency proof between two tree sizes (to defaults to the current size)', { response: errorResponses(400) }),
     async (req) => {
-      const size = events.size();
-      const p = events.consistencyProof(intQuery(req.query.from, 'from', 0), intQuery(req.query.to, 'to', size));
+      const size = await events.size();
+      const p = await events.consistencyProof(intQuery(req.query.from, 'from', 0), intQuery(req.query.to, 'to', size));
       return { from: p.from, to: p.to, fromRoot: b64(p.fromRoot), toRoot: b64(p.toRoot), proof: p.proof.map(b64) };
     },
   );
@@ -277,18 +277,18 @@ export function registerEventRoutes(app: FastifyInstance, events: EventService, 
 
   app.get('/checkpoint', opts('tlog-tiles: the latest signed checkpoint', {}, ['transparency log']), async (_req, reply) => {
     reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-cache');
-    return reply.send(events.checkpoint().note);
+    return reply.send((await events.checkpoint()).note);
   });
 
   app.get<{ Params: { '*': string } }>('/tile/entries/*', opts('tlog-tiles: an entry bundle (uint16 length || leaf data, per leaf)', {}, ['transparency log']), async (req, reply) => {
     const { index, width } = parseTileIndex(req.params['*']);
-    return sendBinary(reply, events.entryBundle(index, width), width === null);
+    return sendBinary(reply, await events.entryBundle(index, width), width === null);
   });
 
   app.get<{ Params: { level: string; '*': string } }>('/tile/:level/*', opts('tlog-tiles: a hash tile (height 8)', {}, ['transparency log']), async (req, reply) => {
     if (!/^\d{1,2}$/.test(req.params.level)) throw new StrandError('NOT_FOUND', 'not a tile path');
     const { index, width } = parseTileIndex(req.params['*']);
-    return sendBinary(reply, events.tile(Number(req.params.level), index, width), width === null);
+    return sendBinary(reply, await events.tile(Number(req.params.level), index, width), width === null);
   });
 
   // ---- payload schemas (docs/EVENTS.md "Schemas") ---------------------------------------
@@ -321,7 +321,7 @@ export function registerEventRoutes(app: FastifyInstance, events: EventService, 
 
   app.get<{ Params: { tenantId: string } }>('/v1/schemas/:tenantId', opts('A tenant’s schema policy (requireSchema)', { response: errorResponses(400) }, ['schemas']), async (req) => {
     const tenantId = parseUuid(req.params.tenantId, 'tenantId');
-    return { tenantId, ...events.schemaPolicy(tenantId) };
+    return { tenantId, ...(await events.schemaPolicy(tenantId)) };
   });
 
   app.put<{ Params: { tenantId: string } }>(
@@ -342,7 +342,7 @@ export function registerEventRoutes(app: FastifyInstance, events: EventService, 
     opts('An event type’s schema versions and compatibility mode', { response: errorResponses(400, 404) }, ['schemas']),
     async (req) => {
       const tenantId = parseUuid(req.params.tenantId, 'tenantId');
-      return { tenantId, eventType: req.params.eventType, ...events.schemaVersions(tenantId, req.params.eventType) };
+      return { tenantId, eventType: req.params.eventType, ...(await events.schemaVersions(tenantId, req.params.eventType)) };
     },
   );
 
@@ -352,7 +352,7 @@ export function registerEventRoutes(app: FastifyInstance, events: EventService, 
     async (req) => {
       const v = req.params.version;
       const version = v === 'latest' ? 'latest' : intQuery(v, 'version', 0);
-      return events.schemaVersion(parseUuid(req.params.tenantId, 'tenantId'), req.params.eventType, version);
+      return await events.schemaVersion(parseUuid(req.params.tenantId, 'tenantId'), req.params.eventType, version);
     },
   );
 
@@ -400,7 +400,7 @@ export function registerEventRoutes(app: FastifyInstance, events: EventService, 
         else rejections.push({ event_id: o.eventId, reason: stateSetReason(o), message: o.message, ...(typeof o.details?.path === 'string' ? { path: o.details.path } : {}) });
       }
       const fresh = outcomes.filter((o) => o.ok && !o.duplicate).map((o) => (o.ok ? o.receipt.sequenceNumber : 0));
-      const head = first ? events.storeHead(first.tenantId, first.storeId) : 0;
+      const head = first ? await events.storeHead(first.tenantId, first.storeId) : 0;
       return {
         batchId: randomUUID(),
         eventsAccepted: receipts.length,

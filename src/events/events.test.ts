@@ -7,8 +7,15 @@ import { StrandError } from '../core/index.js';
 import { consistencyProof, inclusionProof, leafHash, merkleRoot, sha256 } from '../merkle/index.js';
 import {
   EventService,
-  EventStore,
+  LmdbEventStore,
+  type EventStore,
   TiledTree,
+  tilesForRanges,
+  tileId,
+  mapTileReader,
+  inclusionRanges,
+  consistencyRanges,
+  edgeTiles,
   agentPublicKeyHex,
   appendToTiles,
   canonicalJson,
@@ -192,7 +199,9 @@ describe('tiled RFC 9162 tree', () => {
     const read = (l: number, i: number): Uint8Array | undefined => tiles.get(`${l}/${i}`);
     const leaves = Array.from({ length: n }, (_, i) => leafHash(new TextEncoder().encode(`leaf ${i}`)));
     for (let s = 0; s < n; s += chunk) {
-      for (const [k, t] of appendToTiles(read, s, leaves.slice(s, s + chunk))) tiles.set(k, t.bytes);
+      // Appending reads only the right-edge tiles edgeTiles names.
+      const edge = new Map(edgeTiles(s).map((c) => [tileId(c.level, c.index), read(c.level, c.index)!] as const));
+      for (const [k, t] of appendToTiles(mapTileReader(edge), s, leaves.slice(s, s + chunk))) tiles.set(k, t.bytes);
     }
     return { read, leaves };
   }
@@ -209,6 +218,17 @@ describe('tiled RFC 9162 tree', () => {
         expect(tree.inclusionProof(idx)).toEqual(inclusionProof(prefix, idx));
         const m = 1 + (b % size);
         expect(tree.consistencyProof(m)).toEqual(consistencyProof(prefix, m));
+        // The tiles planned up front are all a proof reads (what a PostgreSQL store fetches).
+        const only = (ranges: Array<[number, number]>): TiledTree => {
+          const fetched = new Map<string, Uint8Array>();
+          for (const c of tilesForRanges(ranges)) fetched.set(tileId(c.level, c.index), read(c.level, c.index)!);
+          return new TiledTree(mapTileReader(fetched), size);
+        };
+        expect(only([[0, size], ...inclusionRanges(idx, size)]).inclusionProof(idx)).toEqual(inclusionProof(prefix, idx));
+        const planned = only([[0, size], [0, m], ...consistencyRanges(m, size)]);
+        expect(planned.consistencyProof(m)).toEqual(consistencyProof(prefix, m));
+        expect(planned.rangeHash(0, m)).toEqual(merkleRoot(leaves.slice(0, m)));
+        expect(planned.root()).toEqual(merkleRoot(prefix));
       }),
       { numRuns: 60 },
     );
@@ -233,7 +253,7 @@ describe('EventService over LMDB', () => {
   async function setup(clock = { t: Date.parse('2026-01-01T00:00:00Z') }): Promise<{ svc: EventService; agent: Uint8Array; clock: { t: number }; store: EventStore; dir: string }> {
     const dir = mkdtempSync(join(tmpdir(), 'strand-events-'));
     dirs.push(dir);
-    const store = EventStore.open(dir);
+    const store = LmdbEventStore.open(dir);
     services.push(store);
     const svc = new EventService(store, { origin: 'strand.test/events', signingSeed: sha256(new Uint8Array([1])), now: () => clock.t, maxPayloadBytes: 4096 });
     const agent = randomSeed();
@@ -249,35 +269,35 @@ describe('EventService over LMDB', () => {
     const batch = Array.from({ length: 300 }, (_, i) => makeEvent(agent, { entityId: `ORD-${i % 7}`, payload: { i } }));
     const out = await svc.ingest(batch.map(parse), 'atomic');
     expect(out.every((o) => o.ok && !o.duplicate)).toBe(true);
-    expect(svc.size()).toBe(300);
-    const cp = svc.checkpoint();
+    expect(await svc.size()).toBe(300);
+    const cp = await svc.checkpoint();
     for (const i of [0, 1, 150, 299]) {
-      const view = svc.eventAt(i)!;
-      const inc = svc.inclusionProof(i);
+      const view = (await svc.eventAt(i))!;
+      const inc = await svc.inclusionProof(i);
       verifyEventProof(
         { event: view.event, receipt: view.receipt, inclusion: { treeSize: inc.treeSize, proof: inc.proof.map((p) => Buffer.from(p).toString('base64')) }, checkpoint: cp.note },
         svc.verifierKey,
         { agentPublicKey: publicKeyOf(agent) },
       );
     }
-    const streams = svc.readStream(TENANT as Uuid, 'order', 'ORD-3', 0, 1000);
+    const streams = await svc.readStream(TENANT as Uuid, 'order', 'ORD-3', 0, 1000);
     expect(streams.events.map((e) => e.receipt.streamSequence)).toEqual(Array.from({ length: streams.head }, (_, i) => i + 1));
     // Same body again: original receipts, nothing new.
     const again = await svc.ingest(batch.slice(0, 5).map(parse), 'atomic');
     expect(again.map((o) => o.ok && o.duplicate)).toEqual([true, true, true, true, true]);
     expect(again.map((o) => (o.ok ? o.receipt : null))).toEqual(out.slice(0, 5).map((o) => (o.ok ? o.receipt : null)));
-    expect(svc.size()).toBe(300);
+    expect(await svc.size()).toBe(300);
     // Same id, different body: 409, nothing written.
     const conflict = makeEvent(agent, { eventId: String(batch[0]!.event_id), payload: { i: -1 } });
     await expect(svc.ingest([parse(conflict)], 'atomic')).rejects.toMatchObject({ code: 'EVENT_ID_CONFLICT' });
     // Consistency between two checkpoints, verified offline.
     const more = await svc.ingest([parse(makeEvent(agent))], 'atomic');
     expect(more[0]!.ok).toBe(true);
-    const cp2 = svc.checkpoint();
-    const cons = svc.consistencyProof(300, 301);
+    const cp2 = await svc.checkpoint();
+    const cons = await svc.consistencyProof(300, 301);
     verifyCheckpointConsistency(cp.note, cp2.note, cons.proof.map((p) => Buffer.from(p).toString('base64')), svc.verifierKey);
-    expect(() => svc.consistencyProof(5, 302)).toThrow(expect.objectContaining({ code: 'TREE_SIZE_OUT_OF_RANGE' }));
-    expect(() => svc.consistencyProof(0, 10)).toThrow(expect.objectContaining({ code: 'TREE_SIZE_OUT_OF_RANGE' }));
+    await expect(svc.consistencyProof(5, 302)).rejects.toMatchObject({ code: 'TREE_SIZE_OUT_OF_RANGE' });
+    await expect(svc.consistencyProof(0, 10)).rejects.toMatchObject({ code: 'TREE_SIZE_OUT_OF_RANGE' });
   });
 
   it('refuses bad events with their codes and writes nothing from a bad batch', async () => {
@@ -290,11 +310,11 @@ describe('EventService over LMDB', () => {
     ];
     for (const [bad, code] of cases) {
       await expect(svc.ingest([parse(makeEvent(agent)), parse(bad)], 'atomic')).rejects.toMatchObject({ code });
-      expect(svc.size()).toBe(0);
+      expect(await svc.size()).toBe(0);
     }
     const partial = await svc.ingest([parse(makeEvent(agent)), parse(makeEvent(stranger))], 'partial');
     expect(partial.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['ok', 'INVALID_SIGNATURE']);
-    expect(svc.size()).toBe(1);
+    expect(await svc.size()).toBe(1);
   });
 
   it('rotates with an overlap and revokes immediately, keeping earlier events valid', async () => {
@@ -309,29 +329,29 @@ describe('EventService over LMDB', () => {
     await expect(svc.ingest([parse(makeEvent(agent))], 'atomic')).rejects.toMatchObject({ code: 'KEY_NOT_VALID' });
     await svc.revokeKey({ tenantId: TENANT as Uuid, agentId: AGENT as Uuid, keyId: 2 });
     await expect(svc.ingest([parse(makeEvent(agent2, { agentKeyId: 2 }))], 'atomic')).rejects.toMatchObject({ code: 'KEY_REVOKED' });
-    expect(svc.size()).toBe(3);
+    expect(await svc.size()).toBe(3);
     // The event signed before rotation is still served and still proves.
-    const first = svc.eventAt(0)!;
+    const first = (await svc.eventAt(0))!;
     expect(first.receipt).toEqual(before[0]!.ok ? before[0]!.receipt : null);
-    const inc = svc.inclusionProof(0);
-    verifyEventProof({ event: first.event, receipt: first.receipt, inclusion: { treeSize: inc.treeSize, proof: inc.proof.map((p) => Buffer.from(p).toString('base64')) }, checkpoint: svc.checkpoint().note }, svc.verifierKey, { agentPublicKey: publicKeyOf(agent) });
-    expect(agentPublicKeyHex(agent2)).toBe(hex(svc.agentKeys(TENANT as Uuid, AGENT as Uuid)[1]!.publicKey));
+    const inc = await svc.inclusionProof(0);
+    verifyEventProof({ event: first.event, receipt: first.receipt, inclusion: { treeSize: inc.treeSize, proof: inc.proof.map((p) => Buffer.from(p).toString('base64')) }, checkpoint: (await svc.checkpoint()).note }, svc.verifierKey, { agentPublicKey: publicKeyOf(agent) });
+    expect(agentPublicKeyHex(agent2)).toBe(hex((await svc.agentKeys(TENANT as Uuid, AGENT as Uuid))[1]!.publicKey));
   });
 
   it('keeps the log across a reopen and serves tlog tiles', async () => {
     const { svc, agent, store, dir } = await setup();
     await svc.ingest(Array.from({ length: 260 }, () => parse(makeEvent(agent))), 'atomic');
-    const root = svc.checkpoint().note;
+    const root = (await svc.checkpoint()).note;
     await store.close();
     services.splice(services.indexOf(store), 1);
-    const reopened = EventStore.open(dir);
+    const reopened = LmdbEventStore.open(dir);
     services.push(reopened);
     const svc2 = new EventService(reopened, { origin: 'strand.test/events', signingSeed: sha256(new Uint8Array([1])) });
-    expect(svc2.checkpoint().note).toBe(root);
-    expect(svc2.tile(0, 0, null)?.length).toBe(256 * 32);
-    expect(svc2.tile(0, 1, 4)?.length).toBe(4 * 32);
-    expect(svc2.tile(0, 1, null)).toBeUndefined();
-    const bundle = svc2.entryBundle(1, 4)!;
-    expect(Buffer.from(bundle).readUInt16BE(0)).toBe(svc2.eventAt(256)!.leaf.length);
+    expect((await svc2.checkpoint()).note).toBe(root);
+    expect((await svc2.tile(0, 0, null))?.length).toBe(256 * 32);
+    expect((await svc2.tile(0, 1, 4))?.length).toBe(4 * 32);
+    expect(await svc2.tile(0, 1, null)).toBeUndefined();
+    const bundle = (await svc2.entryBundle(1, 4))!;
+    expect(Buffer.from(bundle).readUInt16BE(0)).toBe((await svc2.eventAt(256))!.leaf.length);
   });
 });

@@ -32,8 +32,35 @@ export {
   type Checkpoint,
   type NoteVerifier,
 } from './note.js';
-export { TiledTree, appendToTiles, TILE_WIDTH, TILE_HEIGHT, type TileReader } from './tree.js';
-export { EventStore, type AgentKeyRecord, type TenantRecord, type SchemaRecord, type SchemaSubject } from './store.js';
+export {
+  TiledTree,
+  appendToTiles,
+  edgeTiles,
+  tilesForRanges,
+  inclusionRanges,
+  consistencyRanges,
+  mapTileReader,
+  tileId,
+  TILE_WIDTH,
+  TILE_HEIGHT,
+  type TileReader,
+  type TileCoord,
+} from './tree.js';
+export {
+  LmdbEventStore,
+  type EventStore,
+  type EventStoreOptions,
+  type EventReads,
+  type EventTx,
+  type IngestWrite,
+  type StoredEvent,
+  type StreamKey,
+  type StoreKey,
+  type AgentKeyRecord,
+  type TenantRecord,
+  type SchemaRecord,
+  type SchemaSubject,
+} from './store.js';
 export {
   EventService,
   MAX_EVENT_BATCH,

@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sha256 } from '../merkle/index.js';
 import {
   EventService,
-  EventStore,
+  LmdbEventStore,
+  type EventStore,
   applyDefaults,
   compatibilityBreaks,
   compileEventSchema,
@@ -305,7 +306,7 @@ describe('schema registry over LMDB', () => {
   async function setup(): Promise<{ svc: EventService; agent: Uint8Array; dir: string; store: EventStore }> {
     const dir = mkdtempSync(join(tmpdir(), 'strand-schemas-'));
     dirs.push(dir);
-    const store = EventStore.open(dir);
+    const store = LmdbEventStore.open(dir);
     stores.push(store);
     const svc = new EventService(store, { origin: 'strand.test/events', signingSeed: sha256(new Uint8Array([1])) });
     const agent = randomSeed();
@@ -337,13 +338,13 @@ describe('schema registry over LMDB', () => {
     await expect(svc.registerSchema({ tenantId: crypto.randomUUID() as Uuid, eventType: 'x', schema: ORDER })).rejects.toMatchObject({ code: 'UNKNOWN_TENANT' });
     await store.close();
     stores.splice(stores.indexOf(store), 1);
-    const reopened = EventStore.open(dir);
+    const reopened = LmdbEventStore.open(dir);
     stores.push(reopened);
     const svc2 = new EventService(reopened, { origin: 'strand.test/events', signingSeed: sha256(new Uint8Array([1])) });
-    const listed = svc2.schemaVersions(TENANT, 'order.created');
+    const listed = await svc2.schemaVersions(TENANT, 'order.created');
     expect([listed.compatibility, listed.latest, listed.versions.map((v) => v.version)]).toEqual(['none', 3, [1, 2, 3]]);
-    expect(svc2.schemaVersion(TENANT, 'order.created', 1).schema).toEqual(ORDER);
-    expect(() => svc2.schemaVersion(TENANT, 'order.created', 9)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect((await svc2.schemaVersion(TENANT, 'order.created', 1)).schema).toEqual(ORDER);
+    await expect(svc2.schemaVersion(TENANT, 'order.created', 9)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('validates payloads against the latest version: refused with the field’s path, nothing written', async () => {
@@ -354,10 +355,10 @@ describe('schema registry over LMDB', () => {
     const good = event(agent, { orderId: 'o', items: [{ sku: 'a', qty: 2 }] });
     const bad = event(agent, { orderId: 'o', items: [{ sku: 'a', qty: '2' }] });
     await expect(svc.ingest([good, bad], 'atomic')).rejects.toMatchObject({ code: 'SCHEMA_VIOLATION', message: expect.stringMatching(/^events\[1\]: .*payload \/items\/0\/qty must be integer/), details: expect.objectContaining({ path: '/items/0/qty' }) });
-    expect(svc.size()).toBe(1);
+    expect(await svc.size()).toBe(1);
     const partial = await svc.ingest([good, bad], 'partial');
     expect(partial.map((o) => (o.ok ? 'ok' : [o.code, o.details?.path]))).toEqual(['ok', ['SCHEMA_VIOLATION', '/items/0/qty']]);
-    expect(svc.size()).toBe(2);
+    expect(await svc.size()).toBe(2);
     // A duplicate is answered from the log even if a later schema would refuse it.
     await svc.setCompatibility(TENANT, 'order.created', 'none');
     await svc.registerSchema({ tenantId: TENANT, eventType: 'order.created', schema: { type: 'string' } });
@@ -366,7 +367,7 @@ describe('schema registry over LMDB', () => {
     // requireSchema: an event type without a schema is refused.
     expect((await svc.ingest([event(agent, 1, 'order.noted')], 'atomic'))[0]!.ok).toBe(true);
     await svc.setRequireSchema(TENANT, true);
-    expect(svc.schemaPolicy(TENANT)).toEqual({ requireSchema: true });
+    expect(await svc.schemaPolicy(TENANT)).toEqual({ requireSchema: true });
     await expect(svc.ingest([event(agent, 1, 'order.noted')], 'atomic')).rejects.toMatchObject({ code: 'SCHEMA_VIOLATION', message: expect.stringContaining('no schema is registered for order.noted') });
   });
 });

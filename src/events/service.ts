@@ -5,8 +5,8 @@ import { ed25519Sign, ed25519Verify, privateKeyObject, publicKeyObject, publicKe
 import { formatCheckpoint, formatVerifierKey, signNote } from './note.js';
 import { compatibilityBreaks, compile, parseEventSchema, type CompatibilityMode, type EventSchema, type EventSchemaValidator } from './schemas.js';
 import { canonicalJson } from './jcs.js';
-import type { AgentKeyRecord, EventStore, SchemaRecord, StoredEvent } from './store.js';
-import { TILE_WIDTH, TiledTree, appendToTiles } from './tree.js';
+import type { AgentKeyRecord, EventReads, EventStore, EventTx, SchemaRecord, StoredEvent } from './store.js';
+import { TILE_WIDTH, TiledTree, appendToTiles, consistencyRanges, edgeTiles, inclusionRanges, mapTileReader, tileId, tilesForRanges } from './tree.js';
 import {
   LIMITS,
   decodeEventLeaf,
@@ -81,9 +81,9 @@ const schemaView = (r: SchemaRecord): SchemaVersionView => ({
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(b);
 
 /**
- * Tenants, agent keys and the event log. Writes are serialised through one promise chain, so
- * sequence numbers and log indexes are assigned once, in commit order; reads go straight to
- * LMDB (committed state only).
+ * Tenants, agent keys and the event log. Every write runs in one store transaction, which holds
+ * the store's write lock (see store.ts), so sequence numbers and log indexes are assigned once,
+ * in commit order, even with several writers on one PostgreSQL; reads see committed state only.
  */
 export class EventService {
   readonly origin: string;
@@ -93,7 +93,6 @@ export class EventService {
   private readonly signKey: KeyObject;
   private readonly now: () => number;
   readonly maxPayloadBytes: number;
-  private tail: Promise<unknown> = Promise.resolve();
   private readonly keyObjects = new Map<string, KeyObject>();
   private cachedCheckpoint: { size: number; note: string } | null = null;
   // Compiled latest schema per (tenant, event type); an entry is stale once its version is not
@@ -117,18 +116,16 @@ export class EventService {
     this.maxPayloadBytes = opts.maxPayloadBytes ?? 64 * 1024;
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn, fn);
-    this.tail = run.catch(() => undefined);
-    return run;
+  private serial<T>(fn: (tx: EventTx) => Promise<T>): Promise<T> {
+    return this.store.transaction(fn);
   }
 
   // ---- tenants and keys --------------------------------------------------------------
 
   createTenant(tenantId: Uuid, name: string | null): Promise<{ created: boolean }> {
-    return this.serial(async () => {
-      if (this.store.tenant(tenantId)) return { created: false };
-      await this.store.putTenant({ tenantId, name, createdAt: this.now() });
+    return this.serial(async (tx) => {
+      if (await tx.tenant(tenantId)) return { created: false };
+      await tx.putTenant({ tenantId, name, createdAt: this.now() });
       return { created: true };
     });
   }
@@ -139,56 +136,56 @@ export class EventService {
    * signed under one stay verifiable). `createTenant` is StateSet's behaviour (admin scope).
    */
   registerKey(k: { tenantId: Uuid; agentId: Uuid; keyId: number; publicKey: Uint8Array; validFrom: number | null; validTo: number | null }, opts: { createTenant: boolean }): Promise<AgentKeyRecord> {
-    return this.serial(async () => {
-      const tenant = this.store.tenant(k.tenantId);
+    return this.serial(async (tx) => {
+      const tenant = await tx.tenant(k.tenantId);
       if (!tenant && !opts.createTenant) throw new StrandError('UNKNOWN_TENANT', `tenant ${k.tenantId} is not registered`);
       if (k.publicKey.length !== 32) throw new StrandError('INVALID_REQUEST', 'publicKey must be 32 bytes (Ed25519)');
       if (k.validFrom !== null && k.validTo !== null && k.validTo <= k.validFrom) throw new StrandError('INVALID_REQUEST', 'validTo must be after validFrom');
-      const existing = this.store.agentKey(k.tenantId, k.agentId, k.keyId);
+      const existing = await tx.agentKey(k.tenantId, k.agentId, k.keyId);
       if (existing) {
         if (sameBytes(existing.publicKey, k.publicKey) && existing.validFrom === k.validFrom && existing.validTo === k.validTo && existing.revokedAt === null) return existing;
         throw new StrandError('KEY_CONFLICT', `agent ${k.agentId} already has a different key ${k.keyId}`);
       }
       const record: AgentKeyRecord = { ...k, revokedAt: null, registeredAt: this.now() };
-      await this.store.putKeys([record], tenant ? undefined : { tenantId: k.tenantId, name: null, createdAt: this.now() });
+      await tx.putKeys([record], tenant ? undefined : { tenantId: k.tenantId, name: null, createdAt: this.now() });
       return record;
     });
   }
 
   /** New key valid now; the old one stays valid for `overlapMs` more, then expires. */
   rotateKey(r: { tenantId: Uuid; agentId: Uuid; keyId: number; newKeyId: number; publicKey: Uint8Array; overlapMs: number }): Promise<{ old: AgentKeyRecord; next: AgentKeyRecord }> {
-    return this.serial(async () => {
-      const old = this.usableKey(r.tenantId, r.agentId, r.keyId);
-      if (this.store.agentKey(r.tenantId, r.agentId, r.newKeyId)) throw new StrandError('KEY_CONFLICT', `key ${r.newKeyId} is already registered`);
+    return this.serial(async (tx) => {
+      const old = await this.usableKey(tx, r.tenantId, r.agentId, r.keyId);
+      if (await tx.agentKey(r.tenantId, r.agentId, r.newKeyId)) throw new StrandError('KEY_CONFLICT', `key ${r.newKeyId} is already registered`);
       if (r.publicKey.length !== 32) throw new StrandError('INVALID_REQUEST', 'publicKey must be 32 bytes (Ed25519)');
       const now = this.now();
       const end = now + r.overlapMs;
       const updated: AgentKeyRecord = { ...old, validTo: old.validTo === null ? end : Math.min(old.validTo, end) };
       const next: AgentKeyRecord = { tenantId: r.tenantId, agentId: r.agentId, keyId: r.newKeyId, publicKey: r.publicKey, validFrom: now, validTo: null, revokedAt: null, registeredAt: now };
-      await this.store.putKeys([updated, next]);
+      await tx.putKeys([updated, next]);
       return { old: updated, next };
     });
   }
 
   /** Immediate: events ingested after this are refused; those already in the log stay. */
   revokeKey(r: { tenantId: Uuid; agentId: Uuid; keyId: number }): Promise<AgentKeyRecord> {
-    return this.serial(async () => {
-      const k = this.store.agentKey(r.tenantId, r.agentId, r.keyId);
+    return this.serial(async (tx) => {
+      const k = await tx.agentKey(r.tenantId, r.agentId, r.keyId);
       if (!k) throw new StrandError('UNKNOWN_AGENT_KEY', `agent ${r.agentId} has no key ${r.keyId}`);
       if (k.revokedAt !== null) return k;
       const revoked = { ...k, revokedAt: this.now() };
-      await this.store.putKeys([revoked]);
+      await tx.putKeys([revoked]);
       return revoked;
     });
   }
 
-  agentKeys(tenantId: Uuid, agentId: Uuid): AgentKeyRecord[] {
+  agentKeys(tenantId: Uuid, agentId: Uuid): Promise<AgentKeyRecord[]> {
     return this.store.agentKeys(tenantId, agentId);
   }
 
-  private usableKey(tenantId: Uuid, agentId: Uuid, keyId: number): AgentKeyRecord {
-    if (!this.store.tenant(tenantId)) throw new StrandError('UNKNOWN_TENANT', `tenant ${tenantId} is not registered`);
-    const k = this.store.agentKey(tenantId, agentId, keyId);
+  private async usableKey(r: EventReads, tenantId: Uuid, agentId: Uuid, keyId: number): Promise<AgentKeyRecord> {
+    if (!(await r.tenant(tenantId))) throw new StrandError('UNKNOWN_TENANT', `tenant ${tenantId} is not registered`);
+    const k = await r.agentKey(tenantId, agentId, keyId);
     if (!k) throw new StrandError('UNKNOWN_AGENT_KEY', `agent ${agentId} of tenant ${tenantId} has no key ${keyId}`);
     const now = this.now();
     if (k.revokedAt !== null) throw new StrandError('KEY_REVOKED', `key ${keyId} of agent ${agentId} was revoked at ${new Date(k.revokedAt).toISOString()}`);
@@ -219,16 +216,16 @@ export class EventService {
     this.checkEventType(r.eventType);
     const parsed = parseEventSchema(r.schema);
     const text = canonicalJson(parsed);
-    return this.serial(async () => {
-      this.knownTenant(r.tenantId);
-      const subject = this.store.schemaSubject(r.tenantId, r.eventType);
+    return this.serial(async (tx) => {
+      await this.knownTenant(tx, r.tenantId);
+      const subject = await tx.schemaSubject(r.tenantId, r.eventType);
       if (subject && r.compatibility !== undefined && r.compatibility !== subject.compatibility) {
         throw new StrandError('INVALID_REQUEST', `${r.eventType} is ${subject.compatibility}-compatible; change its mode with PUT /v1/schemas/{tenantId}/{eventType}/compatibility`);
       }
       const mode = subject?.compatibility ?? r.compatibility ?? 'backward';
       const latest = subject?.latest ?? 0;
       if (latest > 0) {
-        const prev = this.store.schema(r.tenantId, r.eventType, latest);
+        const prev = await tx.schema(r.tenantId, r.eventType, latest);
         if (!prev) throw new Error(`schema ${r.eventType} v${latest} missing from the store`);
         if (prev.schema === text) return { version: schemaView(prev), compatibility: mode, created: false };
         const breaks = compatibilityBreaks(JSON.parse(prev.schema) as EventSchema, parsed, mode);
@@ -237,7 +234,7 @@ export class EventService {
         }
       }
       const record: SchemaRecord = { tenantId: r.tenantId, eventType: r.eventType, version: latest + 1, schema: text, registeredAt: this.now() };
-      await this.store.putSchema({ tenantId: r.tenantId, eventType: r.eventType, value: { compatibility: mode, latest: record.version } }, record);
+      await tx.putSchema({ tenantId: r.tenantId, eventType: r.eventType, value: { compatibility: mode, latest: record.version } }, record);
       return { version: schemaView(record), compatibility: mode, created: true };
     });
   }
@@ -245,42 +242,42 @@ export class EventService {
   /** Judges the next registration only: versions already registered are not re-checked. */
   setCompatibility(tenantId: Uuid, eventType: string, mode: CompatibilityMode): Promise<{ compatibility: CompatibilityMode; latest: number }> {
     this.checkEventType(eventType);
-    return this.serial(async () => {
-      this.knownTenant(tenantId);
-      const value = { compatibility: mode, latest: this.store.schemaSubject(tenantId, eventType)?.latest ?? 0 };
-      await this.store.putSchema({ tenantId, eventType, value });
+    return this.serial(async (tx) => {
+      await this.knownTenant(tx, tenantId);
+      const value = { compatibility: mode, latest: (await tx.schemaSubject(tenantId, eventType))?.latest ?? 0 };
+      await tx.putSchema({ tenantId, eventType, value });
       return value;
     });
   }
 
   /** With requireSchema, an event whose type has no registered schema is a SCHEMA_VIOLATION. */
   setRequireSchema(tenantId: Uuid, requireSchema: boolean): Promise<void> {
-    return this.serial(async () => {
-      this.knownTenant(tenantId);
-      await this.store.putSchemaPolicy(tenantId, requireSchema);
+    return this.serial(async (tx) => {
+      await this.knownTenant(tx, tenantId);
+      await tx.putSchemaPolicy(tenantId, requireSchema);
     });
   }
 
-  schemaPolicy(tenantId: Uuid): { requireSchema: boolean } {
-    this.knownTenant(tenantId);
-    return { requireSchema: this.store.requireSchema(tenantId) };
+  async schemaPolicy(tenantId: Uuid): Promise<{ requireSchema: boolean }> {
+    await this.knownTenant(this.store, tenantId);
+    return { requireSchema: await this.store.requireSchema(tenantId) };
   }
 
-  schemaVersions(tenantId: Uuid, eventType: string): { compatibility: CompatibilityMode; latest: number; versions: SchemaVersionView[] } {
-    const subject = this.store.schemaSubject(tenantId, eventType);
+  async schemaVersions(tenantId: Uuid, eventType: string): Promise<{ compatibility: CompatibilityMode; latest: number; versions: SchemaVersionView[] }> {
+    const subject = await this.store.schemaSubject(tenantId, eventType);
     if (!subject) throw new StrandError('NOT_FOUND', `no schema for ${eventType} of tenant ${tenantId}`);
-    return { compatibility: subject.compatibility, latest: subject.latest, versions: this.store.schemaVersions(tenantId, eventType).map(schemaView) };
+    return { compatibility: subject.compatibility, latest: subject.latest, versions: (await this.store.schemaVersions(tenantId, eventType)).map(schemaView) };
   }
 
-  schemaVersion(tenantId: Uuid, eventType: string, version: number | 'latest'): SchemaVersionView {
-    const v = version === 'latest' ? (this.store.schemaSubject(tenantId, eventType)?.latest ?? 0) : version;
-    const r = this.store.schema(tenantId, eventType, v);
+  async schemaVersion(tenantId: Uuid, eventType: string, version: number | 'latest'): Promise<SchemaVersionView> {
+    const v = version === 'latest' ? ((await this.store.schemaSubject(tenantId, eventType))?.latest ?? 0) : version;
+    const r = await this.store.schema(tenantId, eventType, v);
     if (!r) throw new StrandError('NOT_FOUND', `no schema ${eventType} v${String(version)} for tenant ${tenantId}`);
     return schemaView(r);
   }
 
-  private knownTenant(tenantId: Uuid): void {
-    if (!this.store.tenant(tenantId)) throw new StrandError('UNKNOWN_TENANT', `tenant ${tenantId} is not registered`);
+  private async knownTenant(r: EventReads, tenantId: Uuid): Promise<void> {
+    if (!(await r.tenant(tenantId))) throw new StrandError('UNKNOWN_TENANT', `tenant ${tenantId} is not registered`);
   }
 
   private checkEventType(eventType: string): void {
@@ -289,10 +286,10 @@ export class EventService {
   }
 
   /** Throws SCHEMA_VIOLATION naming the payload's failing field as a JSON Pointer. */
-  private checkPayload(e: VesEvent): void {
-    const subject = this.store.schemaSubject(e.tenantId, e.eventType);
+  private async checkPayload(tx: EventReads, e: VesEvent): Promise<void> {
+    const subject = await tx.schemaSubject(e.tenantId, e.eventType);
     if (!subject || subject.latest === 0) {
-      if (this.store.requireSchema(e.tenantId)) {
+      if (await tx.requireSchema(e.tenantId)) {
         throw new StrandError('SCHEMA_VIOLATION', `event ${e.eventId}: no schema is registered for ${e.eventType} and tenant ${e.tenantId} requires one`, { path: '' });
       }
       return;
@@ -300,7 +297,7 @@ export class EventService {
     const id = `${e.tenantId}\n${e.eventType}`;
     let cached = this.validators.get(id);
     if (cached?.version !== subject.latest) {
-      const r = this.store.schema(e.tenantId, e.eventType, subject.latest);
+      const r = await tx.schema(e.tenantId, e.eventType, subject.latest);
       if (!r) throw new Error(`schema ${e.eventType} v${subject.latest} missing from the store`);
       if (this.validators.size >= 10_000) this.validators.clear();
       cached = { version: subject.latest, validator: compile(JSON.parse(r.schema) as EventSchema) };
@@ -324,11 +321,16 @@ export class EventService {
     if (events.length > MAX_EVENT_BATCH) {
       return Promise.reject(new StrandError('BATCH_TOO_LARGE', `a batch holds at most ${MAX_EVENT_BATCH} events, got ${events.length}`));
     }
-    return this.serial(() => this.ingestNow(events, mode));
+    return this.serial((tx) => this.ingestNow(tx, events, mode));
   }
 
-  private async ingestNow(events: readonly VesEvent[], mode: 'atomic' | 'partial'): Promise<IngestOutcome[]> {
-    const size = this.store.size();
+  private async ingestNow(tx: EventTx, events: readonly VesEvent[], mode: 'atomic' | 'partial'): Promise<IngestOutcome[]> {
+    await tx.prefetch({
+      eventIds: events.map((e) => e.eventId),
+      streamKeys: events.map((e) => [e.tenantId, e.entityType, e.entityId] as const),
+      storeKeys: events.map((e) => [e.tenantId, e.storeId] as const),
+    });
+    const size = await tx.size();
     const sequencedAt = this.now();
     const outcomes: IngestOutcome[] = [];
     const batchIds = new Map<string, { signingHash: Uint8Array; signature: Uint8Array; receipt: EventReceipt }>();
@@ -340,7 +342,7 @@ export class EventService {
     for (const [i, e] of events.entries()) {
       try {
         const signingHash = eventSigningHash(e);
-        const seen = batchIds.get(e.eventId) ?? this.existing(e.eventId);
+        const seen = batchIds.get(e.eventId) ?? (await this.existing(tx, e.eventId));
         if (seen) {
           if (!sameBytes(seen.signingHash, signingHash) || !sameBytes(seen.signature, e.signature)) {
             throw new StrandError('EVENT_ID_CONFLICT', `event ${e.eventId} was already sequenced with different content`);
@@ -348,17 +350,17 @@ export class EventService {
           outcomes.push({ ok: true, receipt: seen.receipt, duplicate: true });
           continue;
         }
-        const key = this.usableKey(e.tenantId, e.sourceAgentId, e.agentKeyId);
+        const key = await this.usableKey(tx, e.tenantId, e.sourceAgentId, e.agentKeyId);
         if (!ed25519Verify(this.keyObject(key), signingHash, e.signature)) {
           throw new StrandError('INVALID_SIGNATURE', `event ${e.eventId}: agent signature does not verify with key ${e.agentKeyId}`);
         }
-        this.checkPayload(e);
+        await this.checkPayload(tx, e);
         const sk: StreamKey = [e.tenantId, e.entityType, e.entityId];
         const skId = JSON.stringify(sk);
-        const stream = streamHeads.get(skId) ?? { key: sk, head: this.store.streamHead(sk) };
+        const stream = streamHeads.get(skId) ?? { key: sk, head: await tx.streamHead(sk) };
         const stk = [e.tenantId, e.storeId] as const;
         const stkId = `${e.tenantId}/${e.storeId}`;
-        const st = storeHeads.get(stkId) ?? { key: stk, head: this.store.storeHead(stk) };
+        const st = storeHeads.get(stkId) ?? { key: stk, head: await tx.storeHead(stk) };
         const logIndex = size + writes.length;
         const streamSequence = stream.head + 1;
         const storeSequence = st.head + 1;
@@ -380,8 +382,9 @@ export class EventService {
       }
     }
     if (writes.length > 0) {
-      const tiles = [...appendToTiles(this.store.readTile, size, leafHashes).values()];
-      await this.store.commitIngest({
+      const edge = mapTileReader(await tx.readTiles(edgeTiles(size)));
+      const tiles = [...appendToTiles(edge, size, leafHashes).values()];
+      await tx.appendEvents({
         events: writes,
         streamHeads: [...streamHeads.values()].map((s) => [s.key, s.head] as const),
         storeHeads: [...storeHeads.values()].map((s) => [s.key, s.head] as const),
@@ -392,10 +395,10 @@ export class EventService {
     return outcomes;
   }
 
-  private existing(eventId: string): { signingHash: Uint8Array; signature: Uint8Array; receipt: EventReceipt } | undefined {
-    const idx = this.store.logIndexOf(eventId);
+  private async existing(r: EventReads, eventId: string): Promise<{ signingHash: Uint8Array; signature: Uint8Array; receipt: EventReceipt } | undefined> {
+    const idx = await r.logIndexOf(eventId);
     if (idx === undefined) return undefined;
-    const stored = this.store.event(idx);
+    const stored = await r.event(idx);
     if (!stored) throw new Error(`event index ${idx} missing from the store`);
     return this.rebuild(idx, stored);
   }
@@ -428,21 +431,25 @@ export class EventService {
 
   // ---- reads and proofs --------------------------------------------------------------
 
-  size(): number {
+  size(): Promise<number> {
     return this.store.size();
   }
 
-  storeHead(tenantId: Uuid, storeId: Uuid): number {
+  storeHead(tenantId: Uuid, storeId: Uuid): Promise<number> {
     return this.store.storeHead([tenantId, storeId]);
   }
 
-  private tree(size = this.store.size()): TiledTree {
-    return new TiledTree(this.store.readTile, size);
+  /** The tree of `size` with the tiles hashing `ranges` reads fetched beforehand. */
+  private async tree(size: number, ranges: ReadonlyArray<readonly [number, number]>): Promise<TiledTree> {
+    return new TiledTree(mapTileReader(await this.store.readTiles(tilesForRanges(ranges))), size);
   }
 
-  eventAt(logIndex: number): StoredEventView | undefined {
-    const stored = this.store.event(logIndex);
-    if (!stored) return undefined;
+  async eventAt(logIndex: number): Promise<StoredEventView | undefined> {
+    const stored = await this.store.event(logIndex);
+    return stored ? this.view(logIndex, stored) : undefined;
+  }
+
+  private view(logIndex: number, stored: StoredEvent): StoredEventView {
     const leaf = decodeEventLeaf(stored.leaf);
     const s = leaf.signed;
     const event = {
@@ -465,62 +472,70 @@ export class EventService {
     return { event, receipt: this.rebuild(logIndex, stored).receipt, leaf: stored.leaf };
   }
 
-  eventById(eventId: Uuid): StoredEventView | undefined {
-    const idx = this.store.logIndexOf(eventId);
+  async eventById(eventId: Uuid): Promise<StoredEventView | undefined> {
+    const idx = await this.store.logIndexOf(eventId);
     return idx === undefined ? undefined : this.eventAt(idx);
   }
 
-  readStream(tenantId: Uuid, entityType: string, entityId: string, after: number, limit: number): { events: StoredEventView[]; head: number } {
+  async readStream(tenantId: Uuid, entityType: string, entityId: string, after: number, limit: number): Promise<{ events: StoredEventView[]; head: number }> {
     const key: StreamKey = [tenantId, entityType, entityId];
-    const events = this.store.streamRange(key, after, limit).map((i) => this.eventAt(i)!);
-    return { events, head: this.store.streamHead(key) };
+    // The head first: events committed between the two reads then show up past it, never missing.
+    const head = await this.store.streamHead(key);
+    const indexes = await this.store.streamRange(key, after, limit);
+    const events = await Promise.all(indexes.map(async (i) => (await this.eventAt(i))!));
+    return { events, head: Math.max(head, events.at(-1)?.receipt.streamSequence ?? 0) };
   }
 
   /** Inclusion proof of `logIndex` in the tree of `treeSize` (default: the current size). */
-  inclusionProof(logIndex: number, treeSize = this.store.size()): { treeSize: number; root: Uint8Array; proof: Uint8Array[] } {
-    this.checkSize(treeSize);
-    if (logIndex >= treeSize) throw new StrandError('TREE_SIZE_OUT_OF_RANGE', `event ${logIndex} is not in the tree of ${treeSize}`);
-    const tree = this.tree(treeSize);
-    return { treeSize, root: tree.root(), proof: tree.inclusionProof(logIndex) };
+  async inclusionProof(logIndex: number, treeSize?: number): Promise<{ treeSize: number; root: Uint8Array; proof: Uint8Array[] }> {
+    const n = await this.checkSize(treeSize);
+    if (!Number.isSafeInteger(logIndex) || logIndex < 0 || logIndex >= n) throw new StrandError('TREE_SIZE_OUT_OF_RANGE', `event ${logIndex} is not in the tree of ${n}`);
+    const tree = await this.tree(n, [[0, n], ...inclusionRanges(logIndex, n)]);
+    return { treeSize: n, root: tree.root(), proof: tree.inclusionProof(logIndex) };
   }
 
-  consistencyProof(from: number, to = this.store.size()): { from: number; to: number; fromRoot: Uint8Array; toRoot: Uint8Array; proof: Uint8Array[] } {
-    this.checkSize(to);
-    if (!Number.isSafeInteger(from) || from < 1 || from > to) throw new StrandError('TREE_SIZE_OUT_OF_RANGE', `from must be in [1, ${to}], got ${from}`);
-    const tree = this.tree(to);
-    return { from, to, fromRoot: this.tree(from).root(), toRoot: tree.root(), proof: tree.consistencyProof(from) };
+  async consistencyProof(from: number, to?: number): Promise<{ from: number; to: number; fromRoot: Uint8Array; toRoot: Uint8Array; proof: Uint8Array[] }> {
+    const n = await this.checkSize(to);
+    if (!Number.isSafeInteger(from) || from < 1 || from > n) throw new StrandError('TREE_SIZE_OUT_OF_RANGE', `from must be in [1, ${n}], got ${from}`);
+    const tree = await this.tree(n, [[0, n], [0, from], ...consistencyRanges(from, n)]);
+    return { from, to: n, fromRoot: tree.rangeHash(0, from), toRoot: tree.root(), proof: tree.consistencyProof(from) };
   }
 
-  private checkSize(n: number): void {
-    const size = this.store.size();
+  /** `n` (default: the current size) if it is a size the log has had. */
+  private async checkSize(n?: number): Promise<number> {
+    const size = await this.store.size();
+    if (n === undefined) return size;
     if (!Number.isSafeInteger(n) || n < 0 || n > size) throw new StrandError('TREE_SIZE_OUT_OF_RANGE', `tree size ${n} is beyond the log (size ${size})`);
+    return n;
   }
 
   /** The signed checkpoint of the current tree (C2SP tlog-checkpoint in a signed note). */
-  checkpoint(): { size: number; note: string } {
-    const size = this.store.size();
+  async checkpoint(): Promise<{ size: number; note: string }> {
+    const size = await this.store.size();
     if (this.cachedCheckpoint?.size === size) return this.cachedCheckpoint;
-    const text = formatCheckpoint({ origin: this.origin, size, root: this.tree(size).root(), extensions: [] });
+    const root = (await this.tree(size, [[0, size]])).root();
+    const text = formatCheckpoint({ origin: this.origin, size, root, extensions: [] });
     this.cachedCheckpoint = { size, note: signNote(text, { name: this.origin, seed: this.seed }) };
     return this.cachedCheckpoint;
   }
 
   /** tlog-tiles: the hashes of tile (level, index), `width` of them for a partial tile. */
-  tile(level: number, index: number, width: number | null): Uint8Array | undefined {
-    const t = this.store.readTile(level, index);
+  async tile(level: number, index: number, width: number | null): Promise<Uint8Array | undefined> {
+    const t = (await this.store.readTiles([{ level, index }])).get(tileId(level, index));
     return sliceTile(t, width, 32);
   }
 
   /** tlog-tiles entry bundle: big-endian uint16 length || leaf data, per leaf. */
-  entryBundle(index: number, width: number | null): Uint8Array | undefined {
-    const size = this.store.size();
+  async entryBundle(index: number, width: number | null): Promise<Uint8Array | undefined> {
+    const size = await this.store.size();
     const first = index * TILE_WIDTH;
     const available = Math.min(TILE_WIDTH, size - first);
     const want = width ?? TILE_WIDTH;
     if (available <= 0 || want > available || (width === null && available < TILE_WIDTH)) return undefined;
     const parts: Buffer[] = [];
-    for (let i = 0; i < want; i++) {
-      const leaf = this.store.event(first + i)!.leaf;
+    const stored = await this.store.eventRange(first, want);
+    if (stored.length !== want) throw new Error(`events ${first}..${first + want - 1} missing from the store`);
+    for (const { leaf } of stored) {
       const len = Buffer.alloc(2);
       len.writeUInt16BE(leaf.length);
       parts.push(len, Buffer.from(leaf));

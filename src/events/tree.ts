@@ -14,6 +14,110 @@ export const TILE_WIDTH = 256;
 /** The stored hashes of tile (level, index), concatenated; a partial tile is shorter. */
 export type TileReader = (level: number, index: number) => Uint8Array | undefined;
 
+export interface TileCoord {
+  readonly level: number;
+  readonly index: number;
+}
+
+const isPow2 = (n: number): boolean => n > 0 && 2 ** Math.round(Math.log2(n)) === n;
+
+function largestPow2Below(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+export const tileId = (level: number, index: number): string => `${level}/${index}`;
+
+/** A TileReader over tiles fetched beforehand (see tilesForRanges), keyed by tileId. */
+export function mapTileReader(tiles: ReadonlyMap<string, Uint8Array>): TileReader {
+  return (level, index) => tiles.get(tileId(level, index));
+}
+
+/*
+ * Which tiles a computation reads depends only on sizes and indexes, never on hash values. So a
+ * store that reads asynchronously (PostgreSQL) fetches them all in one query first, and the tree
+ * code stays synchronous and pure.
+ */
+
+/** The aligned complete subtrees [start, end) decomposes into, as (height, index). */
+function alignedSubtrees(start: number, end: number, out: Array<[number, number]>): void {
+  const n = end - start;
+  if (n <= 0) return;
+  if (isPow2(n) && start % n === 0) {
+    out.push([Math.round(Math.log2(n)), start / n]);
+    return;
+  }
+  const k = largestPow2Below(n);
+  alignedSubtrees(start, start + k, out);
+  alignedSubtrees(start + k, end, out);
+}
+
+/** The tiles that hashing the ranges [start, end) reads. */
+export function tilesForRanges(ranges: ReadonlyArray<readonly [number, number]>): TileCoord[] {
+  const seen = new Map<string, TileCoord>();
+  for (const [start, end] of ranges) {
+    const subs: Array<[number, number]> = [];
+    alignedSubtrees(start, end, subs);
+    for (const [h, index] of subs) {
+      const level = Math.floor(h / TILE_HEIGHT);
+      const t = Math.floor((index * 2 ** (h - level * TILE_HEIGHT)) / TILE_WIDTH);
+      seen.set(tileId(level, t), { level, index: t });
+    }
+  }
+  return [...seen.values()];
+}
+
+/** The partial tiles on the right edge of a tree of `size`: what appendToTiles reads. */
+export function edgeTiles(size: number): TileCoord[] {
+  const out: TileCoord[] = [];
+  for (let level = 0, count = size; count > 0; level++, count = Math.floor(count / TILE_WIDTH)) {
+    if (count % TILE_WIDTH !== 0) out.push({ level, index: Math.floor(count / TILE_WIDTH) });
+  }
+  return out;
+}
+
+/** The ranges an RFC 9162 inclusion proof of `index` in a tree of `size` hashes. */
+export function inclusionRanges(index: number, size: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const path = (m: number, start: number, end: number): void => {
+    const n = end - start;
+    if (n === 1) return;
+    const k = largestPow2Below(n);
+    if (m < k) {
+      path(m, start, start + k);
+      out.push([start + k, end]);
+    } else {
+      path(m - k, start + k, end);
+      out.push([start, start + k]);
+    }
+  };
+  if (index >= 0 && index < size) path(index, 0, size);
+  return out;
+}
+
+/** The ranges an RFC 9162 consistency proof from `m` to `size` hashes. */
+export function consistencyRanges(m: number, size: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const sub = (mm: number, start: number, end: number, b: boolean): void => {
+    const n = end - start;
+    if (mm === n) {
+      if (!b) out.push([start, end]);
+      return;
+    }
+    const k = largestPow2Below(n);
+    if (mm <= k) {
+      sub(mm, start, start + k, b);
+      out.push([start + k, end]);
+    } else {
+      sub(mm - k, start + k, end, false);
+      out.push([start, start + k]);
+    }
+  };
+  if (m >= 1 && m <= size) sub(m, 0, size, true);
+  return out;
+}
+
 function hashesOf(tile: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let i = 0; i < tile.length; i += 32) out.push(tile.subarray(i, i + 32));
@@ -54,14 +158,6 @@ export function appendToTiles(read: TileReader, size: number, leafHashes: readon
     start = nextStart;
   }
   return writes;
-}
-
-const isPow2 = (n: number): boolean => n > 0 && 2 ** Math.round(Math.log2(n)) === n;
-
-function largestPow2Below(n: number): number {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
 }
 
 /** Read-side view of the tiled tree at a given size. */
@@ -106,43 +202,12 @@ export class TiledTree {
   /** RFC 9162 §2.1.3.1 PATH(m, D[0:size]), bottom-up. */
   inclusionProof(index: number): Uint8Array[] {
     if (!Number.isSafeInteger(index) || index < 0 || index >= this.size) throw new RangeError(`index ${index} outside tree of ${this.size}`);
-    const out: Uint8Array[] = [];
-    const path = (m: number, start: number, end: number): void => {
-      const n = end - start;
-      if (n === 1) return;
-      const k = largestPow2Below(n);
-      if (m < k) {
-        path(m, start, start + k);
-        out.push(this.rangeHash(start + k, end));
-      } else {
-        path(m - k, start + k, end);
-        out.push(this.rangeHash(start, start + k));
-      }
-    };
-    path(index, 0, this.size);
-    return out;
+    return inclusionRanges(index, this.size).map(([a, b]) => this.rangeHash(a, b));
   }
 
   /** RFC 9162 §2.1.4.1 PROOF(m, D[0:size]); empty when m equals the size. */
   consistencyProof(m: number): Uint8Array[] {
     if (!Number.isSafeInteger(m) || m < 1 || m > this.size) throw new RangeError(`old size ${m} must be in [1, ${this.size}]`);
-    const out: Uint8Array[] = [];
-    const sub = (mm: number, start: number, end: number, b: boolean): void => {
-      const n = end - start;
-      if (mm === n) {
-        if (!b) out.push(this.rangeHash(start, end));
-        return;
-      }
-      const k = largestPow2Below(n);
-      if (mm <= k) {
-        sub(mm, start, start + k, b);
-        out.push(this.rangeHash(start + k, end));
-      } else {
-        sub(mm - k, start + k, end, false);
-        out.push(this.rangeHash(start, start + k));
-      }
-    };
-    sub(m, 0, this.size, true);
-    return out;
+    return consistencyRanges(m, this.size).map(([a, b]) => this.rangeHash(a, b));
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { EventService, EventStore, randomSeed } from '../events/index.js';
+import { EventService, LmdbEventStore, randomSeed } from '../events/index.js';
 import { ConfigError, type NodeConfig } from './config.js';
 
 /*
@@ -31,15 +31,15 @@ export function loadOrCreateEventsKey(path: string): Uint8Array {
 }
 
 /** Null when the log is off, or on a node where it would diverge (verifiers, cluster members). */
-export function openEventLog(config: NodeConfig, logger: Logger): EventLog | null {
+export async function openEventLog(config: NodeConfig, logger: Logger): Promise<EventLog | null> {
   if (!config.events) return null;
   if (config.role !== 'sequencer' || config.cluster) {
     logger.warn('event log disabled: it runs on a single sequencer only (not replicated through Raft yet)');
     return null;
   }
   const seed = loadOrCreateEventsKey(join(config.dataDir, 'events.key'));
-  const store = EventStore.open(join(config.dataDir, 'events'));
+  const store = LmdbEventStore.open(join(config.dataDir, 'events'));
   const service = new EventService(store, { origin: config.eventsOrigin ?? `strand.local/${config.chainId}/events`, signingSeed: seed });
-  logger.info({ size: service.size(), verifierKey: service.verifierKey }, 'event log open');
+  logger.info({ size: await service.size(), verifierKey: service.verifierKey }, 'event log open');
   return { service, close: () => store.close() };
 }

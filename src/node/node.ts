@@ -154,7 +154,7 @@ export class StrandNode {
         },
       });
       const auth = await openApiAuth(config, opts.secretsPassword);
-      const eventLog = openEventLog(config, logger.child({ module: 'events' }));
+      const eventLog = await openEventLog(config, logger.child({ module: 'events' }));
       if (eventLog) cleanup.unshift(() => eventLog.close());
       const api = await buildApi(services, {
         logger: logger.child({ module: 'api' }),
