@@ -19,6 +19,8 @@ import { registerStateRoutes } from './state-routes.js';
 import { registerTxRoutes } from './txs-routes.js';
 import type { ApiServices } from './services.js';
 import type { EventService } from '../events/index.js';
+import type { RateLimiter } from '../ratelimit/index.js';
+import { registerRateLimit } from './rate-limit.js';
 
 export interface ApiOptions {
   readonly logger: Logger;
@@ -32,6 +34,8 @@ export interface ApiOptions {
   readonly events?: EventService;
   /** API keys and what anonymous callers may do (default: no keys, anonymous read and submit). */
   readonly auth?: ApiAuth;
+  /** Token-bucket limits per key and per client IP (docs/API-KEYS.md); none when absent. */
+  readonly rateLimit?: RateLimiter;
 }
 
 const MIB = 1024 * 1024;
@@ -119,6 +123,13 @@ export async function buildApi(services: ApiServices, opts: ApiOptions): Promise
   // After the closing check, so that a draining node does not spend an HMAC on refusals.
   const auth: ApiAuth = opts.auth ?? { keys: null, policy: DEFAULT_AUTH_POLICY };
   registerAuth(app, auth);
+  // After auth (the bucket is the verified key's) and before anything that costs more.
+  if (opts.rateLimit) registerRateLimit(app, opts.rateLimit, metrics);
+  app.addHook('onRequest', async (req) => {
+    if (isSubmission(req) && services.sequencing?.state().paused) {
+      throw new StrandError('SEQUENCING_PAUSED', 'an operator paused sequencing; retry later');
+    }
+  });
   // close() waits for every open connection. One that was busy when closing began and then
   // went idle on keep-alive held it until the client dropped it: undici does so at the 72 s
   // keep-alive timeout Fastify announces, minus 2 s (a member's SIGTERM took 70 s). Every
@@ -148,7 +159,7 @@ export async function buildApi(services: ApiServices, opts: ApiOptions): Promise
   registerOpsRoutes(app, services, metrics);
   if (opts.events) registerEventRoutes(app, opts.events, eventsAuthorizer(auth.policy));
   // Only a node that manages keys has an admin API (a test app built without auth does not).
-  if (opts.auth) registerAdminRoutes(app, services, auth);
+  if (opts.auth) registerAdminRoutes(app, services, auth, opts.rateLimit);
   registerClusterRoutes(app, services);
   return app;
 }

@@ -33,6 +33,9 @@ const STATUS: Record<ErrorCode, number> = {
   PROOF_UNAVAILABLE: 410,
   NOT_READY: 503,
   SHUTTING_DOWN: 503,
+  // 503 with a longer Retry-After: an operator paused block production; nothing is admitted, so
+  // that a 202 never stands for a transaction that no block will take until someone resumes.
+  SEQUENCING_PAUSED: 503,
   // 405, not 503: retrying a verifier never helps; the transaction belongs at the sequencer.
   READ_ONLY_NODE: 405,
   // An agent key that exists but may not sign now (revoked, outside its validity window) is a
@@ -110,9 +113,13 @@ export function classifyError(err: unknown): { code: ErrorCode; message: string 
   return { code: 'INTERNAL', message: 'internal error' };
 }
 
+/** Retry-After (seconds) of refusals that last longer than a moment; the rest say 1. */
+const RETRY_AFTER: Partial<Record<ErrorCode, number>> = { SEQUENCING_PAUSED: 5 };
+
 export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
   const status = httpStatusOf(code);
-  if (status === 429 || status === 503) reply.header('retry-after', '1');
+  // A hook that knows better (the rate limiter's bucket) has set Retry-After already.
+  if ((status === 429 || status === 503) && !reply.hasHeader('retry-after')) reply.header('retry-after', String(RETRY_AFTER[code] ?? 1));
   return reply.code(status).send(errorBody(code, message));
 }
 

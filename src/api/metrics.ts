@@ -9,6 +9,10 @@ export interface ApiMetrics {
   readonly mempoolSize: Gauge;
   readonly blockBuildSeconds: Histogram;
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
+  /** 429s the rate limiter gave, by what was limited (key or ip). */
+  readonly rateLimited: Counter<'subject'>;
+  /** Requests the rate limiter could not check because its store (Redis) was unreachable. */
+  readonly rateLimitStoreErrors: Counter<'outcome'>;
 }
 
 export function createApiMetrics(registry: Registry): ApiMetrics {
@@ -39,6 +43,18 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
       help: 'HTTP request latency by route template (health and metrics excluded)',
       labelNames: ['method', 'route', 'status'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: 'strand_http_rate_limited_total',
+      help: 'Requests refused with 429 RATE_LIMITED, by subject (key or ip)',
+      labelNames: ['subject'] as const,
+      registers,
+    }),
+    rateLimitStoreErrors: new Counter({
+      name: 'strand_rate_limit_store_errors_total',
+      help: 'Requests whose rate limit could not be checked (store unreachable), by outcome (allowed: fail open; refused: fail closed)',
+      labelNames: ['outcome'] as const,
       registers,
     }),
   };

@@ -155,6 +155,12 @@ export const StatusResponse = Type.Object({
     detail: Type.String(),
     workers: Type.Integer(),
   }),
+  sequencing: Type.Optional(
+    Type.Object(
+      { paused: Type.Boolean(), since: Nullable(Type.String({ description: 'ISO time of the pause' })), by: Nullable(Type.String({ description: 'API key id that paused it' })) },
+      { description: 'sequencer nodes: whether an operator paused block production (POST /v1/admin/sequencing/pause)' },
+    ),
+  ),
   raft: Type.Optional(
     Type.Object(
       {

@@ -77,6 +77,8 @@ export interface NodeStatusView {
   readonly blockTimeMs: number;
   readonly mempool: { readonly size: number; readonly capacity: number };
   readonly signatureRecovery: { readonly backend: 'native' | 'noble'; readonly detail: string; readonly workers: number };
+  /** Sequencer nodes only: whether an operator paused block production. */
+  readonly sequencing?: SequencingView;
   /** Cluster members only. */
   readonly raft?: ClusterStatusView;
   /** Verifier only. */
@@ -91,6 +93,21 @@ export interface NodeStatusView {
     readonly batchesIgnored: number;
     readonly overdueQueueIndex: bigint | null;
   };
+}
+
+export interface SequencingView {
+  readonly paused: boolean;
+  /** Unix ms of the pause; null when running. */
+  readonly since: number | null;
+  /** The API key id that paused it, when known. */
+  readonly by: string | null;
+}
+
+/** Pause and resume of block production (admin API); in memory only, a restart resumes. */
+export interface SequencingControl {
+  state(): SequencingView;
+  pause(by: string | null): SequencingView;
+  resume(by: string | null): SequencingView;
 }
 
 /** A Raft member's view of its cluster (cluster mode only). */
@@ -162,4 +179,6 @@ export interface ApiServices {
   acceptingSubmissions(): boolean;
   /** Present on cluster members. */
   readonly cluster?: ClusterAdmin;
+  /** Present on sequencer nodes: the admin API's pause and resume. */
+  readonly sequencing?: SequencingControl;
 }

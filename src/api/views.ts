@@ -70,6 +70,7 @@ export function statusView(s: NodeStatusView): Static<typeof StatusResponse> {
     blockTimeMs: s.blockTimeMs,
     mempool: { ...s.mempool },
     signatureRecovery: { ...s.signatureRecovery },
+    ...(s.sequencing ? { sequencing: { paused: s.sequencing.paused, since: s.sequencing.since === null ? null : new Date(s.sequencing.since).toISOString(), by: s.sequencing.by } } : {}),
     ...(s.raft ? { raft: { ...s.raft, voters: [...s.raft.voters], learners: [...s.raft.learners], peers: s.raft.peers.map((p) => ({ ...p })) } } : {}),
     ...(s.derivation
       ? {

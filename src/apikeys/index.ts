@@ -7,6 +7,7 @@ export {
   PEPPER_SECRET,
   unauthorized,
   type ApiKeyInfo,
+  type ApiKeyRate,
   type ApiKeyStoreOptions,
   type ApiPrincipal,
   type ApiScope,

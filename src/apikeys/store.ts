@@ -24,6 +24,24 @@ export interface ApiKeyInfo {
   readonly rotatedAt: number | null;
   /** After a rotation, until when the previous secret is still accepted. */
   readonly graceUntil: number | null;
+  /** The key's own rate limit; null (or absent in files written before limits) takes the node's default. */
+  readonly rate?: ApiKeyRate | null;
+}
+
+/** A token bucket: `ratePerSecond` sustained, up to `burst` at once (docs/API-KEYS.md). */
+export interface ApiKeyRate {
+  readonly ratePerSecond: number;
+  readonly burst: number;
+}
+
+const MAX_RATE = 1_000_000;
+
+function checkRate(rate: ApiKeyRate | null): ApiKeyRate | null {
+  if (rate === null) return null;
+  const { ratePerSecond: r, burst: b } = rate;
+  if (!Number.isFinite(r) || r <= 0 || r > MAX_RATE) throw new StrandError('INVALID_REQUEST', `rate must be above 0 and at most ${MAX_RATE} per second`);
+  if (!Number.isSafeInteger(b) || b < 1 || b > MAX_RATE) throw new StrandError('INVALID_REQUEST', `burst must be a whole number from 1 to ${MAX_RATE}`);
+  return { ratePerSecond: r, burst: b };
 }
 
 interface StoredMac {
@@ -48,6 +66,8 @@ export interface ApiPrincipal {
   readonly id: string;
   readonly scopes: ReadonlySet<ApiScope>;
   readonly tenant: string | null;
+  /** The key's own rate limit; null or absent for the node's default. */
+  readonly rate?: ApiKeyRate | null;
 }
 
 export interface CreateKeyOptions {
@@ -55,6 +75,8 @@ export interface CreateKeyOptions {
   readonly tenant?: string | null;
   readonly expiresAt?: number | null;
   readonly label?: string | null;
+  /** burst defaults to the rate rounded up (one second's worth, at least 1). */
+  readonly rate?: { readonly ratePerSecond: number; readonly burst?: number } | null;
 }
 
 export interface ApiKeyStoreOptions {
@@ -186,6 +208,8 @@ export class ApiKeyStore {
     const now = this.now();
     const expiresAt = opts.expiresAt ?? null;
     if (expiresAt !== null && (!Number.isSafeInteger(expiresAt) || expiresAt <= now)) throw new StrandError('INVALID_REQUEST', 'expiresAt must be in the future');
+    const given = opts.rate ?? null;
+    const rate = checkRate(given === null ? null : { ratePerSecond: given.ratePerSecond, burst: given.burst ?? Math.max(1, Math.ceil(given.ratePerSecond)) });
     return this.mutate(async (keys) => {
       let id = newKeyId();
       while (keys.has(id)) id = newKeyId();
@@ -201,6 +225,7 @@ export class ApiKeyStore {
         revokedAt: null,
         rotatedAt: null,
         graceUntil: null,
+        rate,
         macs: [{ mac: ApiKeyStore.mac(pepper.value, id, fresh.secret).toString('hex'), pepperVersion: pepper.version, notAfter: null }],
       };
       keys.set(id, rec);
@@ -284,6 +309,6 @@ export class ApiKeyStore {
       }
     }
     if (!ok || !rec || rec.revokedAt !== null || (rec.expiresAt !== null && now >= rec.expiresAt)) throw unauthorized();
-    return { id: rec.id, scopes: new Set(rec.scopes), tenant: rec.tenant };
+    return { id: rec.id, scopes: new Set(rec.scopes), tenant: rec.tenant, rate: rec.rate ?? null };
   }
 }

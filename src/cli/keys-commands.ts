@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { isApiScope, isKeyId, parseApiKey, parseDuration } from '../apikeys/index.js';
+import { parseRate } from '../ratelimit/index.js';
 import {
   createSigningKey,
   exportKeystore,
@@ -170,6 +171,7 @@ interface KeyView {
   expiresAt: string | null;
   revokedAt: string | null;
   graceUntil: string | null;
+  rate?: { ratePerSecond: number; burst: number } | null;
 }
 
 function describeKey(k: KeyView): string {
@@ -180,6 +182,7 @@ function describeKey(k: KeyView): string {
     `tenant ${k.tenant ?? '-'}`,
     `expires ${k.expiresAt ?? 'never'}`,
     state,
+    ...(k.rate ? [`rate ${k.rate.ratePerSecond}/s burst ${k.rate.burst}`] : []),
     ...(!k.revokedAt && k.graceUntil && Date.parse(k.graceUntil) > Date.now() ? [`previous secret valid until ${k.graceUntil}`] : []),
     ...(k.label ? [`label ${JSON.stringify(k.label)}`] : []),
   ].join('  ');
@@ -202,7 +205,9 @@ function registerApiKeyCommands(keys: Command): void {
     .option('--tenant <tenant>', 'bind the key to one tenant of the event log')
     .option('--expires <duration>', 'expire after this long: 90s, 15m, 12h, 30d')
     .option('--label <text>', 'a note for `list`')
-    .action(async (opts: ApiOpts & { scopes: string; tenant?: string; expires?: string; label?: string }) => {
+    .option('--rate <rate>', "the key's own rate limit: N/s, N/m or N/h (default: the node's rateLimit.keyRate)")
+    .option('--burst <n>', 'requests accepted at once (default: one second of --rate, at least 1)')
+    .action(async (opts: ApiOpts & { scopes: string; tenant?: string; expires?: string; label?: string; rate?: string; burst?: string }) => {
       const scopes = opts.scopes.split(',').map((s) => s.trim()).filter(Boolean);
       const bad = scopes.filter((s) => !isApiScope(s));
       if (scopes.length === 0 || bad.length > 0) throw new StrandError('INVALID_REQUEST', `--scopes: use read, submit, admin${bad.length ? ` (not ${bad.join(', ')})` : ''}`);
@@ -212,11 +217,18 @@ function registerApiKeyCommands(keys: Command): void {
         if (ms === null || ms < 1000) throw new StrandError('INVALID_REQUEST', '--expires: a duration such as 90s, 15m, 12h or 30d');
         expiresInSeconds = Math.floor(ms / 1000);
       }
+      const ratePerSecond = opts.rate === undefined ? undefined : parseRate(opts.rate);
+      if (ratePerSecond === null) throw new StrandError('INVALID_REQUEST', '--rate: a rate such as 100/s, 600/m or 50/h');
+      const burst = opts.burst === undefined ? undefined : Number(opts.burst);
+      if (burst !== undefined && (!Number.isSafeInteger(burst) || burst < 1)) throw new StrandError('INVALID_REQUEST', '--burst: a whole number of at least 1');
+      if (burst !== undefined && ratePerSecond === undefined) throw new StrandError('INVALID_REQUEST', '--burst needs --rate');
       const r = await adminCall<KeyView & { key: string }>(opts, 'POST', '/v1/admin/keys', {
         scopes,
         ...(opts.tenant ? { tenant: opts.tenant } : {}),
         ...(expiresInSeconds ? { expiresInSeconds } : {}),
         ...(opts.label ? { label: opts.label } : {}),
+        ...(ratePerSecond !== undefined ? { ratePerSecond } : {}),
+        ...(burst !== undefined ? { burst } : {}),
       });
       process.stdout.write(`${describeKey(r)}\n${r.key}\n`);
     });
@@ -247,5 +259,30 @@ function registerApiKeyCommands(keys: Command): void {
     if (!keyId) throw new StrandError('INVALID_REQUEST', 'give a key id (12 characters) or a whole API key (its checksum did not match)');
     const r = await adminCall<KeyView>(opts, 'POST', `/v1/admin/keys/${keyId}/revoke`, {});
     process.stdout.write(`${describeKey(r)}\n`);
+  });
+}
+
+interface SequencingView {
+  paused: boolean;
+  since: string | null;
+  by: string | null;
+}
+
+const describeSequencing = (s: SequencingView): string => (s.paused ? `sequencing paused since ${s.since ?? '?'}${s.by ? ` by key ${s.by}` : ''}` : 'sequencing running');
+
+/**
+ * `strand admin`: operator switches of a running node through its admin API, with the same
+ * --api and admin-key options as `strand keys api`.
+ */
+export function registerAdminCommands(program: Command): void {
+  const admin = program.command('admin').description("operator controls of a running node, through its admin API (docs/API-KEYS.md)");
+  apiOptions(admin.command('pause').description('stop sealing blocks; submissions get 503 SEQUENCING_PAUSED until resume (not kept across a restart)')).action(async (opts: ApiOpts) => {
+    process.stdout.write(`${describeSequencing(await adminCall<SequencingView>(opts, 'POST', '/v1/admin/sequencing/pause', {}))}\n`);
+  });
+  apiOptions(admin.command('resume').description('seal blocks again, starting with what is pending')).action(async (opts: ApiOpts) => {
+    process.stdout.write(`${describeSequencing(await adminCall<SequencingView>(opts, 'POST', '/v1/admin/sequencing/resume', {}))}\n`);
+  });
+  apiOptions(admin.command('status').description('whether sequencing is paused')).action(async (opts: ApiOpts) => {
+    process.stdout.write(`${describeSequencing(await adminCall<SequencingView>(opts, 'GET', '/v1/admin/sequencing'))}\n`);
   });
 }

@@ -23,7 +23,7 @@ import {
 import { runServiceUntilSignal, runUntilSignal } from './run-node.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerClusterCommands } from './cluster.js';
-import { registerKeysCommands } from './keys-commands.js';
+import { registerAdminCommands, registerKeysCommands } from './keys-commands.js';
 
 function int(value: string): number {
   const n = Number(value);
@@ -213,6 +213,7 @@ program
 registerClientCommands(program);
 registerClusterCommands(program);
 registerKeysCommands(program);
+registerAdminCommands(program);
 
 try {
   await program.parseAsync(process.argv);

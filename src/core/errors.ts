@@ -30,6 +30,8 @@ export const ERROR_CODES = [
   'NOT_READY',
   'SHUTTING_DOWN',
   'READ_ONLY_NODE',
+  // an operator paused block production (POST /v1/admin/sequencing/pause)
+  'SEQUENCING_PAUSED',
   // event log (src/events)
   'UNKNOWN_TENANT',
   'UNKNOWN_AGENT_KEY',

@@ -62,6 +62,29 @@ export const apiAuthSchema = z
   })
   .strict();
 
+/*
+ * Rate limits (docs/API-KEYS.md): token buckets per API key and, for requests without a key,
+ * per client IP. A rate of 0 turns that limit off (the default for anonymous callers, so that a
+ * dev chain and load tests are not throttled until an operator asks for it).
+ */
+export const rateLimitSchema = z
+  .object({
+    /** memory: each API process counts alone; redis: every process sharing redisUrl shares the buckets. */
+    store: z.enum(['memory', 'redis']).default('memory'),
+    redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+    redisKeyPrefix: z.string().min(1).max(100).default('strand:rl:'),
+    /** A request waits at most this long for Redis before onRedisError applies. */
+    redisTimeoutMs: z.coerce.number().int().min(10).max(10_000).default(250),
+    /** allow: fail open (serve unlimited while Redis is away); deny: fail closed (503 NOT_READY). */
+    onRedisError: z.enum(['allow', 'deny']).default('allow'),
+    anonymousRate: z.coerce.number().min(0).max(1_000_000).default(0),
+    anonymousBurst: z.coerce.number().int().min(1).max(1_000_000).optional(),
+    keyRate: z.coerce.number().min(0).max(1_000_000).default(0),
+    keyBurst: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  })
+  .strict()
+  .refine((r) => r.store !== 'redis' || r.redisUrl !== undefined, { message: 'store "redis" needs redisUrl', path: ['redisUrl'] });
+
 export const nodeConfigSchema = z
   .object({
     role: z.enum(['sequencer', 'verifier']),
@@ -107,6 +130,7 @@ export const nodeConfigSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     events: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()),
     apiAuth: apiAuthSchema,
+    rateLimit: rateLimitSchema,
     secretsPasswordFile: z.string().min(1).optional(),
     eventsOrigin: z.string().regex(/^[^\s+]+$/, 'must be a C2SP origin (no spaces or +)').optional(),
   })
@@ -171,6 +195,13 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
     description: 'API keys (docs/API-KEYS.md): { anonymousRead, requireKeyForSubmit, anonymousEventsAdmin, rotationGraceSeconds }; JSON in the environment, missing fields take their defaults',
     default: { anonymousRead: true, requireKeyForSubmit: false, anonymousEventsAdmin: true, rotationGraceSeconds: 86400 },
   },
+  {
+    key: 'rateLimit',
+    env: 'STRAND_RATE_LIMIT',
+    description:
+      'Token-bucket rate limits (docs/API-KEYS.md): { store: memory|redis, redisUrl, redisKeyPrefix, redisTimeoutMs, onRedisError: allow|deny, anonymousRate, anonymousBurst, keyRate, keyBurst }; rates per second, 0 = off, bursts default to one second\'s worth; a key created with --rate uses its own; JSON in the environment, missing fields take their defaults',
+    default: { store: 'memory', redisKeyPrefix: 'strand:rl:', redisTimeoutMs: 250, onRedisError: 'allow', anonymousRate: 0, keyRate: 0 },
+  },
   { key: 'secretsPasswordFile', env: 'STRAND_SECRETS_PASSWORD_FILE', description: 'File holding the password of <dataDir>/secrets.json (where the API-key pepper lives) when STRAND_SECRETS_PASSWORD is not set; without either, presented API keys are refused', default: undefined },
   { key: 'eventsOrigin', env: 'STRAND_EVENTS_ORIGIN', description: 'Origin line of the event log\'s checkpoints and the name of its key (default: strand.local/<chainId>/events)', default: undefined },
 ];
@@ -190,7 +221,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     if (v === undefined || v === '') continue;
     if (k.key === 'corsOrigins') out[k.key] = v === '*' ? '*' : v === 'false' ? false : v.split(',');
     else if (k.key === 'l1Rpc') out[k.key] = v.split(',').map((u) => u.trim()).filter(Boolean);
-    else if (k.key === 'apiAuth') {
+    else if (k.key === 'rateLimit' || k.key === 'apiAuth') {
       try {
         out[k.key] = JSON.parse(v) as unknown;
       } catch {

@@ -18,6 +18,7 @@ import { loadOrCreateKey } from './keys.js';
 import { L1Link } from './l1-link.js';
 import { openEventLog } from './events.js';
 import { openApiAuth } from './api-keys.js';
+import { openRateLimiter } from './rate-limit.js';
 import { NodeServices } from './services.js';
 
 export interface StrandNodeOptions {
@@ -154,6 +155,8 @@ export class StrandNode {
         },
       });
       const auth = await openApiAuth(config, opts.secretsPassword);
+      const rateLimit = await openRateLimiter(config, logger.child({ module: 'ratelimit' }));
+      cleanup.unshift(() => rateLimit.close());
       const eventLog = await openEventLog(config, logger.child({ module: 'events' }));
       if (eventLog) cleanup.unshift(() => eventLog.close());
       const api = await buildApi(services, {
@@ -162,8 +165,11 @@ export class StrandNode {
         bodyLimitBytes: config.bodyLimitBytes,
         metrics,
         auth,
+        rateLimit,
         ...(eventLog ? { events: eventLog.service } : {}),
       });
+      // Closed with the API, after the last request was charged.
+      api.addHook('onClose', () => rateLimit.close());
       // Closed with the API (StrandNode.stop closes it), after the last request is answered.
       if (eventLog) api.addHook('onClose', () => eventLog.close());
       await api.listen({ host: config.host, port: config.port });

@@ -18,6 +18,7 @@ import type {
   BatchItemResult,
   NodeStatusView,
   ReadinessView,
+  SequencingControl,
   SmtProofJson,
   SubmitResult,
   TxInclusionProof,
@@ -185,6 +186,11 @@ export abstract class ChainReadServices implements ApiServices {
 /** The API of a sequencer: submissions go to its Sequencer, pending reads to its mempool. */
 export class NodeServices extends ChainReadServices {
   readonly cluster?: ClusterMember;
+  readonly sequencing: SequencingControl = {
+    state: () => this.deps.sequencer.pauseState,
+    pause: (by) => this.deps.sequencer.pause(by),
+    resume: (by) => this.deps.sequencer.resume(by),
+  };
 
   constructor(private readonly deps: NodeServicesDeps) {
     super(deps);
@@ -247,6 +253,7 @@ export class NodeServices extends ChainReadServices {
       blockTimeMs: this.deps.blockTimeMs,
       mempool: { size: sequencer.mempool.size, capacity: this.deps.mempoolCapacity },
       signatureRecovery: { backend: secp256k1Backend.kind, detail: secp256k1Backend.detail, workers: this.deps.recoveryWorkers },
+      sequencing: sequencer.pauseState,
     };
   }
 

@@ -53,6 +53,15 @@ export interface SequencerDeps {
 
 export type SequencerState = 'idle' | 'running' | 'draining' | 'stopped';
 
+/** Whether an operator paused block production (admin API); held in memory only. */
+export interface PauseState {
+  readonly paused: boolean;
+  /** Unix ms of the pause; null when running. */
+  readonly since: number | null;
+  /** Who paused it (an API key id), when known. */
+  readonly by: string | null;
+}
+
 type Submission = Omit<SignedTx, 'hash'>;
 
 interface Waiter {
@@ -145,6 +154,7 @@ export class Sequencer {
    */
   async submit(submission: Submission): Promise<{ hash: Hash; status: 'pending' | 'sequenced' }> {
     if (!this.acceptingSubmissions()) throw new StrandError('SHUTTING_DOWN', 'the node is shutting down and accepts no transactions');
+    if (this.pausedState.paused) throw new StrandError('SEQUENCING_PAUSED', 'an operator paused sequencing; retry later');
     const violation = checkStateless(submission, this.config.ledger);
     if (violation) throw new StrandError(violation.code, violation.message);
     const encoded = encodeEntry(submission);
@@ -345,10 +355,38 @@ export class Sequencer {
 
   lastError: Error | null = null;
 
+  private pausedState: PauseState = { paused: false, since: null, by: null };
+
+  get pauseState(): PauseState {
+    return this.pausedState;
+  }
+
+  /**
+   * Operator pause: no block is sealed (not even on drain) and submissions are refused with
+   * SEQUENCING_PAUSED until resume(). What is pending stays pending (and durable) and goes into
+   * the first block after resume. Held in memory only: a restarted node sequences again.
+   */
+  pause(by: string | null = null): PauseState {
+    if (!this.pausedState.paused) {
+      this.pausedState = { paused: true, since: this.deps.now(), by };
+      this.deps.logger.warn({ by }, 'sequencing paused by an operator');
+    }
+    return this.pausedState;
+  }
+
+  resume(by: string | null = null): PauseState {
+    if (this.pausedState.paused) {
+      this.pausedState = { paused: false, since: null, by: null };
+      this.deps.logger.warn({ by }, 'sequencing resumed by an operator');
+    }
+    return this.pausedState;
+  }
+
   /** Builds and appends one block from what is pending; a no-op when nothing is. */
   async buildBlock(): Promise<Block | null> {
     const { store } = this.deps;
-    if (!this.leading) return null;
+    // Paused: the timer keeps ticking and builds nothing, so resume needs no rescheduling.
+    if (!this.leading || this.pausedState.paused) return null;
     const started = performance.now();
     // L1 messages go first: the portal has already accepted them, and forced inclusion must
     // not wait behind user traffic.
