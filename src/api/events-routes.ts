@@ -18,6 +18,7 @@ import {
   type VesEvent,
 } from '../events/index.js';
 import { errorResponses } from './schemas.js';
+import { anchorFields, registerEventOpsRoutes } from './events-ops-routes.js';
 
 /*
  * The event log's HTTP surface: Strand's own /v1 routes, C2SP tlog-tiles for transparency-log
@@ -242,6 +243,7 @@ export function registerEventRoutes(app: FastifyInstance, events: EventService, 
         ...eventView(view),
         inclusion: { treeSize: inc.treeSize, root: b64(inc.root), proof: inc.proof.map(b64) },
         checkpoint: treeSize === cp.size ? cp.note : null,
+        ...(await anchorFields(events, view.receipt.logIndex, inc.treeSize)),
       };
     },
   );
@@ -272,6 +274,8 @@ export function registerEventRoutes(app: FastifyInstance, events: EventService, 
       return { from: p.from, to: p.to, fromRoot: b64(p.fromRoot), toRoot: b64(p.toRoot), proof: p.proof.map(b64) };
     },
   );
+
+  registerEventOpsRoutes(app, events);
 
   // ---- C2SP tlog-tiles -----------------------------------------------------------------
 

@@ -141,6 +141,11 @@ program
       l1StartBlock: Number(l1.deployment.deployBlock),
       l1Confirmations: opts.l1Confirmations,
       l1PollMs: 200,
+      // Event checkpoints anchored by dev account 8, every few seconds while the log grows.
+      eventAnchor: l1.eventAnchor,
+      eventAnchorKey: devAccounts(9)[8]!.privateKey,
+      eventAnchorIntervalMs: 3_000,
+      eventAnchorConfirmations: 1,
       ...(opts.blobs ? { batchDataMode: 'auto' } : {}),
     });
     await runUntilSignal(
@@ -153,6 +158,7 @@ program
             `  oracle    ${l1.deployment.oracle}  (outputs proposed by dev account 5; challenge period ${l1.challengePeriodSeconds} s)`,
             `  inbox     ${l1.deployment.inbox}  (batches posted by dev account 7)`,
             `  token STT ${l1.token}`,
+            `  anchor    ${l1.eventAnchor}  (event checkpoints anchored by dev account 8)`,
             '',
             'Check it from L1 alone with a verifier:',
             `  npx strand node --role verifier --l1-rpc ${l1.rpcUrl} --portal ${l1.deployment.portal} --fee-recipient ${node.sequencerAddress} --tokens ${ETH},${l1.token} --l1-confirmations 1 --data-dir ${dataDir}-verifier --port 8548`,

@@ -64,3 +64,10 @@ export async function deployContracts(clients: DeployClients, params: DeployPara
 export async function deployTestToken(clients: DeployClients, name = 'Test Token', symbol = 'TST'): Promise<Address> {
   return (await deployOne(clients, 'TestToken', [name, symbol])).address;
 }
+
+/** The event log's checkpoint registry (contracts/events/EventAnchor.sol): no constructor
+ * arguments, anchors are keyed by their sender. */
+export async function deployEventAnchor(clients: DeployClients): Promise<{ address: Address; block: bigint }> {
+  const d = await deployOne(clients, 'EventAnchor', []);
+  return { address: d.address, block: d.block };
+}

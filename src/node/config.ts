@@ -133,6 +133,11 @@ export const nodeConfigSchema = z
     rateLimit: rateLimitSchema,
     secretsPasswordFile: z.string().min(1).optional(),
     eventsOrigin: z.string().regex(/^[^\s+]+$/, 'must be a C2SP origin (no spaces or +)').optional(),
+    eventAnchor: address.optional(),
+    eventAnchorKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte 0x hex private key').optional(),
+    eventAnchorIntervalMs: z.coerce.number().int().min(100).max(86_400_000),
+    eventAnchorConfirmations: z.coerce.number().int().min(1).max(1000),
+    eventAnchorStartBlock: z.coerce.number().int().min(0),
   })
   .strict();
 
@@ -204,6 +209,11 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   },
   { key: 'secretsPasswordFile', env: 'STRAND_SECRETS_PASSWORD_FILE', description: 'File holding the password of <dataDir>/secrets.json (where the API-key pepper lives) when STRAND_SECRETS_PASSWORD is not set; without either, presented API keys are refused', default: undefined },
   { key: 'eventsOrigin', env: 'STRAND_EVENTS_ORIGIN', description: 'Origin line of the event log\'s checkpoints and the name of its key (default: strand.local/<chainId>/events)', default: undefined },
+  { key: 'eventAnchor', env: 'STRAND_EVENT_ANCHOR', description: 'Address of the EventAnchor contract on L1; with eventAnchorKey and l1Rpc, the event log\'s checkpoints are anchored there (docs/EVENTS.md "Anchoring")', default: undefined },
+  { key: 'eventAnchorKey', env: 'STRAND_EVENT_ANCHOR_KEY', description: 'Private key of the account that anchors event checkpoints (0x hex); anchors are keyed by its address', default: undefined },
+  { key: 'eventAnchorIntervalMs', env: 'STRAND_EVENT_ANCHOR_INTERVAL_MS', description: 'Anchor the latest event checkpoint this often, when the log grew since the last anchor', default: 60_000 },
+  { key: 'eventAnchorConfirmations', env: 'STRAND_EVENT_ANCHOR_CONFIRMATIONS', description: 'L1 confirmations an anchor transaction needs before events read as anchored', default: 2 },
+  { key: 'eventAnchorStartBlock', env: 'STRAND_EVENT_ANCHOR_START_BLOCK', description: 'L1 block the EventAnchor was deployed in (where its logs are searched when anchor records are rebuilt)', default: 0 },
 ];
 
 export class ConfigError extends Error {

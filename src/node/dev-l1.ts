@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createPublicClient, createWalletClient, http, parseAbi, type Address as ViemAddress, type PublicClient } from 'viem';
 import { foundry } from 'viem/chains';
 import type { Address } from '../core/index.js';
-import { ORACLE_ABI, PORTAL_ABI, TEST_TOKEN_ABI, deployContracts, deployTestToken, startAnvil, type Anvil, type Deployment } from '../l1/index.js';
+import { ORACLE_ABI, PORTAL_ABI, TEST_TOKEN_ABI, deployContracts, deployEventAnchor, deployTestToken, startAnvil, type Anvil, type Deployment } from '../l1/index.js';
 import { devAccounts } from './dev.js';
 
 /** What `strand dev --l1` funds each dev account with on L2, through the portal. */
@@ -17,6 +17,8 @@ export interface DevL1 {
   readonly rpcUrl: string;
   readonly deployment: Deployment;
   readonly token: Address;
+  /** The event log's checkpoint registry (contracts/events/EventAnchor.sol). */
+  readonly eventAnchor: ViemAddress;
   /** Whether this start deployed the contracts and made the dev deposits (a fresh chain). */
   readonly fresh: boolean;
   /** The oracle's challenge period, as deployed. */
@@ -30,6 +32,7 @@ interface SavedDeployment {
   readonly inbox: ViemAddress;
   readonly deployBlock: string;
   readonly token: Address;
+  readonly eventAnchor?: ViemAddress;
 }
 
 const ERC20 = parseAbi(['function approve(address spender, uint256 amount) returns (bool)']);
@@ -65,11 +68,18 @@ export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port
     const saved = existsSync(savedPath) ? (JSON.parse(readFileSync(savedPath, 'utf8')) as SavedDeployment) : null;
     const challengePeriod = async (oracle: ViemAddress): Promise<number> => Number(await pub.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'challengePeriod' }));
     if (saved && (await pub.getCode({ address: saved.portal }))) {
+      // A dev chain from before event anchoring gets its EventAnchor now.
+      let eventAnchor = saved.eventAnchor;
+      if (!eventAnchor || !(await pub.getCode({ address: eventAnchor }))) {
+        eventAnchor = (await deployEventAnchor({ wallet, publicClient: pub, account: accounts[0]! })).address;
+        writeFileSync(savedPath, `${JSON.stringify({ ...saved, eventAnchor }, null, 2)}\n`);
+      }
       await intervalMining();
       return {
         rpcUrl,
         deployment: { portal: saved.portal, oracle: saved.oracle, inbox: saved.inbox, deployBlock: BigInt(saved.deployBlock) },
         token: saved.token,
+        eventAnchor,
         fresh: false,
         challengePeriodSeconds: await challengePeriod(saved.oracle),
         stop: async () => void (await anvil?.stop()),
@@ -79,16 +89,17 @@ export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port
     const clients = { wallet, publicClient: pub, account: deployer };
     const deployment = await deployContracts(clients, { proposer: proposer!, challenger: challenger!, batcher: batcher!, challengePeriodSeconds: BigInt(opts.challengePeriodSeconds ?? DEV_L1_CHALLENGE_PERIOD_S), bond: DEV_L1_OUTPUT_BOND });
     const token = (await deployTestToken(clients, 'Strand Test Token', 'STT')).toLowerCase() as Address;
+    const eventAnchor = (await deployEventAnchor(clients)).address;
     for (const account of accounts.slice(0, 5)) {
       await mined(pub, await wallet.writeContract({ account, chain: foundry, address: deployment.portal, abi: PORTAL_ABI, functionName: 'depositETH', args: [account], value: DEV_L1_DEPOSIT_ETH }));
       await mined(pub, await wallet.writeContract({ account, chain: foundry, address: token, abi: TEST_TOKEN_ABI, functionName: 'mint', args: [account, DEV_L1_DEPOSIT_TOKEN] }));
       await mined(pub, await wallet.writeContract({ account, chain: foundry, address: token, abi: ERC20, functionName: 'approve', args: [deployment.portal, DEV_L1_DEPOSIT_TOKEN] }));
       await mined(pub, await wallet.writeContract({ account, chain: foundry, address: deployment.portal, abi: PORTAL_ABI, functionName: 'depositERC20', args: [token, account, DEV_L1_DEPOSIT_TOKEN] }));
     }
-    const toSave: SavedDeployment = { ...deployment, deployBlock: deployment.deployBlock.toString(), token };
+    const toSave: SavedDeployment = { ...deployment, deployBlock: deployment.deployBlock.toString(), token, eventAnchor };
     writeFileSync(savedPath, `${JSON.stringify(toSave, null, 2)}\n`);
     await intervalMining();
-    return { rpcUrl, deployment, token, fresh: true, challengePeriodSeconds: await challengePeriod(deployment.oracle), stop: async () => void (await anvil?.stop()) };
+    return { rpcUrl, deployment, token, eventAnchor, fresh: true, challengePeriodSeconds: await challengePeriod(deployment.oracle), stop: async () => void (await anvil?.stop()) };
   } catch (err) {
     await anvil?.stop();
     throw err;

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { EventService, LmdbEventStore, randomSeed } from '../events/index.js';
 import { ConfigError, type NodeConfig } from './config.js';
+import { startEventExtras } from './events-extras.js';
 
 /*
  * Wires the verifiable event log (docs/EVENTS.md) into a node: its own LMDB environment under
@@ -41,5 +42,13 @@ export async function openEventLog(config: NodeConfig, logger: Logger): Promise<
   const store = LmdbEventStore.open(join(config.dataDir, 'events'));
   const service = new EventService(store, { origin: config.eventsOrigin ?? `strand.local/${config.chainId}/events`, signingSeed: seed });
   logger.info({ size: await service.size(), verifierKey: service.verifierKey }, 'event log open');
-  return { service, close: () => store.close() };
+  const extras = startEventExtras(config, service, logger);
+  let closing: Promise<void> | null = null;
+  // Called by the API's onClose and by the node's start-up cleanup: once is enough.
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await extras.stop();
+      await store.close();
+    })());
+  return { service, close };
 }
