@@ -88,3 +88,20 @@ export {
   type JsonType,
 } from './schemas.js';
 export * from './client.js';
+export {
+  Anchorer,
+  anchorViewOf,
+  attachAnchorView,
+  AnchorDivergedError,
+  EVENT_ANCHOR_ABI,
+  anchorLogId,
+  viemAnchorChain,
+  type AnchorChain,
+  type AnchorSource,
+  type AnchorStatus,
+  type AnchorView,
+  type AnchorerOptions,
+  type ViemAnchorChainOptions,
+} from './anchor.js';
+export { openAnchorLedger, type AnchorLedger, type AnchorRecord } from './anchor-store.js';
+export { verifyAnchoredEvent, type AnchorJson, type AnchoredEventJson } from './anchor-verify.js';
