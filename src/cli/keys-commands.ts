@@ -5,16 +5,23 @@ import { readFile } from 'node:fs/promises';
 import { isApiScope, isKeyId, parseApiKey, parseDuration } from '../apikeys/index.js';
 import { parseRate } from '../ratelimit/index.js';
 import {
+  AwsSecretsBackend,
   createSigningKey,
   exportKeystore,
   FileAuditSink,
+  generatePkcs11Key,
   importKeystore,
+  listPkcs11Keys,
   listSigningKeys,
   LocalSecretStore,
+  rotatePkcs11Key,
   rotateSigningKey,
   SecretsManager,
+  VaultKvBackend,
   type KeyInfo,
+  type VaultAuth,
 } from '../secrets/index.js';
+import { signerSources, type NodeConfig } from '../node/index.js';
 import { ERROR_CODES, StrandError, type ErrorCode } from '../core/index.js';
 
 /**
@@ -60,57 +67,129 @@ function promptHidden(prompt: string): Promise<string> {
   });
 }
 
+type Backend = 'local' | 'vault' | 'aws' | 'pkcs11';
+
 interface StoreOpts {
+  backend: Backend;
   store?: string;
   dataDir: string;
+  vaultAddr?: string;
+  vaultMount: string;
+  vaultPrefix?: string;
+  vaultNamespace?: string;
+  awsRegion?: string;
+  awsEndpoint?: string;
+  awsPrefix?: string;
+  pkcs11Library?: string;
+  token?: string;
 }
 
+/**
+ * The secrets manager a signing-key command works on. Credentials come from the environment
+ * (VAULT_TOKEN or VAULT_ROLE_ID + VAULT_SECRET_ID; the AWS SDK's default chain) or the terminal,
+ * never from flags: flags end up in shell history and `ps`.
+ */
 async function openManager(opts: StoreOpts, creating = false): Promise<SecretsManager> {
+  const actor = `cli:${userInfo().username}`;
+  if (opts.backend === 'vault') {
+    if (!opts.vaultAddr) throw new StrandError('INVALID_REQUEST', '--backend vault needs --vault-addr or VAULT_ADDR');
+    const env = process.env;
+    let auth: VaultAuth;
+    if (env.VAULT_TOKEN) auth = { token: env.VAULT_TOKEN };
+    else if (env.VAULT_ROLE_ID && env.VAULT_SECRET_ID) auth = { roleId: env.VAULT_ROLE_ID, secretId: env.VAULT_SECRET_ID };
+    else auth = { token: await readPassword('VAULT_TOKEN', `Vault token for ${opts.vaultAddr}: `) };
+    const backend = new VaultKvBackend({ address: opts.vaultAddr, auth, mount: opts.vaultMount, ...(opts.vaultPrefix ? { prefix: opts.vaultPrefix } : {}), ...(opts.vaultNamespace ? { namespace: opts.vaultNamespace } : {}) });
+    return new SecretsManager(backend, { actor, cacheTtlMs: 0 });
+  }
+  if (opts.backend === 'aws') {
+    if (!opts.awsRegion) throw new StrandError('INVALID_REQUEST', '--backend aws needs --aws-region or AWS_REGION');
+    const backend = await AwsSecretsBackend.create({ region: opts.awsRegion, ...(opts.awsEndpoint ? { endpoint: opts.awsEndpoint } : {}), ...(opts.awsPrefix ? { prefix: opts.awsPrefix } : {}) });
+    return new SecretsManager(backend, { actor, cacheTtlMs: 0 });
+  }
   const path = opts.store ?? join(opts.dataDir, 'secrets.json');
   const password = await readPassword('STRAND_SECRETS_PASSWORD', `Password of the secrets store ${path}: `, creating);
   const store = await LocalSecretStore.open(path, password);
-  return new SecretsManager(store, { actor: `cli:${userInfo().username}`, audit: new FileAuditSink(`${path}.audit.jsonl`), cacheTtlMs: 0 });
+  return new SecretsManager(store, { actor, audit: new FileAuditSink(`${path}.audit.jsonl`), cacheTtlMs: 0 });
+}
+
+async function pkcs11Options(opts: StoreOpts): Promise<{ library: string; tokenLabel: string; pin: string }> {
+  if (!opts.pkcs11Library || !opts.token) throw new StrandError('INVALID_REQUEST', '--backend pkcs11 needs --pkcs11-library (STRAND_PKCS11_LIBRARY) and --token (STRAND_PKCS11_TOKEN)');
+  const pin = await readPassword('STRAND_PKCS11_PIN', `User PIN of token ${opts.token}: `);
+  return { library: opts.pkcs11Library, tokenLabel: opts.token, pin };
 }
 
 function keyName(name: string): string {
   return name.includes('/') ? name : `keys/${name}`;
 }
 
-function show(k: KeyInfo): void {
-  process.stdout.write(`${k.name}  ${k.address}  version ${k.version}\n`);
+function show(k: KeyInfo, backend: Backend): void {
+  process.stdout.write(`${k.name}  ${k.address}  version ${k.version}  (signer secret:${k.name}${backend === 'local' ? '' : `, backend ${backend}`})\n`);
+}
+
+function showHsm(label: string, address: string, note = ''): void {
+  process.stdout.write(`${label}  ${address}  pkcs11${note}  (signer pkcs11:${label}@${address})\n`);
 }
 
 const storeOptions = (c: Command): Command =>
   c
-    .addOption(new Option('--data-dir <dir>', 'data directory; the store is <dir>/secrets.json').env('STRAND_DATA_DIR').default('.strand'))
-    .addOption(new Option('--store <file>', 'the encrypted secrets store file (overrides --data-dir)').env('STRAND_SECRETS_STORE'));
+    .addOption(new Option('--backend <backend>', 'where the keys live').choices(['local', 'vault', 'aws', 'pkcs11']).env('STRAND_KEYS_BACKEND').default('local'))
+    .addOption(new Option('--data-dir <dir>', 'local: data directory; the store is <dir>/secrets.json').env('STRAND_DATA_DIR').default('.strand'))
+    .addOption(new Option('--store <file>', 'local: the encrypted secrets store file (overrides --data-dir)').env('STRAND_SECRETS_STORE'))
+    .addOption(new Option('--vault-addr <url>', 'vault: the server (token from VAULT_TOKEN, or AppRole from VAULT_ROLE_ID and VAULT_SECRET_ID)').env('VAULT_ADDR'))
+    .addOption(new Option('--vault-mount <mount>', 'vault: the KV v2 mount').env('STRAND_VAULT_MOUNT').default('secret'))
+    .addOption(new Option('--vault-prefix <prefix>', 'vault: prepended to every key name').env('STRAND_VAULT_PREFIX'))
+    .addOption(new Option('--vault-namespace <ns>', 'vault: the namespace (Vault Enterprise)').env('VAULT_NAMESPACE'))
+    .addOption(new Option('--aws-region <region>', 'aws: the region (credentials from the SDK\'s default chain)').env('AWS_REGION'))
+    .addOption(new Option('--aws-endpoint <url>', 'aws: another endpoint than AWS\'s own (a VPC endpoint)').env('STRAND_AWS_ENDPOINT'))
+    .addOption(new Option('--aws-prefix <prefix>', 'aws: prepended to every secret name').env('STRAND_AWS_PREFIX'))
+    .addOption(new Option('--pkcs11-library <file>', 'pkcs11: the module, e.g. /usr/lib/softhsm/libsofthsm2.so (PIN from STRAND_PKCS11_PIN or the terminal)').env('STRAND_PKCS11_LIBRARY'))
+    .addOption(new Option('--token <label>', 'pkcs11: the token label').env('STRAND_PKCS11_TOKEN'));
 
 /**
- * `strand keys`: signing keys in the encrypted secrets store. Passwords come from the terminal,
- * or from STRAND_SECRETS_PASSWORD (the store) and STRAND_KEYSTORE_PASSWORD (a keystore file).
+ * The node's signer settings need the local store's password before the node starts: from
+ * STRAND_SECRETS_PASSWORD or secretsPasswordFile when set, else asked on the terminal.
+ */
+export async function signerStorePassword(config: NodeConfig): Promise<string | undefined> {
+  const local = (config.secrets?.backend ?? 'local') === 'local';
+  const needs = Object.values(signerSources(config)).some((s) => s.kind === 'secret');
+  if (!local || !needs || process.env.STRAND_SECRETS_PASSWORD || config.secretsPasswordFile || !process.stdin.isTTY) return undefined;
+  return readPassword('STRAND_SECRETS_PASSWORD', 'Password of the secrets store: ');
+}
+
+/**
+ * `strand keys`: signing keys in the encrypted secrets store, Vault, AWS Secrets Manager or a
+ * PKCS#11 HSM. Passwords come from the terminal, or from STRAND_SECRETS_PASSWORD (the store),
+ * STRAND_KEYSTORE_PASSWORD (a keystore file) and STRAND_PKCS11_PIN (the HSM).
  */
 export function registerKeysCommands(program: Command): void {
-  const keys = program.command('keys').description('signing keys in the encrypted secrets store (docs/SECRETS.md)');
+  const keys = program.command('keys').description('signing keys in the secrets store, Vault, AWS or an HSM (docs/SECRETS.md)');
 
-  storeOptions(keys.command('create <name>').description('create a new secp256k1 key (name: e.g. sequencer, batcher, proposer)')).action(async (name: string, opts: StoreOpts) => {
+  storeOptions(keys.command('create <name>').description('create a new secp256k1 key (name: e.g. sequencer, batcher, proposer); in an HSM it is generated inside the token')).action(async (name: string, opts: StoreOpts) => {
+    if (opts.backend === 'pkcs11') {
+      const o = await pkcs11Options(opts);
+      showHsm(name, generatePkcs11Key({ ...o, keyLabel: name }));
+      return;
+    }
     const m = await openManager(opts, true);
-    show(await createSigningKey(m, keyName(name)));
+    show(await createSigningKey(m, keyName(name)), opts.backend);
     await m.close();
   });
 
-  storeOptions(keys.command('import <name> <keystore>').description('import an EIP-2335 or Web3 Secret Storage v3 keystore file'))
+  storeOptions(keys.command('import <name> <keystore>').description('import an EIP-2335 or Web3 Secret Storage v3 keystore file (not into an HSM: generate keys there)'))
     .option('--replace', 'rotate an existing key of that name to the imported one (the old one stays as the previous version)')
     .action(async (name: string, file: string, opts: StoreOpts & { replace?: boolean }) => {
+      if (opts.backend === 'pkcs11') throw new StrandError('INVALID_REQUEST', 'keys are generated inside the HSM (`strand keys create --backend pkcs11`), not imported: a key that existed outside it is not an HSM key');
       const text = await readFile(file, 'utf8');
       const ksPassword = await readPassword('STRAND_KEYSTORE_PASSWORD', `Password of ${file}: `);
       const m = await openManager(opts);
-      show(await importKeystore(m, keyName(name), text, ksPassword, { replace: opts.replace === true }));
+      show(await importKeystore(m, keyName(name), text, ksPassword, { replace: opts.replace === true }), opts.backend);
       await m.close();
     });
 
-  storeOptions(keys.command('export <name> <file>').description('write the key to a new keystore file (never replaces a file)'))
+  storeOptions(keys.command('export <name> <file>').description('write the key to a new keystore file (never replaces a file; an HSM key never leaves the HSM)'))
     .addOption(new Option('--format <format>', 'keystore format').choices(['eip2335', 'v3']).default('v3'))
     .action(async (name: string, file: string, opts: StoreOpts & { format: 'eip2335' | 'v3' }) => {
+      if (opts.backend === 'pkcs11') throw new StrandError('INVALID_REQUEST', 'an HSM key cannot be exported: it is generated non-extractable');
       const m = await openManager(opts);
       const ksPassword = await readPassword('STRAND_KEYSTORE_PASSWORD', `New password for ${file}: `, true);
       const address = await exportKeystore(m, keyName(name), file, ksPassword, opts.format);
@@ -119,14 +198,24 @@ export function registerKeysCommands(program: Command): void {
     });
 
   storeOptions(keys.command('list').description('list the signing keys: name, address, current version')).action(async (opts: StoreOpts) => {
+    if (opts.backend === 'pkcs11') {
+      for (const k of listPkcs11Keys(await pkcs11Options(opts))) showHsm(k.label, k.address);
+      return;
+    }
     const m = await openManager(opts);
-    for (const k of await listSigningKeys(m)) show(k);
+    for (const k of await listSigningKeys(m)) show(k, opts.backend);
     await m.close();
   });
 
-  storeOptions(keys.command('rotate <name>').description('replace a key by a new one; the old one stays readable as the previous version')).action(async (name: string, opts: StoreOpts) => {
+  storeOptions(keys.command('rotate <name>').description('replace a key by a new one; the old one stays readable as the previous version (in an HSM: relabelled <name>.v<n>)')).action(async (name: string, opts: StoreOpts) => {
+    if (opts.backend === 'pkcs11') {
+      const r = rotatePkcs11Key({ ...(await pkcs11Options(opts)), keyLabel: name });
+      process.stdout.write(`${r.previous.label}  ${r.previous.address}  pkcs11  (previous)\n`);
+      showHsm(name, r.address);
+      return;
+    }
     const m = await openManager(opts);
-    show(await rotateSigningKey(m, keyName(name)));
+    show(await rotateSigningKey(m, keyName(name)), opts.backend);
     await m.close();
   });
 

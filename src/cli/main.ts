@@ -23,7 +23,7 @@ import {
 import { runServiceUntilSignal, runUntilSignal } from './run-node.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerClusterCommands } from './cluster.js';
-import { registerAdminCommands, registerKeysCommands } from './keys-commands.js';
+import { registerAdminCommands, registerKeysCommands, signerStorePassword } from './keys-commands.js';
 
 function int(value: string): number {
   const n = Number(value);
@@ -210,10 +210,16 @@ program
       return;
     }
     if (!opts.config) throw new ConfigError('a sequencer node needs --config <file>');
-    await runUntilSignal(config, (node) => {
-      const member = config.cluster ? `, cluster member ${config.cluster.id} of ${config.cluster.peers.length}` : '';
-      process.stdout.write(`Strand node ready: API ${node.url} (chain id ${config.chainId}, sequencer ${node.sequencerAddress}${member})\n`);
-    });
+    const secretsPassword = await signerStorePassword(config);
+    await runUntilSignal(
+      config,
+      (node) => {
+        const member = config.cluster ? `, cluster member ${config.cluster.id} of ${config.cluster.peers.length}` : '';
+        process.stdout.write(`Strand node ready: API ${node.url} (chain id ${config.chainId}, sequencer ${node.sequencerAddress}${member})\n`);
+      },
+      {},
+      secretsPassword ? { secretsPassword } : {},
+    );
   });
 
 registerClientCommands(program);

@@ -1,4 +1,4 @@
-import { StrandNode, type NodeConfig } from '../node/index.js';
+import { StrandNode, type NodeConfig, type StrandNodeOptions } from '../node/index.js';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -15,8 +15,8 @@ export interface RunHooks<N extends Stoppable = StrandNode> {
  * Runs a node until SIGTERM or SIGINT, then drains (stop accepting, seal the open block, flush)
  * and exits 0. A second signal while draining exits at once with 130.
  */
-export async function runUntilSignal(config: NodeConfig, onReady: (node: StrandNode) => void, hooks: RunHooks = {}): Promise<void> {
-  return runServiceUntilSignal(() => StrandNode.start(config), onReady, hooks);
+export async function runUntilSignal(config: NodeConfig, onReady: (node: StrandNode) => void, hooks: RunHooks = {}, nodeOptions: StrandNodeOptions = {}): Promise<void> {
+  return runServiceUntilSignal(() => StrandNode.start(config, nodeOptions), onReady, hooks);
 }
 
 /** runUntilSignal for any node role. */

@@ -85,6 +85,43 @@ export const rateLimitSchema = z
   .strict()
   .refine((r) => r.store !== 'redis' || r.redisUrl !== undefined, { message: 'store "redis" needs redisUrl', path: ['redisUrl'] });
 
+/**
+ * Where a role's signing key lives (docs/SECRETS.md): `file:<path>` (a hex key file, the dev
+ * default), `secret:<name>` (the secrets manager of the `secrets` table), `pkcs11:<key label>`
+ * or `pkcs11:<key label>@<0x address>` (a key in the HSM of the `pkcs11` table; with the
+ * address, the node starts while the HSM is away and reports not-ready until it answers).
+ */
+const signerSource = z.string().regex(/^(file:.+|secret:[A-Za-z0-9_][A-Za-z0-9_./-]*|pkcs11:[^@\s]+(@0x[0-9a-fA-F]{40})?)$/, 'must be file:<path>, secret:<name> or pkcs11:<label>[@0x<address>]');
+
+/** The secrets manager that `secret:` signers read from. Credentials never sit here: see docs/SECRETS.md. */
+export const secretsConfigSchema = z
+  .object({
+    backend: z.enum(['local', 'vault', 'aws']).default('local'),
+    /** local: the encrypted store (default <dataDir>/secrets.json); its password from STRAND_SECRETS_PASSWORD or secretsPasswordFile. */
+    file: z.string().min(1).optional(),
+    /** vault: default VAULT_ADDR; the token from VAULT_TOKEN, or AppRole from VAULT_ROLE_ID and VAULT_SECRET_ID. */
+    vaultAddress: z.string().url().optional(),
+    vaultMount: z.string().min(1).default('secret'),
+    vaultPrefix: z.string().optional(),
+    vaultNamespace: z.string().optional(),
+    /** aws: default AWS_REGION; credentials from the SDK's default chain (environment, profile, instance role). */
+    awsRegion: z.string().min(1).optional(),
+    awsEndpoint: z.string().url().optional(),
+    awsPrefix: z.string().optional(),
+    /** How long a read key is served from memory before the backend is asked again. */
+    cacheTtlMs: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  })
+  .strict();
+
+/** The HSM that `pkcs11:` signers use. The user PIN comes from STRAND_PKCS11_PIN or pinFile, never from here. */
+export const pkcs11ConfigSchema = z
+  .object({
+    library: z.string().min(1),
+    tokenLabel: z.string().min(1),
+    pinFile: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const nodeConfigSchema = z
   .object({
     role: z.enum(['sequencer', 'verifier']),
@@ -132,6 +169,13 @@ export const nodeConfigSchema = z
     apiAuth: apiAuthSchema,
     rateLimit: rateLimitSchema,
     secretsPasswordFile: z.string().min(1).optional(),
+    sequencerSigner: signerSource.optional(),
+    batcherSigner: signerSource.optional(),
+    proposerSigner: signerSource.optional(),
+    challengerSigner: signerSource.optional(),
+    secrets: secretsConfigSchema.optional(),
+    pkcs11: pkcs11ConfigSchema.optional(),
+    signerCheckMs: z.coerce.number().int().min(100).max(600_000),
     eventsOrigin: z.string().regex(/^[^\s+]+$/, 'must be a C2SP origin (no spaces or +)').optional(),
     eventAnchor: address.optional(),
     eventAnchorKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte 0x hex private key').optional(),
@@ -208,6 +252,18 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
     default: { store: 'memory', redisKeyPrefix: 'strand:rl:', redisTimeoutMs: 250, onRedisError: 'allow', anonymousRate: 0, keyRate: 0 },
   },
   { key: 'secretsPasswordFile', env: 'STRAND_SECRETS_PASSWORD_FILE', description: 'File holding the password of <dataDir>/secrets.json (where the API-key pepper lives) when STRAND_SECRETS_PASSWORD is not set; without either, presented API keys are refused', default: undefined },
+  { key: 'sequencerSigner', env: 'STRAND_SEQUENCER_SIGNER', description: 'Block-signing key: file:<path>, secret:<name> or pkcs11:<label>[@0x<address>] (docs/SECRETS.md); default file:<sequencerKeyFile or dataDir/sequencer.key>', default: undefined },
+  { key: 'batcherSigner', env: 'STRAND_BATCHER_SIGNER', description: 'Key of the batcher\'s L1 account, like sequencerSigner (instead of batcherKey)', default: undefined },
+  { key: 'proposerSigner', env: 'STRAND_PROPOSER_SIGNER', description: 'Key of the proposer\'s L1 account, like sequencerSigner (instead of proposerKey)', default: undefined },
+  { key: 'challengerSigner', env: 'STRAND_CHALLENGER_SIGNER', description: 'Key of the challenger\'s L1 account, like sequencerSigner', default: undefined },
+  {
+    key: 'secrets',
+    env: 'STRAND_SECRETS',
+    description: 'Secrets manager of secret: signers: { backend: local|vault|aws, file, vaultAddress, vaultMount, vaultPrefix, vaultNamespace, awsRegion, awsEndpoint, awsPrefix, cacheTtlMs }; JSON in the environment; credentials from the environment (docs/SECRETS.md)',
+    default: undefined,
+  },
+  { key: 'pkcs11', env: 'STRAND_PKCS11', description: 'HSM of pkcs11: signers: { library, tokenLabel, pinFile }; JSON in the environment; the PIN from STRAND_PKCS11_PIN or pinFile', default: undefined },
+  { key: 'signerCheckMs', env: 'STRAND_SIGNER_CHECK_MS', description: 'How often each signer (HSM, secrets backend) is asked whether it can sign; /health/ready reports the answer', default: 2_000 },
   { key: 'eventsOrigin', env: 'STRAND_EVENTS_ORIGIN', description: 'Origin line of the event log\'s checkpoints and the name of its key (default: strand.local/<chainId>/events)', default: undefined },
   { key: 'eventAnchor', env: 'STRAND_EVENT_ANCHOR', description: 'Address of the EventAnchor contract on L1; with eventAnchorKey and l1Rpc, the event log\'s checkpoints are anchored there (docs/EVENTS.md "Anchoring")', default: undefined },
   { key: 'eventAnchorKey', env: 'STRAND_EVENT_ANCHOR_KEY', description: 'Private key of the account that anchors event checkpoints (0x hex); anchors are keyed by its address', default: undefined },
@@ -231,7 +287,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     if (v === undefined || v === '') continue;
     if (k.key === 'corsOrigins') out[k.key] = v === '*' ? '*' : v === 'false' ? false : v.split(',');
     else if (k.key === 'l1Rpc') out[k.key] = v.split(',').map((u) => u.trim()).filter(Boolean);
-    else if (k.key === 'rateLimit' || k.key === 'apiAuth') {
+    else if (k.key === 'rateLimit' || k.key === 'apiAuth' || k.key === 'secrets' || k.key === 'pkcs11') {
       try {
         out[k.key] = JSON.parse(v) as unknown;
       } catch {

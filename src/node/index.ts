@@ -10,3 +10,5 @@ export { ClusterMember } from './cluster.js';
 export { clusterConfigSchema, type ClusterConfig } from './config.js';
 export { ADMIN_KEY_FILE, ensureDevAdminKey, ensureDevSecretsPassword, openApiAuth } from './api-keys.js';
 export { apiAuthSchema } from './config.js';
+export { NodeSigners, parseSignerSource, signerSources, SIGNER_ROLES, type NodeSignersOptions, type SignerRole, type SignerSource } from './signers.js';
+export { pkcs11ConfigSchema, secretsConfigSchema } from './config.js';

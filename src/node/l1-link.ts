@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { StrandError, type Address, type Hash, type L1Message } from '../core/index.js';
 import { withHash } from '../crypto/index.js';
-import { createWalletClient, http, type Hex } from 'viem';
+import { createWalletClient, http, type Account, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
   Batcher,
@@ -43,6 +43,11 @@ export interface L1LinkConfig {
   readonly l1StartBlock: number;
   readonly l1Confirmations: number;
   readonly l1PollMs: number;
+  /**
+   * The batcher's and proposer's L1 accounts from the node's signers (docs/SECRETS.md); each
+   * takes precedence over the plain batcherKey / proposerKey.
+   */
+  readonly accounts?: { readonly batcher?: Account | undefined; readonly proposer?: Account | undefined };
 }
 
 /** The watcher's message as the ledger's entry: the hash is the queue identity, not L1 origin. */
@@ -81,11 +86,13 @@ export class L1Link {
 
   constructor(config: L1LinkConfig, store: ChainStore, sequencer: Sequencer, logger: Logger, reportBalance: L1BalanceReporter = () => undefined) {
     this.client = new L1Client({ urls: config.l1Rpc, logger });
+    const batcherAccount = config.accounts?.batcher ?? (config.batcherKey ? privateKeyToAccount(config.batcherKey as Hex) : undefined);
+    const proposerAccount = config.accounts?.proposer ?? (config.proposerKey ? privateKeyToAccount(config.proposerKey as Hex) : undefined);
     this.batcher =
-      config.inbox && config.batcherKey
+      config.inbox && batcherAccount
         ? new Batcher({
             client: this.client,
-            wallet: createWalletClient({ account: privateKeyToAccount(config.batcherKey as Hex), transport: http(config.l1Rpc[0]) }),
+            wallet: createWalletClient({ account: batcherAccount, transport: http(config.l1Rpc[0]) }),
             inbox: config.inbox as Address,
             source: { headNumber: () => store.headNumber() ?? 0, getBlock: (n) => store.getBlock(n) },
             progress: store,
@@ -101,10 +108,10 @@ export class L1Link {
         : null;
     this.outputSource = { headNumber: () => store.headNumber() ?? 0, header: (n) => store.getHeader(n), withdrawalsOf: (n) => store.getWithdrawals(n) };
     this.proposer =
-      config.oracle && config.proposerKey
+      config.oracle && proposerAccount
         ? new Proposer({
             client: this.client,
-            wallet: createWalletClient({ account: privateKeyToAccount(config.proposerKey as Hex), transport: http(config.l1Rpc[0]) }),
+            wallet: createWalletClient({ account: proposerAccount, transport: http(config.l1Rpc[0]) }),
             oracle: config.oracle as Address,
             fromBlock: BigInt(config.l1StartBlock),
             source: this.outputSource,
@@ -119,7 +126,7 @@ export class L1Link {
           })
         : null;
     this.settlement = { oracle: config.oracle as Address | undefined, portal: config.portal };
-    const proposerAddress = config.proposerKey ? privateKeyToAccount(config.proposerKey as Hex).address : null;
+    const proposerAddress = proposerAccount?.address ?? null;
     let proposerLow = false;
     this.balanceLoop = proposerAddress
       ? new PollingLoop(

@@ -7,14 +7,14 @@ import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi, createApiMetrics } from '../api/index.js';
 import type { ApiKeyStore } from '../apikeys/index.js';
 import { InvariantError, type Address, type Block } from '../core/index.js';
-import { RecoveryPool, addressOfPrivateKey, sealHeader, secp256k1Backend } from '../crypto/index.js';
+import { RecoveryPool, secp256k1Backend } from '../crypto/index.js';
 import { buildGenesis, type LedgerConfig } from '../ledger/index.js';
 import { Role } from '../raft/index.js';
 import { LocalBlockLog, RaftBlockLog, Sequencer, type BlockLog } from '../sequencer/index.js';
 import { ChainStore } from '../store/index.js';
 import { ClusterMember, peerBlockFetcher } from './cluster.js';
 import type { NodeConfig } from './config.js';
-import { loadOrCreateKey } from './keys.js';
+import { NodeSigners } from './signers.js';
 import { L1Link } from './l1-link.js';
 import { openEventLog } from './events.js';
 import { openApiAuth } from './api-keys.js';
@@ -60,14 +60,18 @@ export class StrandNode {
     readonly cluster: ClusterMember | null,
     /** null when the node has no secrets store password (no keys can be presented). */
     readonly apiKeys: ApiKeyStore | null,
+    /** The node's keys; `account('challenger')` is the challenger's L1 account. */
+    readonly signers: NodeSigners,
   ) {}
 
   static async start(config: NodeConfig, opts: StrandNodeOptions = {}): Promise<StrandNode> {
     const logger = opts.logger ?? pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } });
     const now = opts.now ?? Date.now;
     mkdirSync(config.dataDir, { recursive: true });
-    const sequencerKey = loadOrCreateKey(config.sequencerKeyFile ?? join(config.dataDir, 'sequencer.key'));
-    const sequencer = addressOfPrivateKey(sequencerKey);
+    // Every key of the node (block signing, batcher, proposer, challenger) behind one Signer
+    // interface: a key file, the secrets manager or an HSM (docs/SECRETS.md).
+    const signers = await NodeSigners.open(config, { logger, ...(opts.secretsPassword ? { secretsPassword: opts.secretsPassword } : {}) });
+    const sequencer = signers.address('sequencer')!;
     const ledger: LedgerConfig = {
       chainId: config.chainId,
       feeRecipient: (config.feeRecipient as Address | undefined) ?? sequencer,
@@ -81,10 +85,16 @@ export class StrandNode {
       logger.info({ addon: secp256k1Backend.detail }, 'signature recovery uses native libsecp256k1');
     }
 
-    const store = ChainStore.open(join(config.dataDir, 'chain'), { historyBlocks: config.historyBlocks });
-    const cleanup: Array<() => Promise<void>> = [() => store.close()];
+    let store: ChainStore;
     try {
-      await initChain(store, config, ledger, sequencerKey, sequencer);
+      store = ChainStore.open(join(config.dataDir, 'chain'), { historyBlocks: config.historyBlocks });
+    } catch (err) {
+      await signers.close();
+      throw err;
+    }
+    const cleanup: Array<() => Promise<void>> = [() => store.close(), () => signers.close()];
+    try {
+      await initChain(store, config, ledger, signers, sequencer);
       const workers = config.recoveryWorkers || availableParallelism();
       const recovery = await RecoveryPool.create(workers);
       cleanup.unshift(() => recovery.close());
@@ -113,7 +123,8 @@ export class StrandNode {
           store,
           log: blockLog,
           recovery,
-          sequencerKey,
+          sequencerKey: null,
+          seal: (header) => signers.seal(header),
           sequencer,
           now,
           logger: logger.child({ module: 'sequencer' }),
@@ -133,7 +144,7 @@ export class StrandNode {
       metrics.headBlock.set(seq.head().number);
       const l1 =
         config.l1Rpc.length > 0 && config.portal
-          ? new L1Link({ ...config, portal: config.portal as Address }, store, seq, logger.child({ module: 'l1' }), (role, wei) =>
+          ? new L1Link({ ...config, portal: config.portal as Address, accounts: { batcher: signers.account('batcher'), proposer: signers.account('proposer') } }, store, seq, logger.child({ module: 'l1' }), (role, wei) =>
               l1Balance.set({ role }, Number(wei) / 1e18),
             )
           : null;
@@ -148,6 +159,7 @@ export class StrandNode {
         recoveryWorkers: workers,
         mempoolCapacity: config.mempoolCapacity,
         l1,
+        signers,
         ...(member && clusterCfg ? { cluster: { member, submitTimeoutMs: clusterCfg.submitTimeoutMs } } : {}),
         contracts: {
           ...(config.portal ? { portal: config.portal as Address } : {}),
@@ -177,6 +189,7 @@ export class StrandNode {
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
       seq.start();
+      signers.start();
       if (member) {
         followLeadership(member, seq, l1, logger, opts.onFatal);
       } else {
@@ -184,7 +197,7 @@ export class StrandNode {
       }
       if (config.testCensorAccounts.length) logger.warn({ accounts: config.testCensorAccounts }, 'FAULT TESTING: this sequencer censors the L2 transactions of some accounts');
       logger.info({ url, chainId: config.chainId, head: seq.head().number, sequencer }, 'node ready');
-      return new StrandNode(config, url, sequencer, store, seq, api, recovery, logger, l1, member, auth.keys);
+      return new StrandNode(config, url, sequencer, store, seq, api, recovery, logger, l1, member, auth.keys, signers);
     } catch (err) {
       for (const c of cleanup) await c().catch(() => undefined);
       throw err;
@@ -204,6 +217,7 @@ export class StrandNode {
       await this.cluster?.stop();
       await this.recovery.close();
       await this.store.close();
+      await this.signers.close();
       this.logger.info({ head: this.sequencer.head().number }, 'stopped');
     })();
     return this.stopping;
@@ -249,7 +263,7 @@ function followLeadership(member: ClusterMember, seq: Sequencer, l1: L1Link | nu
   if (member.server.status().leaderReady) ready();
 }
 
-async function initChain(store: ChainStore, config: NodeConfig, ledger: LedgerConfig, key: Uint8Array, sequencer: Address): Promise<void> {
+async function initChain(store: ChainStore, config: NodeConfig, ledger: LedgerConfig, signers: NodeSigners, sequencer: Address): Promise<void> {
   const identity = store.identity();
   if (identity) {
     if (identity.chainId !== config.chainId) {
@@ -266,7 +280,7 @@ async function initChain(store: ChainStore, config: NodeConfig, ledger: LedgerCo
   for (const a of config.genesis.allocations) {
     if (!ledger.tokens.has(a.token as Address)) throw new InvariantError(`genesis allocates token ${a.token}, which is not in tokens`);
   }
-  const header = sealHeader(genesis.header, key);
+  const header = await signers.seal(genesis.header);
   const block: Block = { header, entries: [] };
   await store.initGenesis(block, { chainId: config.chainId, genesisHash: header.hash }, {
     balances: genesis.changes.flatMap((c) => (c.kind === 'balance' ? [{ account: c.account, token: c.token, value: c.value }] : [])),

@@ -47,6 +47,8 @@ export interface NodeServicesDeps extends ChainReadDeps {
   readonly l1: L1Link | null;
   /** Present on a cluster member. */
   readonly cluster?: { readonly member: ClusterMember; readonly submitTimeoutMs: number };
+  /** The node's keys: a signer that cannot sign (an HSM away) makes the node not-ready. */
+  readonly signers?: { readiness(): { ok: boolean; detail: string } | undefined };
 }
 
 /** Where a withdrawal stands on L1, as a role of node knows it. */
@@ -273,12 +275,14 @@ export class NodeServices extends ChainReadServices {
     const member = this.deps.cluster?.member;
     const leader = member ? member.status().leader : null;
     const clusterOk = !member || leader !== null;
+    const signers = this.deps.signers?.readiness();
     return {
-      ready: running && !err && (l1?.ok ?? true) && clusterOk,
+      ready: running && !err && (l1?.ok ?? true) && clusterOk && (signers?.ok ?? true),
       checks: {
         sequencer: { ok: running, detail: sequencer.status },
         lastBlock: err ? { ok: false, detail: err.message } : { ok: true },
         ...(l1 ? { l1 } : {}),
+        ...(signers ? { signers } : {}),
         ...(member ? { cluster: { ok: clusterOk, detail: leader === null ? 'no leader' : `leader ${leader}${member.isLeader ? ' (this member)' : ''}` } } : {}),
       },
     };

@@ -7,5 +7,5 @@ export { VaultKvBackend, type VaultAuth, type VaultOptions } from './vault.js';
 export { AwsSecretsBackend, type AwsSecretsOptions } from './aws.js';
 export { decryptKeystore, encryptEip2335, encryptV3, normalizeEip2335Password, type DecryptedKey, type KdfName, type KeystoreOptions } from './keystore.js';
 export { createSigningKey, exportKeystore, importKeystore, listSigningKeys, loadSigningKey, rotateSigningKey, type KeyInfo } from './keys.js';
-export { SecretsSigner, derToRs, signerAccount, toEthSignature, type Signer, type SignerStatus } from './signer.js';
-export { Pkcs11Signer, generatePkcs11Key, type Pkcs11Options } from './pkcs11.js';
+export { KeySigner, SecretsSigner, derToRs, signerAccount, toEthSignature, type Signer, type SignerStatus } from './signer.js';
+export { Pkcs11Signer, generatePkcs11Key, listPkcs11Keys, rotatePkcs11Key, type Pkcs11KeyInfo, type Pkcs11Options } from './pkcs11.js';

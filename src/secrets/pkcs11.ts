@@ -46,16 +46,48 @@ function library(path: string): { mod: Pkcs11Module; lib: Pkcs11 } {
   return { mod, lib };
 }
 
+/**
+ * Forgets the process's Cryptoki state for a library: SoftHSM (and many real modules) list
+ * their tokens once, at C_Initialize, so a token that went away and came back is only seen
+ * again after C_Finalize and a new C_Initialize. Every session of that library is gone after it.
+ */
+function resetLibrary(path: string): void {
+  const lib = libraries.get(path);
+  libraries.delete(path);
+  for (const k of [...logins.keys()]) if (k.startsWith(`${path}\0`)) logins.delete(k);
+  generation.set(path, (generation.get(path) ?? 0) + 1);
+  try {
+    lib?.C_Finalize();
+  } catch {
+    // a module that already lost its device may refuse even this; it is re-initialised anyway
+  }
+}
+
+/** Bumped by every reset, so that a signer notices its session died with another signer's reset. */
+const generation = new Map<string, number>();
+
 function describe(err: unknown): string {
   const e = err as { message?: string; code?: number };
   // pkcs11js messages are CKR_ names and numbers: safe to show, and what an operator searches for.
   return (e.message ?? String(err)).split('\n')[0]!.slice(0, 120);
 }
 
+/**
+ * A refused PIN is never retried by itself: HSMs lock the user PIN after a few wrong attempts,
+ * and a readiness poll retrying every second would lock it. The operator fixes the PIN and
+ * restarts.
+ */
+class PinRefusedError extends StrandError {
+  constructor(message: string) {
+    super('SIGNER_UNAVAILABLE', message);
+  }
+}
+
 interface Session {
   readonly mod: Pkcs11Module;
   readonly lib: Pkcs11;
   readonly session: Handle;
+  readonly generation: number;
 }
 
 function openSession(o: Pkcs11Options, readWrite = false): Session {
@@ -73,13 +105,17 @@ function openSession(o: Pkcs11Options, readWrite = false): Session {
     // logged in" whatever PIN it carries, so the PIN is checked against the one that worked.
     const known = logins.get(loginKey);
     const samePin = known !== undefined && timingSafeEqual(known, pinHash);
-    if ((err as { code?: number }).code !== mod.CKR_USER_ALREADY_LOGGED_IN || !samePin) {
+    const code = (err as { code?: number }).code;
+    if (code !== mod.CKR_USER_ALREADY_LOGGED_IN || !samePin) {
       lib.C_CloseSession(session);
-      if ((err as { code?: number }).code === mod.CKR_USER_ALREADY_LOGGED_IN) throw new StrandError('SIGNER_UNAVAILABLE', 'the HSM refused the PIN (CKR_PIN_INCORRECT)');
+      if (code === mod.CKR_USER_ALREADY_LOGGED_IN || code === mod.CKR_PIN_INCORRECT || code === mod.CKR_PIN_INVALID || code === mod.CKR_PIN_LEN_RANGE) {
+        throw new PinRefusedError('the HSM refused the PIN (CKR_PIN_INCORRECT)');
+      }
+      if (code === mod.CKR_PIN_LOCKED || code === mod.CKR_PIN_EXPIRED) throw new PinRefusedError(`the HSM refused the login (${code === mod.CKR_PIN_LOCKED ? 'CKR_PIN_LOCKED' : 'CKR_PIN_EXPIRED'})`);
       throw err;
     }
   }
-  return { mod, lib, session };
+  return { mod, lib, session, generation: generation.get(o.library) ?? 0 };
 }
 
 function findOne(s: Session, cls: number, label: string): Handle | null {
@@ -135,16 +171,85 @@ export function generatePkcs11Key(o: Omit<Pkcs11Options, 'expectedAddress'>): Ad
   }
 }
 
+/** A key pair in the token, as `strand keys list --backend pkcs11` shows it. */
+export interface Pkcs11KeyInfo {
+  readonly label: string;
+  readonly address: Address;
+}
+
+/** Every secp256k1 public key in the token (by label), with its Ethereum address. */
+export function listPkcs11Keys(o: Omit<Pkcs11Options, 'expectedAddress' | 'keyLabel'>): Pkcs11KeyInfo[] {
+  const s = openSession({ ...o, keyLabel: '' });
+  try {
+    s.lib.C_FindObjectsInit(s.session, [
+      { type: s.mod.CKA_CLASS, value: s.mod.CKO_PUBLIC_KEY },
+      { type: s.mod.CKA_KEY_TYPE, value: s.mod.CKK_EC },
+    ]);
+    let handles: Handle[];
+    try {
+      handles = s.lib.C_FindObjects(s.session, 10_000);
+    } finally {
+      s.lib.C_FindObjectsFinal(s.session);
+    }
+    const out: Pkcs11KeyInfo[] = [];
+    for (const h of handles) {
+      const [label, params, point] = s.lib.C_GetAttributeValue(s.session, h, [{ type: s.mod.CKA_LABEL }, { type: s.mod.CKA_EC_PARAMS }, { type: s.mod.CKA_EC_POINT }]);
+      if (!Buffer.isBuffer(params?.value) || !params.value.equals(SECP256K1_PARAMS) || !Buffer.isBuffer(point?.value)) continue;
+      out.push({ label: Buffer.isBuffer(label?.value) ? label.value.toString('utf8') : '', address: addressOfEcPoint(point.value) });
+    }
+    return out.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
+  } finally {
+    s.lib.C_CloseSession(s.session);
+  }
+}
+
+/**
+ * A new key pair under `keyLabel`; the old pair stays in the token, relabelled `<label>.v<n>`
+ * (n = 1, 2, ...), so that an operator can still move funds from the old address. An HSM key has
+ * no versions of its own: rotation is a new address, which the contracts must be told about.
+ */
+export function rotatePkcs11Key(o: Omit<Pkcs11Options, 'expectedAddress'>): { address: Address; previous: Pkcs11KeyInfo } {
+  const s = openSession(o, true);
+  let previous: Pkcs11KeyInfo;
+  try {
+    const priv = findOne(s, s.mod.CKO_PRIVATE_KEY, o.keyLabel);
+    const pub = findOne(s, s.mod.CKO_PUBLIC_KEY, o.keyLabel);
+    if (!priv || !pub) throw new StrandError('SECRET_NOT_FOUND', `the token holds no key pair labelled ${JSON.stringify(o.keyLabel)}`);
+    let n = 1;
+    while (findOne(s, s.mod.CKO_PUBLIC_KEY, `${o.keyLabel}.v${n}`) || findOne(s, s.mod.CKO_PRIVATE_KEY, `${o.keyLabel}.v${n}`)) n++;
+    const label = `${o.keyLabel}.v${n}`;
+    previous = { label, address: readAddress(s, o.keyLabel) };
+    for (const h of [pub, priv]) s.lib.C_SetAttributeValue(s.session, h, [{ type: s.mod.CKA_LABEL, value: label }, { type: s.mod.CKA_ID, value: Buffer.from(label, 'utf8') }]);
+  } finally {
+    s.lib.C_CloseSession(s.session);
+  }
+  return { address: generatePkcs11Key(o), previous };
+}
+
+/** A failing HSM is re-initialised at most this often (each time costs every session of the library). */
+const RESET_INTERVAL_MS = 1_000;
+const lastReset = new Map<string, number>();
+
+function resetAfterFailure(path: string): void {
+  const now = Date.now();
+  if (now - (lastReset.get(path) ?? 0) < RESET_INTERVAL_MS) return;
+  lastReset.set(path, now);
+  resetLibrary(path);
+}
+
 /**
  * A key that never leaves a PKCS#11 HSM. The HSM signs the digest (CKM_ECDSA); this side turns
  * its answer (raw r || s, or DER from modules that give that) into an Ethereum signature: low s,
  * and the recovery id found by trying both against the known address. When the HSM cannot be
- * reached it reports not-ready and refuses to sign; it has no other key to fall back to.
+ * reached it reports not-ready and refuses to sign; it has no other key to fall back to. It
+ * comes back by itself when the HSM does (a new session, after re-initialising the module), except
+ * after a refused PIN, which it never retries (HSMs lock a PIN after a few wrong attempts).
  */
 export class Pkcs11Signer implements Signer {
   readonly kind = 'pkcs11' as const;
   private session: Session | null = null;
   private lastError: string | null = null;
+  private pinRefused: string | null = null;
 
   private constructor(
     private readonly options: Pkcs11Options,
@@ -167,13 +272,23 @@ export class Pkcs11Signer implements Signer {
       if (!options.expectedAddress || (err instanceof StrandError && /not the expected/.test(err.message))) throw new StrandError('SIGNER_UNAVAILABLE', reason);
       const signer = new Pkcs11Signer(options, options.expectedAddress);
       signer.lastError = reason;
+      if (err instanceof PinRefusedError) signer.pinRefused = reason;
       return signer;
     }
   }
 
   private ensure(): Session {
-    if (this.session) return this.session;
-    const s = openSession(this.options);
+    if (this.pinRefused) throw new StrandError('SIGNER_UNAVAILABLE', `${this.pinRefused}; not retried (a locked PIN is worse): fix the PIN and restart`);
+    const current = this.session;
+    if (current && current.generation === (generation.get(this.options.library) ?? 0)) return current;
+    this.session = null;
+    let s: Session;
+    try {
+      s = openSession(this.options);
+    } catch (err) {
+      if (err instanceof PinRefusedError) this.pinRefused = err.message;
+      throw err;
+    }
     if (readAddress(s, this.options.keyLabel).toLowerCase() !== this.address.toLowerCase()) {
       s.lib.C_CloseSession(s.session);
       throw new StrandError('SIGNER_UNAVAILABLE', `the HSM key ${this.options.keyLabel} no longer has address ${this.address}`);
@@ -183,15 +298,23 @@ export class Pkcs11Signer implements Signer {
     return s;
   }
 
+  /** Drops the session and, unless the PIN was refused, re-initialises the module for the next try. */
+  private failed(err: unknown): string {
+    this.session = null;
+    this.lastError = err instanceof StrandError ? err.message : `the HSM is unreachable: ${describe(err)}`;
+    if (!this.pinRefused) resetAfterFailure(this.options.library);
+    return this.lastError;
+  }
+
+  /** Asks the HSM: the session is alive and the private key is still in the token. */
   async status(): Promise<SignerStatus> {
     try {
       const s = this.ensure();
       s.lib.C_GetSessionInfo(s.session);
+      if (!findOne(s, s.mod.CKO_PRIVATE_KEY, this.options.keyLabel)) throw new StrandError('SIGNER_UNAVAILABLE', `no private key labelled ${JSON.stringify(this.options.keyLabel)} in the token`);
       return { ready: true };
     } catch (err) {
-      this.session = null;
-      this.lastError = err instanceof StrandError ? err.message : `the HSM is unreachable: ${describe(err)}`;
-      return { ready: false, reason: this.lastError };
+      return { ready: false, reason: this.failed(err) };
     }
   }
 
@@ -208,9 +331,9 @@ export class Pkcs11Signer implements Signer {
         return toEthSignature(digest, r, sv, this.address);
       } catch (err) {
         // A lost session (HSM restarted, token re-inserted) gets one fresh session, then fails.
-        this.session = null;
+        const reason = this.failed(err);
         if (attempt >= 1 || err instanceof StrandError) {
-          throw err instanceof StrandError && err.code === 'SIGNER_UNAVAILABLE' ? err : new StrandError('SIGNER_UNAVAILABLE', `the HSM did not sign: ${describe(err)}`);
+          throw err instanceof StrandError && err.code === 'SIGNER_UNAVAILABLE' ? err : new StrandError('SIGNER_UNAVAILABLE', `the HSM did not sign: ${reason.replace(/^the HSM is unreachable: /, '')}`);
         }
       }
     }
@@ -219,7 +342,7 @@ export class Pkcs11Signer implements Signer {
   async close(): Promise<void> {
     const s = this.session;
     this.session = null;
-    if (s) {
+    if (s && s.generation === (generation.get(this.options.library) ?? 0)) {
       try {
         s.lib.C_CloseSession(s.session);
       } catch {

@@ -17,7 +17,7 @@ export interface SignerStatus {
  * ecrecover on L1 and the node's own checks accept it.
  */
 export interface Signer {
-  readonly kind: 'secrets' | 'pkcs11';
+  readonly kind: 'key' | 'secrets' | 'pkcs11';
   readonly address: Address;
   status(): Promise<SignerStatus>;
   /** SIGNER_UNAVAILABLE when the key cannot be reached: a signer never falls back to another key. */
@@ -65,6 +65,33 @@ export class SecretsSigner implements Signer {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * A key held in memory (a dev key, a key file): the same interface, so that the code that signs
+ * does not know or care where the key lives.
+ */
+export class KeySigner implements Signer {
+  readonly kind = 'key' as const;
+  readonly address: Address;
+  private readonly key: Uint8Array;
+
+  constructor(key: Uint8Array) {
+    this.key = new Uint8Array(key);
+    this.address = addressOfPrivateKey(this.key);
+  }
+
+  async status(): Promise<SignerStatus> {
+    return { ready: true };
+  }
+
+  async signDigest(digest: Uint8Array): Promise<Hex> {
+    return signDigest(this.key, digest);
+  }
+
+  async close(): Promise<void> {
+    this.key.fill(0);
+  }
 }
 
 /** Normalises an (r, s) pair to low s and finds the recovery id that yields `address`. */

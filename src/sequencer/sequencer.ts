@@ -5,6 +5,7 @@ import {
   encodeEntry,
   type Address,
   type Block,
+  type BlockHeader,
   type L1Message,
   type Entry,
   type ErrorCode,
@@ -44,7 +45,9 @@ export interface SequencerDeps {
   readonly store: ChainStore;
   readonly log: BlockLog;
   readonly recovery: RecoveryPool;
-  readonly sequencerKey: Uint8Array;
+  readonly sequencerKey: Uint8Array | null;
+  /** Signs a header when the key is not in memory (an HSM, a secrets manager); preferred over sequencerKey. */
+  readonly seal?: (header: BlockHeader) => Promise<SealedHeader>;
   readonly sequencer: Address;
   readonly now: () => number;
   readonly logger: Logger;
@@ -382,6 +385,12 @@ export class Sequencer {
     return this.pausedState;
   }
 
+  private async sealBlock(header: BlockHeader): Promise<SealedHeader> {
+    if (this.deps.seal) return this.deps.seal(header);
+    if (!this.deps.sequencerKey) throw new StrandError('SIGNER_UNAVAILABLE', 'the sequencer has no block-signing key');
+    return sealHeader(header, this.deps.sequencerKey);
+  }
+
   /** Builds and appends one block from what is pending; a no-op when nothing is. */
   async buildBlock(): Promise<Block | null> {
     const { store } = this.deps;
@@ -415,7 +424,7 @@ export class Sequencer {
       config: this.config.ledger,
       signerOk: (tx) => this.verified.has(tx.hash),
     });
-    const header = sealHeader(executed.header, this.deps.sequencerKey);
+    const header = await this.sealBlock(executed.header);
     const block: Block = { header, entries: executed.included };
     // A later nonce whose predecessor was refused in this block stays pending: it may yet run.
     const rejected = executed.rejected.filter((r) => r.code !== 'NONCE_TOO_HIGH');
