@@ -14,7 +14,8 @@ import {
   verifyInclusion,
 } from './index.js';
 
-const VECTORS = fileURLToPath(new URL('../../../shared/vectors/transparency-dev-merkle/testdata/', import.meta.url));
+// The project's copy (test/data/transparency-dev-merkle, see its SOURCE.md), so a fresh clone runs them.
+const VECTORS = fileURLToPath(new URL('../../test/data/transparency-dev-merkle/', import.meta.url));
 
 function jsonFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
