@@ -125,7 +125,8 @@ describe('admin API: pause and resume sequencing', () => {
     expect(await head()).toBe(headBeforeStop + 1);
   });
 
-  it('strand admin pause | status | resume', { timeout: 60_000 }, async () => {
+  it('strand admin pause | status | resume', { timeout: 120_000 }, async () => {
+    node ??= await start();
     const opts = ['--api', node!.url, '--admin-key-file', adminFile];
     const paused = await runCli(['admin', 'pause', ...opts]);
     expect(paused.stderr).toBe('');
@@ -141,5 +142,41 @@ describe('admin API: pause and resume sequencing', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('UNAUTHORIZED');
     expect((await call('GET', '/v1/status')).json.sequencing).toMatchObject({ paused: false });
+  });
+
+  it('strand keys api create --rate: the key carries its own limit, list shows it, the node enforces it', { timeout: 120_000 }, async () => {
+    node ??= await start();
+    const opts = ['--api', node!.url, '--admin-key-file', adminFile];
+    const bad = await runCli(['keys', 'api', 'create', '--scopes', 'read', '--rate', 'fast', ...opts]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--rate');
+    const created = await runCli(['keys', 'api', 'create', '--scopes', 'read', '--rate', '120/m', '--burst', '3', '--label', 'slow', ...opts]);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const lines = created.stdout.trimEnd().split('\n');
+    expect(lines[0]).toContain('rate 2/s burst 3');
+    const key = lines.at(-1)!;
+    expect((await runCli(['keys', 'api', 'list', ...opts])).stdout).toMatch(/label "slow"/);
+    expect((await runCli(['keys', 'api', 'list', ...opts])).stdout).toContain('rate 2/s burst 3');
+    // 20 at once: the burst of 3 passes, plus whatever 2/s refilled meanwhile; the rest are refused
+    // with the key's own numbers.
+    const started = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const res = await fetch(`${node!.url}/v1/status`, { headers: { authorization: `Bearer ${key}` } });
+        await res.arrayBuffer();
+        return res;
+      }),
+    );
+    const elapsed = (performance.now() - started) / 1000;
+    const ok = answers.filter((r) => r.status === 200).length;
+    const limited = answers.filter((r) => r.status === 429);
+    expect(ok + limited.length).toBe(20);
+    expect(ok).toBeGreaterThanOrEqual(3);
+    expect(ok).toBeLessThanOrEqual(3 + Math.ceil(2 * elapsed));
+    expect(limited[0]!.headers.get('ratelimit-limit')).toBe('3');
+    expect(limited[0]!.headers.get('retry-after')).toBe('1');
+    // Anonymous callers are not limited by default (rateLimit.anonymousRate = 0).
+    for (let i = 0; i < 20; i++) expect((await call('GET', '/v1/status', { key: null })).status).toBe(200);
   });
 });
