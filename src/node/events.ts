@@ -1,14 +1,15 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { EventService, LmdbEventStore, randomSeed } from '../events/index.js';
+import { EventService, LmdbEventStore, PgEventStore, randomSeed, type EventStore } from '../events/index.js';
 import { ConfigError, type NodeConfig } from './config.js';
 import { startEventExtras } from './events-extras.js';
 
 /*
  * Wires the verifiable event log (docs/EVENTS.md) into a node: its own LMDB environment under
- * <dataDir>/events and an Ed25519 checkpoint key in <dataDir>/events.key. Kept apart from the
- * chain so the two can evolve (and be replicated) independently.
+ * <dataDir>/events (or a PostgreSQL database, eventsStore = postgres) and an Ed25519 checkpoint
+ * key in <dataDir>/events.key. Kept apart from the chain so the two can evolve (and be
+ * replicated) independently.
  */
 
 export interface EventLog {
@@ -32,6 +33,21 @@ export function loadOrCreateEventsKey(path: string): Uint8Array {
 }
 
 /** Null when the log is off, or on a node where it would diverge (verifiers, cluster members). */
+/** The store eventsStore names: LMDB under <dataDir>/events, or PostgreSQL (migrated at open). */
+async function openEventStore(config: NodeConfig, logger: Logger): Promise<EventStore> {
+  if (config.eventsStore === 'lmdb') return LmdbEventStore.open(join(config.dataDir, 'events'));
+  if (!config.eventsPostgresUrl) throw new ConfigError('eventsStore = "postgres" needs eventsPostgresUrl (or STRAND_EVENTS_PG_URL)');
+  const url = new URL(config.eventsPostgresUrl);
+  const where = `${url.hostname}:${url.port || '5432'}${url.pathname}`;
+  try {
+    const store = await PgEventStore.open(config.eventsPostgresUrl);
+    logger.info({ store: 'postgres', where }, 'event store on PostgreSQL');
+    return store;
+  } catch (err) {
+    throw new ConfigError(`event store: PostgreSQL at ${where} could not be opened: ${(err as Error).message}`);
+  }
+}
+
 export async function openEventLog(config: NodeConfig, logger: Logger): Promise<EventLog | null> {
   if (!config.events) return null;
   if (config.role !== 'sequencer' || config.cluster) {
@@ -39,7 +55,7 @@ export async function openEventLog(config: NodeConfig, logger: Logger): Promise<
     return null;
   }
   const seed = loadOrCreateEventsKey(join(config.dataDir, 'events.key'));
-  const store = LmdbEventStore.open(join(config.dataDir, 'events'));
+  const store = await openEventStore(config, logger);
   const service = new EventService(store, { origin: config.eventsOrigin ?? `strand.local/${config.chainId}/events`, signingSeed: seed });
   logger.info({ size: await service.size(), verifierKey: service.verifierKey }, 'event log open');
   const extras = startEventExtras(config, service, logger);
