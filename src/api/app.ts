@@ -95,6 +95,8 @@ export async function buildApi(services: ApiServices, opts: ApiOptions): Promise
         { name: 'events', description: 'signed agent events, streams, checkpoints and proofs (docs/EVENTS.md)' },
         { name: 'transparency log', description: 'the event log as C2SP tlog-tiles' },
         { name: 'stateset', description: 'StateSet sequencer-compatible agent routes' },
+        { name: 'anchoring', description: 'the event log\'s checkpoints anchored on L1 (docs/EVENTS.md "Anchoring")' },
+        { name: 'projections', description: 'projections of the event log and their dead-letter queues (admin; docs/EVENTS.md "Projections")' },
         { name: 'admin', description: 'API keys and node info (admin scope; docs/API-KEYS.md)' },
       ],
       components: {

@@ -1,5 +1,7 @@
-import type { FastifyInstance } from 'fastify';
-import { anchorViewOf, type AnchorView, type EventService } from '../events/index.js';
+import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { StrandError } from '../core/index.js';
+import { anchorViewOf, projectionsOf, type AnchorView, type DeadLetter, type EventService, type ProjectionAdmin } from '../events/index.js';
 import { errorResponses } from './schemas.js';
 
 /*
@@ -9,6 +11,29 @@ import { errorResponses } from './schemas.js';
  */
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+const parsedByHandler: FastifySchemaCompiler<unknown> = () => () => true;
+
+function logIndexOf(v: unknown, path: string): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'string' && /^(0|[1-9][0-9]{0,15})$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new StrandError('INVALID_REQUEST', `${path} must be a log index (a non-negative integer)`);
+  return n;
+}
+
+function limitOf(v: unknown): number {
+  if (v === undefined || v === '') return 100;
+  if (typeof v !== 'string' || !/^[1-9][0-9]{0,3}$/.test(v) || Number(v) > 1000) throw new StrandError('INVALID_REQUEST', 'limit must be an integer in [1, 1000]');
+  return Number(v);
+}
+
+const deadLetterView = (d: DeadLetter): Record<string, unknown> => ({
+  logIndex: d.logIndex,
+  eventId: d.eventId,
+  attempts: d.attempts,
+  lastError: d.lastError,
+  firstFailedAt: new Date(d.firstFailedAt).toISOString(),
+  parkedAt: new Date(d.parkedAt).toISOString(),
+});
 
 /**
  * The anchor fields of GET /v1/events/{id}: `status` is `anchored` once an anchor with a tree
@@ -62,5 +87,57 @@ export function registerEventOpsRoutes(app: FastifyInstance, events: EventServic
         anchors: view.recent(limit).map((r) => anchorJson(view, r)),
       };
     },
+  );
+
+  // ---- projections' dead-letter queues (admin) ------------------------------------------
+
+  const admin = { auth: 'events-admin' as const };
+  const tags = ['projections'];
+  const runner = (): ProjectionAdmin => {
+    const r = projectionsOf(events);
+    if (!r) throw new StrandError('NOT_FOUND', 'no projections run on this node (eventProjections)');
+    return r;
+  };
+
+  app.get('/v1/projections', { config: admin, schema: { tags, summary: 'Projections with their cursor, the log size, dead letters and the event being retried (admin)', response: errorResponses(401, 403) } }, async () => {
+    const r = projectionsOf(events);
+    return { projections: r ? await r.list() : [] };
+  });
+
+  app.get<{ Params: { name: string } }>('/v1/projections/:name', { config: admin, schema: { tags, summary: 'One projection (admin)', response: errorResponses(401, 403, 404) } }, async (req) => runner().info(req.params.name));
+
+  app.get<{ Params: { name: string }; Querystring: { limit?: string } }>(
+    '/v1/projections/:name/dead-letters',
+    { config: admin, schema: { tags, summary: 'Events parked after every delivery attempt failed, oldest first (admin)', response: errorResponses(400, 401, 403, 404) } },
+    async (req) => {
+      const limit = limitOf(req.query.limit);
+      return { deadLetters: runner().deadLetters(req.params.name, limit).map(deadLetterView) };
+    },
+  );
+
+  app.post<{ Params: { name: string } }>(
+    '/v1/projections/:name/dead-letters/retry',
+    {
+      config: admin,
+      validatorCompiler: parsedByHandler,
+      schema: {
+        tags,
+        summary: 'Re-deliver one parked event ({logIndex}) or all ({}), once each: delivered ones leave the queue (admin)',
+        body: Type.Object({ logIndex: Type.Optional(Type.Integer({ minimum: 0 })) }),
+        response: errorResponses(400, 401, 403, 404),
+      },
+    },
+    async (req) => {
+      const b = (req.body ?? {}) as Record<string, unknown>;
+      if (typeof b !== 'object' || Array.isArray(b)) throw new StrandError('INVALID_REQUEST', 'body must be a JSON object');
+      const results = await runner().retry(req.params.name, logIndexOf(b.logIndex, 'logIndex'));
+      return { results, delivered: results.filter((r) => r.delivered).length, failed: results.filter((r) => !r.delivered).length };
+    },
+  );
+
+  app.delete<{ Params: { name: string }; Querystring: { logIndex?: string } }>(
+    '/v1/projections/:name/dead-letters',
+    { config: admin, schema: { tags, summary: 'Purge one parked event (?logIndex=) or all of them: they are not delivered again (admin)', response: errorResponses(400, 401, 403, 404) } },
+    async (req) => ({ purged: await runner().purge(req.params.name, logIndexOf(req.query.logIndex, 'logIndex')) }),
   );
 }

@@ -105,3 +105,21 @@ export {
 } from './anchor.js';
 export { openAnchorLedger, type AnchorLedger, type AnchorRecord } from './anchor-store.js';
 export { verifyAnchoredEvent, type AnchorJson, type AnchoredEventJson } from './anchor-verify.js';
+export {
+  ProjectionRunner,
+  PROJECTION_NAME,
+  attachProjections,
+  projectionsOf,
+  retryDelay,
+  webhookHandler,
+  type ProjectionAdmin,
+  type ProjectionDefinition,
+  type ProjectionEvent,
+  type ProjectionHandler,
+  type ProjectionInfo,
+  type ProjectionRunnerOptions,
+  type ProjectionSource,
+  type RetryOutcome,
+  type Subscription,
+} from './projections.js';
+export { openProjectionStore, type DeadLetter, type ProjectionStore } from './projections-store.js';

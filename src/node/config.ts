@@ -122,6 +122,22 @@ export const pkcs11ConfigSchema = z
   })
   .strict();
 
+/** A webhook projection of the event log (docs/EVENTS.md "Projections"). */
+export const eventProjectionSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 of a-z 0-9 . _ -, starting with a letter or digit'),
+    tenantId: z.string().uuid(),
+    entityType: z.string().min(1).optional(),
+    /** With entityType: one stream. */
+    entityId: z.string().min(1).optional(),
+    url: z.string().url(),
+    maxAttempts: z.coerce.number().int().min(1).max(100).default(5),
+    backoffMs: z.coerce.number().int().min(1).max(3_600_000).default(500),
+    maxBackoffMs: z.coerce.number().int().min(1).max(86_400_000).default(60_000),
+  })
+  .strict()
+  .refine((p) => p.entityId === undefined || p.entityType !== undefined, { message: 'entityId needs entityType' });
+
 export const nodeConfigSchema = z
   .object({
     role: z.enum(['sequencer', 'verifier']),
@@ -177,6 +193,12 @@ export const nodeConfigSchema = z
     pkcs11: pkcs11ConfigSchema.optional(),
     signerCheckMs: z.coerce.number().int().min(100).max(600_000),
     eventsOrigin: z.string().regex(/^[^\s+]+$/, 'must be a C2SP origin (no spaces or +)').optional(),
+    eventAnchor: address.optional(),
+    eventAnchorKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte 0x hex private key').optional(),
+    eventAnchorIntervalMs: z.coerce.number().int().min(100).max(86_400_000),
+    eventAnchorConfirmations: z.coerce.number().int().min(1).max(1000),
+    eventAnchorStartBlock: z.coerce.number().int().min(0),
+    eventProjections: z.array(eventProjectionSchema),
     eventsStore: z.enum(['lmdb', 'postgres']),
     eventsPostgresUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
     eventAnchor: address.optional(),
@@ -267,6 +289,16 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   { key: 'pkcs11', env: 'STRAND_PKCS11', description: 'HSM of pkcs11: signers: { library, tokenLabel, pinFile }; JSON in the environment; the PIN from STRAND_PKCS11_PIN or pinFile', default: undefined },
   { key: 'signerCheckMs', env: 'STRAND_SIGNER_CHECK_MS', description: 'How often each signer (HSM, secrets backend) is asked whether it can sign; /health/ready reports the answer', default: 2_000 },
   { key: 'eventsOrigin', env: 'STRAND_EVENTS_ORIGIN', description: 'Origin line of the event log\'s checkpoints and the name of its key (default: strand.local/<chainId>/events)', default: undefined },
+  { key: 'eventAnchor', env: 'STRAND_EVENT_ANCHOR', description: 'Address of the EventAnchor contract on L1; with eventAnchorKey and l1Rpc, the event log\'s checkpoints are anchored there (docs/EVENTS.md "Anchoring")', default: undefined },
+  { key: 'eventAnchorKey', env: 'STRAND_EVENT_ANCHOR_KEY', description: 'Private key of the account that anchors event checkpoints (0x hex); anchors are keyed by its address', default: undefined },
+  { key: 'eventAnchorIntervalMs', env: 'STRAND_EVENT_ANCHOR_INTERVAL_MS', description: 'Anchor the latest event checkpoint this often, when the log grew since the last anchor', default: 60_000 },
+  { key: 'eventAnchorConfirmations', env: 'STRAND_EVENT_ANCHOR_CONFIRMATIONS', description: 'L1 confirmations an anchor transaction needs before events read as anchored', default: 2 },
+  {
+    key: 'eventProjections',
+    description: 'Webhook projections of the event log: [{ name, tenantId, entityType?, entityId?, url, maxAttempts, backoffMs, maxBackoffMs }]; each event of the subscription is POSTed in log order, retried with backoff, then parked in a dead-letter queue (docs/EVENTS.md "Projections")',
+    default: [],
+  },
+  { key: 'eventAnchorStartBlock', env: 'STRAND_EVENT_ANCHOR_START_BLOCK', description: 'L1 block the EventAnchor was deployed in (where its logs are searched when anchor records are rebuilt)', default: 0 },
   { key: 'eventsStore', env: 'STRAND_EVENTS_STORE', description: 'Where the event log lives: lmdb (embedded, <dataDir>/events) or postgres (eventsPostgresUrl); docs/EVENTS.md "Storage"', default: 'lmdb' },
   { key: 'eventsPostgresUrl', env: 'STRAND_EVENTS_PG_URL', description: 'postgres://user@host:port/db of the event store when eventsStore is postgres; the password from PGPASSWORD rather than the URL', default: undefined },
   { key: 'eventAnchor', env: 'STRAND_EVENT_ANCHOR', description: 'Address of the EventAnchor contract on L1; with eventAnchorKey and l1Rpc, the event log\'s checkpoints are anchored there (docs/EVENTS.md "Anchoring")', default: undefined },

@@ -1,6 +1,16 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Anchorer, attachAnchorView, openAnchorLedger, viemAnchorChain, type EventService } from '../events/index.js';
+import {
+  Anchorer,
+  ProjectionRunner,
+  attachAnchorView,
+  attachProjections,
+  openAnchorLedger,
+  openProjectionStore,
+  viemAnchorChain,
+  webhookHandler,
+  type EventService,
+} from '../events/index.js';
 import { ConfigError, type NodeConfig } from './config.js';
 
 /*
@@ -17,6 +27,8 @@ export function startEventExtras(config: NodeConfig, service: EventService, logg
   try {
     const anchoring = startAnchoring(config, service, logger.child({ part: 'anchor' }));
     if (anchoring) parts.unshift(anchoring);
+    const projections = startProjections(config, service, logger.child({ part: 'projections' }));
+    if (projections) parts.unshift(projections);
   } catch (err) {
     void Promise.all(parts.map((p) => p()));
     throw err;
@@ -51,5 +63,37 @@ function startAnchoring(config: NodeConfig, service: EventService, logger: Logge
   return async () => {
     await anchorer.stop();
     await ledger.close();
+  };
+}
+
+/**
+ * The projection runner with the configured webhook projections. Its state (cursors, dead
+ * letters) lives in <dataDir>/events-projections; it starts even with no projection configured
+ * only when some are, so a node without projections opens nothing.
+ */
+function startProjections(config: NodeConfig, service: EventService, logger: Logger): (() => Promise<void>) | null {
+  if (config.eventProjections.length === 0) return null;
+  const store = openProjectionStore(join(config.dataDir, 'events-projections'));
+  const runner = new ProjectionRunner({ source: service, store, logger });
+  try {
+    for (const p of config.eventProjections) {
+      runner.register({
+        name: p.name,
+        subscription: { tenantId: p.tenantId.toLowerCase(), entityType: p.entityType, entityId: p.entityId },
+        maxAttempts: p.maxAttempts,
+        backoff: { baseMs: p.backoffMs, maxMs: p.maxBackoffMs },
+        handler: webhookHandler(p.name, p.url),
+      });
+    }
+  } catch (err) {
+    void store.close();
+    throw new ConfigError(`eventProjections: ${(err as Error).message}`);
+  }
+  attachProjections(service, runner);
+  runner.start();
+  logger.info({ projections: config.eventProjections.map((p) => p.name) }, 'event projections running');
+  return async () => {
+    await runner.stop();
+    await store.close();
   };
 }
