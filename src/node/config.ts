@@ -201,11 +201,6 @@ export const nodeConfigSchema = z
     eventProjections: z.array(eventProjectionSchema),
     eventsStore: z.enum(['lmdb', 'postgres']),
     eventsPostgresUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
-    eventAnchor: address.optional(),
-    eventAnchorKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte 0x hex private key').optional(),
-    eventAnchorIntervalMs: z.coerce.number().int().min(100).max(86_400_000),
-    eventAnchorConfirmations: z.coerce.number().int().min(1).max(1000),
-    eventAnchorStartBlock: z.coerce.number().int().min(0),
   })
   .strict();
 
@@ -301,11 +296,6 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   { key: 'eventAnchorStartBlock', env: 'STRAND_EVENT_ANCHOR_START_BLOCK', description: 'L1 block the EventAnchor was deployed in (where its logs are searched when anchor records are rebuilt)', default: 0 },
   { key: 'eventsStore', env: 'STRAND_EVENTS_STORE', description: 'Where the event log lives: lmdb (embedded, <dataDir>/events) or postgres (eventsPostgresUrl); docs/EVENTS.md "Storage"', default: 'lmdb' },
   { key: 'eventsPostgresUrl', env: 'STRAND_EVENTS_PG_URL', description: 'postgres://user@host:port/db of the event store when eventsStore is postgres; the password from PGPASSWORD rather than the URL', default: undefined },
-  { key: 'eventAnchor', env: 'STRAND_EVENT_ANCHOR', description: 'Address of the EventAnchor contract on L1; with eventAnchorKey and l1Rpc, the event log\'s checkpoints are anchored there (docs/EVENTS.md "Anchoring")', default: undefined },
-  { key: 'eventAnchorKey', env: 'STRAND_EVENT_ANCHOR_KEY', description: 'Private key of the account that anchors event checkpoints (0x hex); anchors are keyed by its address', default: undefined },
-  { key: 'eventAnchorIntervalMs', env: 'STRAND_EVENT_ANCHOR_INTERVAL_MS', description: 'Anchor the latest event checkpoint this often, when the log grew since the last anchor', default: 60_000 },
-  { key: 'eventAnchorConfirmations', env: 'STRAND_EVENT_ANCHOR_CONFIRMATIONS', description: 'L1 confirmations an anchor transaction needs before events read as anchored', default: 2 },
-  { key: 'eventAnchorStartBlock', env: 'STRAND_EVENT_ANCHOR_START_BLOCK', description: 'L1 block the EventAnchor was deployed in (where its logs are searched when anchor records are rebuilt)', default: 0 },
 ];
 
 export class ConfigError extends Error {
