@@ -112,6 +112,9 @@ describe('rate-limit hook', () => {
       expect(res.json().error.code).toBe('INVALID_REQUEST');
     }
     expect(keys.list()).toHaveLength(before);
+    // Operators see the policy in force.
+    const info = await app.inject({ method: 'GET', url: '/v1/admin/node', headers: bearer(admin) });
+    expect(info.json().rateLimit).toEqual({ store: 'memory', anonymous: null, keyDefault: null, onStoreError: 'allow' });
     const ok = await app.inject({ method: 'POST', url: '/v1/admin/keys', headers: bearer(admin), payload: { scopes: ['read'], ratePerSecond: 2.5 } });
     expect(ok.statusCode).toBe(201);
     expect(ok.json().rate).toEqual({ ratePerSecond: 2.5, burst: 3 });
