@@ -69,6 +69,8 @@ export interface NodeSignersOptions {
   /** The local secrets store's password (else STRAND_SECRETS_PASSWORD, else secretsPasswordFile). */
   readonly secretsPassword?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Only these roles (default: every configured role), e.g. a challenger node that signs no blocks. */
+  readonly roles?: readonly SignerRole[];
 }
 
 function readSecretFile(what: string, path: string): string {
@@ -205,7 +207,8 @@ export class NodeSigners {
 
   static async open(config: NodeConfig, opts: NodeSignersOptions): Promise<NodeSigners> {
     const env = opts.env ?? process.env;
-    const sources = signerSources(config);
+    const all = signerSources(config);
+    const sources = opts.roles ? Object.fromEntries(opts.roles.flatMap((r) => (all[r] ? [[r, all[r]]] : []))) as typeof all : all;
     const needs = (kind: SignerSource['kind']): boolean => Object.values(sources).some((s) => s.kind === kind);
     const manager = needs('secret') ? await openSecretsManager(config, opts) : null;
     let pin: string | null = null;
