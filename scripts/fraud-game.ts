@@ -1,90 +1,17 @@
-// The TypeScript side of contracts/fraud/DisputeGame.sol: a run of the ledger over a flat list
-// of entries with the commitment after every step, the inputs tree, the dissection boundaries
-// and the one-step arguments. Both honest parties and deliberately wrong ones (a proposer that
-// executes one entry differently) are built from the same ledger code the node runs.
-import { createHash } from 'node:crypto';
-import { encodeAbiParameters, keccak256 as viemKeccak, concat, type Hex } from 'viem';
+// Test fixtures for contracts/fraud/DisputeGame.sol: a run of the ledger over a hand-made flat
+// list of entries (no chain needed), with the commitment after every step and the one-step
+// arguments; a party that executes one entry differently is built by swapping that entry. The
+// commitment, frontier, inputs tree and dissection code is the node's own (src/l1/challenger),
+// which builds the same from a node's chain.
+import type { Hex } from 'viem';
+import { ARITY, Frontier, InputsTree, boundaries, commitmentOf } from '../src/l1/index.js';
 import { ETH, ZERO_HASH, bytesToHex, encodeEntry, type Address, type Entry, type Hash, type SealedHeader } from '../src/core/index.js';
 import { signDigest, txDigest, withHash } from '../src/crypto/index.js';
 import { MemoryState, balanceKey, encodeStateValue, executeBlock, nonceKey, queueKey, recoveringSignerCheck, withdrawalLeaf } from '../src/ledger/index.js';
 import { EMPTY_SMT_ROOT, MemoryNodeStore, smtUpdate, type SmtRoot } from '../src/merkle/index.js';
 import { ACCOUNTS, CHAIN_ID, CONFIG, KEYS, TOKEN, makeVector, type PreState, type SolProof } from './fraud-vectors.js';
 
-/** DisputeGame.ARITY. */
-export const ARITY = 16;
-
-const sha = (...parts: Uint8Array[]): Uint8Array => {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-};
-const hexToU8 = (h: Hex): Uint8Array => Uint8Array.from(Buffer.from(h.slice(2), 'hex'));
-
-/** RFC 9162 compact range from leaf 0 (largest perfect subtree first), as the game keeps it. */
-export class Frontier {
-  constructor(
-    readonly roots: Hex[] = [],
-    public count = 0n,
-  ) {}
-  clone(): Frontier {
-    return new Frontier([...this.roots], this.count);
-  }
-  append(leaf: Hex): void {
-    this.roots.push(leaf);
-    for (let c = this.count; (c & 1n) === 1n; c >>= 1n) {
-      const right = this.roots.pop()!;
-      const left = this.roots.pop()!;
-      this.roots.push(bytesToHex(sha(Uint8Array.of(1), hexToU8(left), hexToU8(right))));
-    }
-    this.count += 1n;
-  }
-  /** The RFC 9162 root of the leaves appended so far. */
-  fold(): Hex {
-    if (this.roots.length === 0) return bytesToHex(sha(new Uint8Array(0)));
-    let root = hexToU8(this.roots[this.roots.length - 1]!);
-    for (let i = this.roots.length - 2; i >= 0; i--) root = sha(Uint8Array.of(1), hexToU8(this.roots[i]!), root);
-    return bytesToHex(root);
-  }
-}
-
-/** DisputeGame.commitmentOf. */
-export function commitmentOf(stateRoot: Hex, f: Frontier): Hex {
-  const frontierHash = viemKeccak(f.roots.length === 0 ? '0x' : concat(f.roots));
-  return viemKeccak(encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint256' }, { type: 'bytes32' }], [stateRoot, f.count, frontierHash]));
-}
-
-/** The keccak tree of the inputs: leaf j = keccak256(encodeEntry(E_{j+1})), depth
- * ceil(log2(T)), zero-padded. */
-export class InputsTree {
-  readonly levels: Hex[][];
-  constructor(entries: readonly Hex[]) {
-    let depth = 0;
-    while (1 << depth < entries.length) depth++;
-    const zero = `0x${'00'.repeat(32)}` as Hex;
-    let level = entries.map((e) => viemKeccak(e));
-    this.levels = [level];
-    for (let d = 0; d < depth; d++) {
-      const next: Hex[] = [];
-      for (let i = 0; i < level.length; i += 2) next.push(viemKeccak(concat([level[i]!, level[i + 1] ?? zero])));
-      level = next;
-      this.levels.push(level);
-    }
-  }
-  get root(): Hex {
-    return this.levels[this.levels.length - 1]![0]!;
-  }
-  /** Siblings of input `stepIndex` (1-based), bottom-up. */
-  proof(stepIndex: number): Hex[] {
-    const zero = `0x${'00'.repeat(32)}` as Hex;
-    const out: Hex[] = [];
-    let i = stepIndex - 1;
-    for (let d = 0; d < this.levels.length - 1; d++) {
-      out.push(this.levels[d]![i ^ 1] ?? zero);
-      i >>= 1;
-    }
-    return out;
-  }
-}
+export { ARITY, Frontier, InputsTree, boundaries, commitmentOf };
 
 function preStateOf(state: MemoryState): PreState {
   return {
@@ -188,13 +115,6 @@ export class LedgerRun {
     const f = this.frontiers[stepIndex - 1]!;
     return { pre: { stateRoot: v.preRoot, withdrawalCount: f.count, frontier: f.roots }, entry: v.entry, inputsProof: this.inputs.proof(stepIndex), proofs: v.proofs };
   }
-}
-
-/** Inner boundaries of a dissection of [lo, hi], as DisputeGame splits it. */
-export function boundaries(lo: number, hi: number): number[] {
-  const span = hi - lo;
-  const parts = Math.min(ARITY, span);
-  return Array.from({ length: parts - 1 }, (_, j) => lo + Math.floor((span * (j + 1)) / parts));
 }
 
 /** Number of L1 transactions of a full game over `steps` entries: open, reveal (with the first

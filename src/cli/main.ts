@@ -180,7 +180,7 @@ program
   .command('node')
   .description('run a node: a sequencer (from a config file, TOML or JSON) or a verifier that derives the chain from L1 alone')
   .option('--config <file>', 'config file (.toml or .json)')
-  .option('--role <role>', 'sequencer | verifier')
+  .option('--role <role>', 'sequencer | verifier | challenger (a verifier that plays dispute games with STRAND_CHALLENGER_KEY)')
   .option('--l1-rpc <urls>', 'L1 JSON-RPC URLs, comma-separated (failover in order)')
   .option('--portal <address>', 'the StrandPortal on L1 (a verifier finds the other contracts from it)')
   .option('--fee-recipient <address>', 'the sequencer\'s fee recipient (its address unless configured): state roots depend on it')
@@ -199,13 +199,14 @@ program
     if (opts.l1Confirmations !== undefined) flags.l1Confirmations = opts.l1Confirmations;
     if (opts.tokens !== undefined) flags.tokens = opts.tokens.split(',').map((t) => t.trim()).filter(Boolean);
     const config = resolveConfig({ ...(opts.config ? { file: readConfigFile(opts.config) } : {}), env: process.env, flags });
-    if (config.role === 'verifier') {
+    if (config.role === 'verifier' || config.role === 'challenger') {
       if (config.l1Rpc.length === 0 || !config.portal || !config.feeRecipient) {
-        throw new ConfigError('a verifier needs --l1-rpc, --portal and --fee-recipient (or l1Rpc, portal and feeRecipient in its config)');
+        throw new ConfigError(`a ${config.role} needs --l1-rpc, --portal and --fee-recipient (or l1Rpc, portal and feeRecipient in its config)`);
       }
+      if (config.role === 'challenger' && !config.challengerKey) throw new ConfigError('a challenger needs its L1 key: STRAND_CHALLENGER_KEY (or challengerKey in its config)');
       await runServiceUntilSignal(
         () => VerifierNode.start(config),
-        (v) => process.stdout.write(`Strand verifier ready: API ${v.url} (chain id ${config.chainId}, portal ${v.deployment.portal}, inbox ${v.deployment.inbox}, oracle ${v.deployment.oracle})\n`),
+        (v) => process.stdout.write(`Strand ${config.role} ready: API ${v.url} (chain id ${config.chainId}, portal ${v.deployment.portal}, inbox ${v.deployment.inbox}, oracle ${v.deployment.oracle}${v.challenger ? `, challenger ${v.challenger.account}` : ''})\n`),
       );
       return;
     }

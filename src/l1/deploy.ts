@@ -1,6 +1,6 @@
 // Deploys the Strand contracts with viem: what `strand dev` runs against its anvil, and what
 // the L1 tests use.
-import { getAddress, type Abi, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from 'viem';
+import { getAddress, getContractAddress, type Abi, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from 'viem';
 import { loadArtifact, type ContractName } from './artifacts.js';
 
 export interface DeployClients {
@@ -17,12 +17,34 @@ export interface DeployParams {
   readonly challengePeriodSeconds: bigint;
   /** Wei the proposer bonds per output. */
   readonly bond: bigint;
+  /** Deploy the fraud-proof contracts (OneStepVerifier, DisputeGame) and make the game the
+   * oracle's challenger (`challenger` is then ignored). */
+  readonly fraud?: FraudParams;
+}
+
+/** The L2's rules as the one-step verifier checks them, and the game's bond and clocks. */
+export interface FraudParams {
+  readonly chainId: number;
+  /** The sequencer's fee recipient (its address unless configured otherwise). */
+  readonly feeRecipient: Address;
+  readonly tokens: readonly Address[];
+  /** Minimum fee per token (missing = 0). */
+  readonly minFees: ReadonlyMap<string, bigint>;
+  /** State root of the L2 genesis (the pre-state of the first output). */
+  readonly genesisStateRoot: Hex;
+  readonly challengerBond: bigint;
+  /** Seconds on each side's chess clock. */
+  readonly clockSeconds: bigint;
+  /** Seconds after a proposal during which games may be opened. */
+  readonly openWindowSeconds: bigint;
 }
 
 export interface Deployment {
   readonly portal: Address;
   readonly oracle: Address;
   readonly inbox: Address;
+  /** The DisputeGame (the oracle's challenger), when the fraud contracts were deployed. */
+  readonly disputeGame?: Address;
   /** The L1 block of the first deployment transaction: where the watcher starts reading. */
   readonly deployBlock: bigint;
 }
@@ -54,6 +76,22 @@ async function deployOne(clients: DeployClients, name: ContractName, args: reado
  * both so that its address alone leads to everything. Sequential on purpose: each waits for its
  * receipt, so nonces never race. */
 export async function deployContracts(clients: DeployClients, params: DeployParams): Promise<Deployment> {
+  const f = params.fraud;
+  if (f) {
+    // Verifier, then the oracle whose challenger is the game's address computed in advance
+    // (CREATE with the deployer's next-but-one nonce), then the game: the oracle stays immutable.
+    const verifier = await deployOne(clients, 'OneStepVerifier', [BigInt(f.chainId), f.feeRecipient, f.tokens, f.tokens.map((t) => f.minFees.get(t.toLowerCase()) ?? 0n)]);
+    const account = clients.account ?? clients.wallet.account;
+    const from = typeof account === 'string' ? account : account!.address;
+    const nonce = await clients.publicClient.getTransactionCount({ address: from, blockTag: 'pending' });
+    const predicted = getContractAddress({ from, nonce: BigInt(nonce + 1) });
+    const oracle = await deployOne(clients, 'OutputOracle', [params.proposer, predicted, params.challengePeriodSeconds, params.bond]);
+    const game = await deployOne(clients, 'DisputeGame', [oracle.address, verifier.address, f.genesisStateRoot, f.challengerBond, f.clockSeconds, f.openWindowSeconds]);
+    if (game.address !== getAddress(predicted)) throw new Error(`DisputeGame landed at ${game.address}, the oracle expects ${predicted}`);
+    const inbox = await deployOne(clients, 'BatchInbox', [params.batcher]);
+    const portal = await deployOne(clients, 'StrandPortal', [oracle.address, inbox.address]);
+    return { portal: portal.address, oracle: oracle.address, inbox: inbox.address, disputeGame: game.address, deployBlock: verifier.block };
+  }
   const oracle = await deployOne(clients, 'OutputOracle', [params.proposer, params.challenger, params.challengePeriodSeconds, params.bond]);
   const inbox = await deployOne(clients, 'BatchInbox', [params.batcher]);
   const portal = await deployOne(clients, 'StrandPortal', [oracle.address, inbox.address]);

@@ -2,7 +2,7 @@
 export { loadArtifact, type ContractArtifact, type ContractName } from './artifacts.js';
 export { PORTAL_ABI, PORTAL_EVENTS, TEST_TOKEN_ABI } from './abi.js';
 export { anvilBinary, freePort, startAnvil, type Anvil, type AnvilOptions } from './anvil.js';
-export { deployContracts, deployEventAnchor, deployTestToken, type DeployClients, type DeployParams, type Deployment } from './deploy.js';
+export { deployContracts, deployEventAnchor, deployTestToken, type DeployClients, type DeployParams, type Deployment, type FraudParams } from './deploy.js';
 export { discoverContracts } from './discover.js';
 export { backoffDelay, systemClock, type BackoffOptions, type Clock } from './clock.js';
 export { PollingLoop, type LoopBody, type PollingLoopOptions } from './loop.js';
@@ -21,3 +21,4 @@ export * from './batcher/index.js';
 export * from './blob/index.js';
 export * from './proposer/index.js';
 export * from './verifier/index.js';
+export * from './challenger/index.js';

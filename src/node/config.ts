@@ -140,7 +140,7 @@ export const eventProjectionSchema = z
 
 export const nodeConfigSchema = z
   .object({
-    role: z.enum(['sequencer', 'verifier']),
+    role: z.enum(['sequencer', 'verifier', 'challenger']),
     dataDir: z.string().min(1),
     host: z.string().min(1),
     port,
@@ -179,6 +179,10 @@ export const nodeConfigSchema = z
     bondReclaimMs: z.coerce.number().int().min(0).max(86_400_000),
     l1LowBalanceWei: decimal,
     testCensorAccounts: z.array(address),
+    challengerKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte 0x hex private key').optional(),
+    /** Mirrors PROPOSER_FAULTS of src/l1/challenger (config stays free of node modules). */
+    testProposerFault: z.enum(['bad-signature', 'replayed-nonce', 'overspend', 'wrong-fee', 'phantom-withdrawal']).optional(),
+    testChallengerLie: flag.default(false),
     cluster: clusterConfigSchema.optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     events: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()),
@@ -249,6 +253,9 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   { key: 'l1LowBalanceWei', env: 'STRAND_L1_LOW_BALANCE_WEI', description: 'Warn (log and metric) when the batcher or proposer holds less than this on L1', default: '500000000000000000' },
   { key: 'batchDataMode', env: 'STRAND_BATCH_DATA_MODE', description: 'How batches reach L1: calldata, blob (EIP-4844; fails on an L1 without blobs) or auto (blobs where the L1 has them)', default: 'calldata' },
   { key: 'batchMaxDelayMs', env: 'STRAND_BATCH_MAX_DELAY_MS', description: 'A block waits at most this long before it is posted in a batch', default: 10_000 },
+  { key: 'challengerKey', env: 'STRAND_CHALLENGER_KEY', description: 'Challenger: private key (0x hex) that opens and plays dispute games and locks their bonds; key custody comes later', default: undefined },
+  { key: 'testProposerFault', env: 'STRAND_TEST_PROPOSER_FAULT', description: 'FAULT TESTING ONLY (refused unless STRAND_TEST_FAULTS=1): the proposer posts one wrong output, executing the first transfer of its range with this fault (bad-signature, replayed-nonce, overspend, wrong-fee, phantom-withdrawal), and defends it', default: undefined },
+  { key: 'testChallengerLie', env: 'STRAND_TEST_CHALLENGER_LIE', description: 'FAULT TESTING ONLY (refused unless STRAND_TEST_FAULTS=1): the challenger disputes honest outputs with a wrong trace (it must lose its bond)', default: false },
   { key: 'testCensorAccounts', description: 'FAULT TESTING ONLY: the sequencer never includes L2 transactions of these accounts (they stay pending), to show that their forced withdrawals through L1 still get out', default: [] },
   {
     key: 'cluster',
@@ -300,6 +307,13 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+}
+
+/** The test-only fault keys make a node cheat on purpose: refused unless the process runs
+ * with STRAND_TEST_FAULTS=1 (as the fraud-proof tests do), so no config file turns them on. */
+export function assertTestFaultsAllowed(config: NodeConfig, env: NodeJS.ProcessEnv = process.env): void {
+  const on = [config.testProposerFault ? 'testProposerFault' : null, config.testChallengerLie ? 'testChallengerLie' : null].filter(Boolean);
+  if (on.length > 0 && env.STRAND_TEST_FAULTS !== '1') throw new ConfigError(`${on.join(' and ')} are for fault tests only: refused unless STRAND_TEST_FAULTS=1`);
 }
 
 function defaults(): Record<string, unknown> {

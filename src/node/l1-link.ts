@@ -6,16 +6,22 @@ import { privateKeyToAccount } from 'viem/accounts';
 import {
   Batcher,
   DepositWatcher,
+  DisputePlayer,
+  Trace,
   L1Client,
   L1UnavailableError,
   PollingLoop,
   Proposer,
   withdrawalStatus,
   type BuiltOutput,
+  type FaultSpec,
+  type GamesStatus,
   type L1Message as WatchedMessage,
+  type ProposerFault,
   type L2OutputSource,
   type WithdrawalStatus,
 } from '../l1/index.js';
+import type { LedgerConfig } from '../ledger/index.js';
 import type { Sequencer } from '../sequencer/index.js';
 import type { ChainStore } from '../store/index.js';
 
@@ -48,6 +54,10 @@ export interface L1LinkConfig {
    * takes precedence over the plain batcherKey / proposerKey.
    */
   readonly accounts?: { readonly batcher?: Account | undefined; readonly proposer?: Account | undefined };
+  /** The L2's rules: the proposer's defender rebuilds its traces with them (no defender without). */
+  readonly ledger?: LedgerConfig;
+  /** FAULT TESTING ONLY (checked by assertTestFaultsAllowed): one wrong output, defended. */
+  readonly testProposerFault?: ProposerFault | undefined;
 }
 
 /** The watcher's message as the ledger's entry: the hash is the queue identity, not L1 origin. */
@@ -78,6 +88,8 @@ export class L1Link {
   private readonly batcher: Batcher | null;
   /** Proposes outputs over posted blocks; absent on a node without a proposer key. */
   readonly proposer: Proposer | null;
+  /** Answers dispute games over the proposer's outputs; absent without a proposer. */
+  readonly defender: DisputePlayer | null;
   private readonly outputSource: L2OutputSource;
   private l1ChainIdValue: number | null = null;
 
@@ -107,6 +119,7 @@ export class L1Link {
           })
         : null;
     this.outputSource = { headNumber: () => store.headNumber() ?? 0, header: (n) => store.getHeader(n), withdrawalsOf: (n) => store.getWithdrawals(n) };
+    const fault: FaultSpec | undefined = config.testProposerFault && proposerAccount ? { kind: config.testProposerFault, beneficiary: proposerAccount.address.toLowerCase() as Address } : undefined;
     this.proposer =
       config.oracle && proposerAccount
         ? new Proposer({
@@ -123,6 +136,23 @@ export class L1Link {
             confirmations: config.l1Confirmations,
             pollIntervalMs: config.l1PollMs,
             logger: logger.child({ service: 'proposer' }),
+            ...(fault && config.ledger ? { claim: faultyClaim(store, config.ledger, fault, logger) } : {}),
+          })
+        : null;
+    // The proposer defends its own outputs in dispute games, from the chain it sequenced.
+    this.defender =
+      this.proposer && proposerAccount && config.ledger && config.oracle
+        ? new DisputePlayer({
+            client: this.client,
+            wallet: createWalletClient({ account: proposerAccount, transport: http(config.l1Rpc[0]) }),
+            oracle: config.oracle as Address,
+            role: 'defender',
+            chain: store,
+            ledger: config.ledger,
+            fromBlock: BigInt(config.l1StartBlock),
+            ...(fault ? { fault } : {}),
+            pollIntervalMs: config.l1PollMs,
+            logger: logger.child({ service: 'defender' }),
           })
         : null;
     this.settlement = { oracle: config.oracle as Address | undefined, portal: config.portal };
@@ -169,6 +199,7 @@ export class L1Link {
     this.watcher.start();
     this.batcher?.start();
     this.proposer?.start();
+    this.defender?.start();
     this.balanceLoop?.start();
     this.fetchChainId();
   }
@@ -186,11 +217,16 @@ export class L1Link {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.watcher.stop(), this.batcher?.stop(), this.proposer?.stop(), this.balanceLoop?.stop()]);
+    await Promise.all([this.watcher.stop(), this.batcher?.stop(), this.proposer?.stop(), this.defender?.stop(), this.balanceLoop?.stop()]);
   }
 
   private readonly settlement: { oracle: Address | undefined; portal: Address };
   private readonly outputCache = new Map<number, BuiltOutput>();
+
+  /** The proposer's dispute games (null without a defender). */
+  games(): GamesStatus | null {
+    return this.defender?.status() ?? null;
+  }
 
   /** Highest L2 block covered by a final output (0 without a proposer). */
   finalizedThrough(): number {
@@ -227,4 +263,21 @@ export class L1Link {
     if (!this.client.reachable) return { ok: false, detail: 'L1 unreachable' };
     return { ok: true, detail: `queue index ${s.nextQueueIndex}, L1 head ${s.l1Head ?? 'unknown'}${s.caughtUp ? '' : ', catching up'}` };
   }
+}
+
+/**
+ * FAULT TESTING ONLY: the roots of the first output (after start) whose range holds a transfer,
+ * computed by the ledger with `fault` injected at that transfer; every later output is honest.
+ * The defender rebuilds the same trace from the same chain to play its (wrong) side.
+ */
+function faultyClaim(store: ChainStore, ledger: LedgerConfig, fault: FaultSpec, logger: Logger): (o: BuiltOutput) => { stateRoot: Hash; withdrawalsRoot: Hash } | undefined {
+  let done = false;
+  return (o) => {
+    if (done) return undefined;
+    const trace = Trace.fromChain(store, ledger, o.prevBlockNumber, o.l2BlockNumber, fault);
+    if (trace.faultStep === undefined) return undefined;
+    done = true;
+    logger.warn({ fault: fault.kind, l2Block: o.l2BlockNumber, step: trace.faultStep, honest: o.stateRoot, posted: trace.output.stateRoot }, 'FAULT TESTING: proposing a wrong output');
+    return { stateRoot: trace.output.stateRoot as Hash, withdrawalsRoot: trace.output.withdrawalsRoot as Hash };
+  };
 }

@@ -13,7 +13,7 @@ import { Role } from '../raft/index.js';
 import { LocalBlockLog, RaftBlockLog, Sequencer, type BlockLog } from '../sequencer/index.js';
 import { ChainStore } from '../store/index.js';
 import { ClusterMember, peerBlockFetcher } from './cluster.js';
-import type { NodeConfig } from './config.js';
+import { assertTestFaultsAllowed, type NodeConfig } from './config.js';
 import { NodeSigners } from './signers.js';
 import { L1Link } from './l1-link.js';
 import { openEventLog } from './events.js';
@@ -67,6 +67,7 @@ export class StrandNode {
   static async start(config: NodeConfig, opts: StrandNodeOptions = {}): Promise<StrandNode> {
     const logger = opts.logger ?? pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } });
     const now = opts.now ?? Date.now;
+    assertTestFaultsAllowed(config);
     mkdirSync(config.dataDir, { recursive: true });
     // Every key of the node (block signing, batcher, proposer, challenger) behind one Signer
     // interface: a key file, the secrets manager or an HSM (docs/SECRETS.md).
@@ -144,7 +145,7 @@ export class StrandNode {
       metrics.headBlock.set(seq.head().number);
       const l1 =
         config.l1Rpc.length > 0 && config.portal
-          ? new L1Link({ ...config, portal: config.portal as Address, accounts: { batcher: signers.account('batcher'), proposer: signers.account('proposer') } }, store, seq, logger.child({ module: 'l1' }), (role, wei) =>
+          ? new L1Link({ ...config, ledger, portal: config.portal as Address, accounts: { batcher: signers.account('batcher'), proposer: signers.account('proposer') } }, store, seq, logger.child({ module: 'l1' }), (role, wei) =>
               l1Balance.set({ role }, Number(wei) / 1e18),
             )
           : null;
@@ -195,6 +196,7 @@ export class StrandNode {
       } else {
         l1?.start();
       }
+      if (config.testProposerFault) logger.warn({ fault: config.testProposerFault }, 'FAULT TESTING: this proposer posts one wrong output and defends it');
       if (config.testCensorAccounts.length) logger.warn({ accounts: config.testCensorAccounts }, 'FAULT TESTING: this sequencer censors the L2 transactions of some accounts');
       logger.info({ url, chainId: config.chainId, head: seq.head().number, sequencer }, 'node ready');
       return new StrandNode(config, url, sequencer, store, seq, api, recovery, logger, l1, member, auth.keys, signers);

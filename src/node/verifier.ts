@@ -6,10 +6,11 @@ import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi, createApiMetrics, type BatchItemResult, type NodeStatusView, type ReadinessView, type SubmitResult } from '../api/index.js';
 import { InvariantError, StrandError, type Address, type Entry, type Hash } from '../core/index.js';
 import { secp256k1Backend } from '../crypto/index.js';
-import { Deriver, discoverContracts, L1Client, withdrawalStatus, type BuiltOutput, type Deployment, type DeriverStatus } from '../l1/index.js';
+import { Deriver, discoverContracts, L1Client, withdrawalStatus, type BuiltOutput, type Deployment, type DeriverStatus, type DisputePlayer } from '../l1/index.js';
 import type { LedgerConfig } from '../ledger/index.js';
 import { ChainStore } from '../store/index.js';
-import type { NodeConfig } from './config.js';
+import { assertTestFaultsAllowed, type NodeConfig } from './config.js';
+import { createChallenger, registerGameMetrics } from './challenger.js';
 import { ChainReadServices, type WithdrawalLookup } from './services.js';
 
 const CONTRACTS_KEY = 'verifier.contracts';
@@ -128,10 +129,13 @@ export class VerifierNode {
     readonly deployment: Deployment,
     private readonly api: FastifyInstance,
     private readonly logger: Logger,
+    /** The challenger role's game player (null for a plain verifier). */
+    readonly challenger: DisputePlayer | null = null,
   ) {}
 
   static async start(config: NodeConfig, opts: { readonly logger?: Logger } = {}): Promise<VerifierNode> {
     const logger = opts.logger ?? pino({ level: config.logLevel });
+    assertTestFaultsAllowed(config);
     if (config.l1Rpc.length === 0 || !config.portal) throw new InvariantError('a verifier needs l1Rpc and portal');
     if (!config.feeRecipient) throw new InvariantError('a verifier needs feeRecipient: the sequencer\'s fee recipient (its address, by default), which every state root depends on');
     mkdirSync(config.dataDir, { recursive: true });
@@ -171,6 +175,12 @@ export class VerifierNode {
       new Gauge({ name: 'strand_verifier_batches_ignored', help: 'Batches ignored by the derivation rules', registers: [registry], collect() { this.set(status().batchesIgnored); } });
       new Gauge({ name: 'strand_verifier_overdue_queue_index', help: 'Oldest L1 message past the sequencing window and not in L2 (-1: none)', registers: [registry], collect() { const o = status().overdueQueueIndex; this.set(o === null ? -1 : Number(o)); } });
 
+      const challenger =
+        config.role === 'challenger'
+          ? createChallenger(config, { client, chain: store, oracle: lower(deployment.oracle), fromBlock: deployment.deployBlock, ledger, logger: logger.child({ module: 'challenger' }) })
+          : null;
+      registerGameMetrics(registry, () => challenger?.status() ?? null);
+
       const services = new VerifierServices(deriver, client, deployment, ledger);
       services.l1ChainId = await client.request('chainId', (c) => c.getChainId()).catch(() => null);
       const api = await buildApi(services, { logger: logger.child({ module: 'api' }), corsOrigins: config.corsOrigins, bodyLimitBytes: config.bodyLimitBytes, metrics });
@@ -179,9 +189,11 @@ export class VerifierNode {
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
       deriver.start();
+      challenger?.start();
       metrics.headBlock.set(deriver.derivedThrough);
       logger.info({ url, chainId: config.chainId, portal: deployment.portal, inbox: deployment.inbox, oracle: deployment.oracle, derivedThrough: deriver.derivedThrough }, 'verifier ready');
-      return new VerifierNode(url, store, deriver, deployment, api, logger);
+      if (challenger) logger.info({ account: challenger.account }, 'challenger playing dispute games');
+      return new VerifierNode(url, store, deriver, deployment, api, logger, challenger);
     } catch (err) {
       await store.close().catch(() => undefined);
       throw err;
@@ -190,10 +202,13 @@ export class VerifierNode {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      await this.challenger?.stop();
       await this.deriver.stop();
       await this.api.close();
+      // Read before the close: a closed LMDB store throws on every read.
+      const derivedThrough = this.store.headNumber();
       await this.store.close();
-      this.logger.info({ derivedThrough: this.store.headNumber() }, 'verifier stopped');
+      this.logger.info({ derivedThrough }, 'verifier stopped');
     })();
     return this.stopping;
   }

@@ -7,7 +7,7 @@ import { ZERO_HASH, type Hash } from '../../core/index.js';
 import type { L1Client, PinnedL1 } from '../client.js';
 import { PollingLoop } from '../loop.js';
 import { ORACLE_ABI, ORACLE_EVENTS, ORACLE_STATUS } from './abi.js';
-import { outputFromSource, type L2OutputSource } from './output.js';
+import { outputFromSource, type BuiltOutput, type L2OutputSource } from './output.js';
 import type { OutputStatus, OutputStore, ProposedOutput } from './store.js';
 
 export type ProposerWallet = WalletClient<Transport, Chain | undefined, Account>;
@@ -45,6 +45,11 @@ export interface ProposerOptions {
    * and an output every few blocks locks a bond each time.
    */
   readonly reclaimIntervalMs?: number;
+  /**
+   * FAULT TESTING ONLY: replaces the roots of an output about to be proposed (a faulty
+   * proposer); undefined keeps the node's own. The node wires it only under STRAND_TEST_FAULTS.
+   */
+  readonly claim?: (output: BuiltOutput) => { stateRoot: Hash; withdrawalsRoot: Hash } | undefined;
 }
 
 export interface ProposalResult {
@@ -293,7 +298,9 @@ export class Proposer {
     const target = await this.target(pinned, prev, now);
     if (target === undefined) return false;
 
-    const output = outputFromSource(this.opts.source, prev, target);
+    const built = outputFromSource(this.opts.source, prev, target);
+    const claimed = this.opts.claim?.(built);
+    const output = claimed ? { ...built, ...claimed } : built;
     const batchHash = this.opts.batchHashOf?.(target) ?? ZERO_HASH;
     const args = [BigInt(target), output.stateRoot, output.withdrawalsRoot, batchHash] as const;
     // Simulate first: a revert (e.g. someone proposed meanwhile) costs nothing and is decoded.

@@ -1,0 +1,53 @@
+// Typed (const) ABI of contracts/fraud/DisputeGame.sol, so that viem decodes game state, events
+// and custom errors. Checked against the compiled artifact in test/contracts/fraud-player.test.ts.
+import { parseAbi } from 'viem';
+
+/** Numeric values of DisputeGame.Phase. */
+export const GAME_PHASE = { None: 0, Reveal: 1, Choose: 2, Dissect: 3, Step: 4, ChallengerWon: 5, ProposerWon: 6, Moot: 7 } as const;
+
+export const GAME_ABI = parseAbi([
+  'struct Game { address challenger; uint8 phase; uint64 lastMove; uint64 outputIndex; uint64 lo; uint64 hi; uint64 proposerClock; uint64 challengerClock; uint64 steps; bytes32 inputsRoot; bytes32 cLo; bytes32 cHi; bytes32 dissection; }',
+  'struct Commitment { bytes32 stateRoot; uint256 withdrawalCount; bytes32[] frontier; }',
+  'struct SmtProof { bytes32[] siblings; bytes32 leafKey; bytes32 leafValue; bytes32 preimageA; bytes32 preimageB; bool preimageIsLeaf; }',
+  'function open(uint256 outputIndex, uint256 prevIndex) payable returns (uint256 gameId)',
+  'function reveal(uint256 gameId, uint64 steps, bytes32 inputsRoot, uint256 withdrawalCount, bytes32[] frontier, bytes32[] commitments)',
+  'function dissect(uint256 gameId, bytes32[] commitments)',
+  'function choose(uint256 gameId, uint256 part, bytes32[] commitments)',
+  'function step(uint256 gameId, uint256 stepIndex, Commitment pre, bytes entry, bytes32[] inputsProof, SmtProof[] proofs)',
+  'function resolve(uint256 gameId)',
+  'function gameOf(uint256 gameId) view returns (Game)',
+  'function gameCount() view returns (uint256)',
+  'function oracle() view returns (address)',
+  'function challengerBond() view returns (uint256)',
+  'function clock() view returns (uint64)',
+  'function openWindow() view returns (uint64)',
+  'function genesisStateRoot() view returns (bytes32)',
+  'event GameOpened(uint256 indexed gameId, uint256 indexed outputIndex, address indexed challenger)',
+  'event Revealed(uint256 indexed gameId, uint256 steps, bytes32 inputsRoot, bytes32 finalCommitment)',
+  'event Dissected(uint256 indexed gameId, uint256 lo, uint256 hi, bytes32[] commitments)',
+  'event Chosen(uint256 indexed gameId, uint256 lo, uint256 hi)',
+  'event Resolved(uint256 indexed gameId, uint8 outcome)',
+  'error WrongBond(uint256 sent, uint256 required)',
+  'error GameNotFound(uint256 gameId)',
+  'error OutputNotPending(uint256 outputIndex, uint8 status)',
+  'error OpeningWindowClosed(uint256 outputIndex, uint256 deadline)',
+  'error WrongPreviousOutput(uint256 prevIndex)',
+  'error WrongPhase(uint256 gameId, uint8 phase)',
+  'error WrongSender(address caller, address expected)',
+  'error ClockExpired(uint256 gameId)',
+  'error WrongFrontierLength(uint256 given, uint256 expected)',
+  'error FinalCommitmentMismatch(uint256 gameId)',
+  'error WrongCommitmentCount(uint256 given, uint256 expected)',
+  'error WrongCommitments(uint256 gameId)',
+  'error PartOutOfRange(uint256 part, uint256 parts)',
+  'error StepOutOfRange(uint256 stepIndex, uint256 lo, uint256 hi)',
+  'error PreCommitmentMismatch(uint256 gameId)',
+  'error WrongProofLength(uint256 given, uint256 expected)',
+  'error InputNotInRoot(uint256 stepIndex)',
+  'error GameAlreadyResolved(uint256 gameId)',
+  'error GameNotOver(uint256 gameId)',
+  'error TransferFailed(address to, uint256 amount)',
+]);
+
+/** OutputOracle's `challenger` (the DisputeGame, where one is deployed). */
+export const ORACLE_CHALLENGER_ABI = parseAbi(['function challenger() view returns (address)']);

@@ -1,0 +1,22 @@
+// Public surface of src/l1/challenger: the fraud-proof trace (commitments, dissections, one-step
+// arguments) built from a node's own chain, the prover, and the L1 game client that plays the
+// DisputeGame as challenger or as the proposer's defender. Re-exported by src/l1/index.ts.
+export { GAME_ABI, GAME_PHASE, ORACLE_CHALLENGER_ABI } from './abi.js';
+export { ProofTree, proveEntry, type Leaves, type SolProof } from './prover.js';
+export {
+  ARITY,
+  Frontier,
+  InputsTree,
+  PROPOSER_FAULTS,
+  Trace,
+  boundaries,
+  commitmentOf,
+  genesisStateRoot,
+  leavesAt,
+  phantomWithdrawal,
+  type FaultSpec,
+  type ProposerFault,
+  type StepArgs,
+  type TraceChain,
+} from './trace.js';
+export { DisputePlayer, type DisputePlayerOptions, type GameView, type GamesStatus, type PlayerChain, type PlayerRole } from './player.js';

@@ -1,0 +1,418 @@
+// The L1 game client: reads every game of the DisputeGame contract and makes this party's next
+// move, as the challenger (opens games against outputs its own chain disagrees with, chooses,
+// steps) or as the proposer's defender (reveals, dissects, steps when the step proves it right).
+// It keeps nothing that matters in memory: each pass reads the games from L1 and rebuilds the
+// traces it needs from the party's own chain, so a restarted party carries on where L1 says
+// its games stand. Timeouts: a party whose opponent's clock ran out calls resolve.
+import type { Logger } from 'pino';
+import { BaseError, ContractFunctionRevertedError, ContractFunctionZeroDataError, type Abi, type Address as ViemAddress } from 'viem';
+import { hashFromBytes, type Address, type Hex, type SealedHeader, type Withdrawal } from '../../core/index.js';
+import { withdrawalLeaf, type LedgerConfig } from '../../ledger/index.js';
+import { merkleRoot } from '../../merkle/index.js';
+import type { L1Client, PinnedL1 } from '../client.js';
+import { PollingLoop } from '../loop.js';
+import { ORACLE_ABI, ORACLE_STATUS, type ProposerWallet } from '../proposer/index.js';
+import { GAME_ABI, GAME_PHASE, ORACLE_CHALLENGER_ABI } from './abi.js';
+import { Trace, type FaultSpec, type TraceChain } from './trace.js';
+
+export type PlayerRole = 'challenger' | 'defender';
+
+/** The chain a party plays from: its own (sequenced or derived) ChainStore. */
+export interface PlayerChain extends TraceChain {
+  headNumber(): number | undefined;
+  getHeader(n: number): SealedHeader | undefined;
+  getWithdrawals(n: number): Withdrawal[];
+}
+
+export interface DisputePlayerOptions {
+  readonly client: L1Client;
+  /** Signs this party's moves (the challenger's key, or the proposer's). */
+  readonly wallet: ProposerWallet;
+  /** The OutputOracle; its `challenger` is the DisputeGame played (none deployed: the player
+   * stays idle and says so once). */
+  readonly oracle: Address;
+  readonly role: PlayerRole;
+  readonly chain: PlayerChain;
+  readonly ledger: LedgerConfig;
+  /** Where Dissected events are searched from (the contracts' deployment block). */
+  readonly fromBlock: bigint;
+  /** Defender, TEST ONLY: the fault its proposer posts with, so that it defends that trace. */
+  readonly fault?: FaultSpec;
+  /** Challenger, TEST ONLY: challenge honest outputs with a wrong trace (a liar, to lose its bond). */
+  readonly lie?: boolean;
+  readonly pollIntervalMs?: number;
+  readonly receiptPollMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface GameView {
+  readonly gameId: number;
+  readonly outputIndex: number;
+  readonly challenger: Address;
+  readonly phase: keyof typeof GAME_PHASE;
+  readonly lo: number;
+  readonly hi: number;
+  readonly steps: number;
+}
+
+export interface GamesStatus {
+  readonly role: PlayerRole;
+  readonly account: Address;
+  /** Games of this party still being played. */
+  readonly open: number;
+  readonly won: number;
+  readonly lost: number;
+  readonly moot: number;
+  /** L1 transactions this party sent in games since start. */
+  readonly moves: number;
+  readonly games: readonly GameView[];
+}
+
+type GameState = {
+  challenger: ViemAddress;
+  phase: number;
+  lastMove: bigint;
+  outputIndex: bigint;
+  lo: bigint;
+  hi: bigint;
+  proposerClock: bigint;
+  challengerClock: bigint;
+  steps: bigint;
+  inputsRoot: Hex;
+  cLo: Hex;
+  cHi: Hex;
+  dissection: Hex;
+};
+
+type Params = { oracle: ViemAddress; game: ViemAddress; bond: bigint; openWindow: bigint };
+type OracleOutput = { stateRoot: Hex; withdrawalsRoot: Hex; l2BlockNumber: bigint; timestamp: bigint; position: bigint };
+
+const PHASE_NAMES = Object.fromEntries(Object.entries(GAME_PHASE).map(([k, v]) => [v, k])) as Record<number, keyof typeof GAME_PHASE>;
+const lower = (a: string): Address => a.toLowerCase() as Address;
+
+/** Plays every game this party is in, one move per game per pass. */
+export class DisputePlayer {
+  private readonly loop: PollingLoop;
+  private readonly me: Address;
+  private params: Params | null | undefined;
+  /** Traces by output index: rebuilt from the own chain after a restart (a cache, not state). */
+  private readonly traces = new Map<number, Trace>();
+  /** Outputs the challenger found right (a cache: recomputed after a restart). */
+  private readonly agreed = new Set<number>();
+  /** Games that ended, with their outcome: final on L1, so never read again. */
+  private readonly ended = new Map<number, { view: GameView }>();
+  private view: GameView[] = [];
+  private moves = 0;
+  private readonly warned = new Set<string>();
+
+  constructor(private readonly o: DisputePlayerOptions) {
+    this.me = lower(o.wallet.account.address);
+    this.loop = new PollingLoop(`dispute-${o.role}`, (signal) => this.pass(signal), {
+      intervalMs: o.pollIntervalMs ?? 1_000,
+      errorBackoff: { baseMs: o.pollIntervalMs ?? 1_000, maxMs: 10_000 },
+      ...(o.logger ? { logger: o.logger } : {}),
+    });
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.loop.stop();
+  }
+
+  trigger(): void {
+    this.loop.trigger();
+  }
+
+  get account(): Address {
+    return this.me;
+  }
+
+  /** Games of this party as of the last pass. */
+  status(): GamesStatus {
+    const mine = [...[...this.ended.values()].map((e) => e.view), ...this.view].filter((g) => this.o.role === 'defender' || g.challenger === this.me);
+    const count = (p: keyof typeof GAME_PHASE): number => mine.filter((g) => g.phase === p).length;
+    const challengerWins = count('ChallengerWon');
+    const proposerWins = count('ProposerWon');
+    return {
+      role: this.o.role,
+      account: this.me,
+      open: mine.filter((g) => GAME_PHASE[g.phase] < GAME_PHASE.ChallengerWon).length,
+      won: this.o.role === 'challenger' ? challengerWins : proposerWins,
+      lost: this.o.role === 'challenger' ? proposerWins : challengerWins,
+      moot: count('Moot'),
+      moves: this.moves,
+      games: mine.sort((a, b) => a.gameId - b.gameId),
+    };
+  }
+
+  /** One pass: every live game read at one L1 head, at most one move in each; then (the
+   * challenger) a new game against the earliest wrong output. Public for tests. */
+  async pass(signal?: AbortSignal): Promise<'again' | void> {
+    const pinned = await this.o.client.pin(signal);
+    const head = await pinned.request('getBlock', (c, h) => c.getBlock({ blockNumber: h.number }));
+    const now = head.timestamp;
+    const params = await this.init(pinned);
+    if (!params) return;
+    const count = Number(await pinned.readContract({ address: params.game, abi: GAME_ABI, functionName: 'gameCount' }));
+    const live: GameView[] = [];
+    const mineOpen = new Set<number>();
+    let moved = false;
+    for (let id = 0; id < count; id++) {
+      if (this.ended.has(id)) continue;
+      const g = (await pinned.readContract({ address: params.game, abi: GAME_ABI, functionName: 'gameOf', args: [BigInt(id)] })) as GameState;
+      const view = toView(id, g);
+      if (g.phase >= GAME_PHASE.ChallengerWon) {
+        this.ended.set(id, { view });
+        continue;
+      }
+      live.push(view);
+      if (this.o.role === 'challenger' && view.challenger !== this.me) continue;
+      mineOpen.add(view.outputIndex);
+      try {
+        if (await this.play(pinned, id, g, now, params)) moved = true;
+      } catch (err) {
+        // One game's failure (a reverted move, a trace that cannot be built yet) must not stop
+        // the others; the next pass reads the game again.
+        this.o.logger?.warn({ gameId: id, err: shortError(err) }, 'dispute move failed; retrying next pass');
+      }
+    }
+    this.view = live;
+    if (this.o.role === 'challenger' && (await this.maybeOpen(pinned, now, params, mineOpen))) moved = true;
+    return moved ? 'again' : undefined;
+  }
+
+  /** The game contract and its parameters, read once; null when the oracle's challenger is
+   * not a DisputeGame (a deployment without fraud proofs). */
+  private async init(pinned: PinnedL1): Promise<Params | null> {
+    if (this.params !== undefined) return this.params;
+    const oracle = this.o.oracle as ViemAddress;
+    const game = await pinned.readContract({ address: oracle, abi: ORACLE_CHALLENGER_ABI, functionName: 'challenger' });
+    try {
+      const [gameOracle, bond, openWindow] = await Promise.all([
+        pinned.readContract({ address: game, abi: GAME_ABI, functionName: 'oracle' }),
+        pinned.readContract({ address: game, abi: GAME_ABI, functionName: 'challengerBond' }),
+        pinned.readContract({ address: game, abi: GAME_ABI, functionName: 'openWindow' }),
+      ]);
+      if (gameOracle.toLowerCase() !== oracle.toLowerCase()) throw new Error(`the game at ${game} serves oracle ${gameOracle}`);
+      this.params = { oracle, game, bond, openWindow: BigInt(openWindow) };
+    } catch (err) {
+      if (err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionZeroDataError)) {
+        this.o.logger?.warn({ oracle, challenger: game }, 'the oracle\'s challenger is not a DisputeGame: no fraud-proof games to play');
+        this.params = null;
+        return null;
+      }
+      throw err;
+    }
+    return this.params;
+  }
+
+  /** The DisputeGame played, once known. */
+  get game(): Address | undefined {
+    return this.params ? lower(this.params.game) : undefined;
+  }
+
+  /** This party's move in game `id`, if it has one; true when a transaction was sent. */
+  private async play(pinned: PinnedL1, id: number, g: GameState, now: bigint, params: Params): Promise<boolean> {
+    const gameId = BigInt(id);
+    const status = await pinned.readContract({ address: params.oracle, abi: ORACLE_ABI, functionName: 'statusOf', args: [g.outputIndex] });
+    if (status === ORACLE_STATUS.Deleted) {
+      // Deleted by another game (or with an earlier output): moot, the challenger's bond returns.
+      await this.send(params.game, 'resolve', [gameId]);
+      return true;
+    }
+    const proposerToMove = g.phase === GAME_PHASE.Reveal || g.phase === GAME_PHASE.Dissect;
+    const left = proposerToMove ? g.proposerClock : g.challengerClock;
+    const expired = now - g.lastMove >= left;
+    const mine = this.o.role === 'defender' ? proposerToMove : !proposerToMove;
+    if (expired) {
+      if (mine) return false; // our clock ran out: the game is lost, the opponent resolves it
+      this.o.logger?.info({ gameId: id }, 'opponent clock ran out: resolving');
+      await this.send(params.game, 'resolve', [gameId]);
+      return true;
+    }
+    // The defender also runs the one-step proof (anyone may) when it proves the defender right.
+    if (!mine && !(this.o.role === 'defender' && g.phase === GAME_PHASE.Step)) return false;
+    const trace = await this.traceFor(pinned, Number(g.outputIndex), params.oracle);
+    if (!trace) return false;
+    const lo = Number(g.lo);
+    const hi = Number(g.hi);
+    switch (g.phase) {
+      case GAME_PHASE.Reveal: {
+        const fin = trace.finalPreimage();
+        await this.send(params.game, 'reveal', [gameId, BigInt(trace.steps), trace.inputs.root, fin.withdrawalCount, fin.frontier, trace.dissection(0, trace.steps)]);
+        this.o.logger?.info({ gameId: id, steps: trace.steps }, 'dispute: revealed');
+        return true;
+      }
+      case GAME_PHASE.Dissect:
+        await this.send(params.game, 'dissect', [gameId, trace.dissection(lo, hi)]);
+        return true;
+      case GAME_PHASE.Choose: {
+        if (g.inputsRoot !== trace.inputs.root || Number(g.steps) !== trace.steps) {
+          // Inputs disputes are not built yet (docs/FRAUD-PROOFS.md): nothing sound to play.
+          this.warnOnce(`inputs:${id}`, { gameId: id, theirs: g.inputsRoot, ours: trace.inputs.root }, 'the proposer revealed other inputs than this chain has: cannot play this game');
+          return false;
+        }
+        const theirs = await this.dissectionOf(pinned, params.game, gameId, lo, hi);
+        const ours = trace.dissection(lo, hi);
+        let part = ours.findIndex((c, j) => c !== theirs[j]);
+        if (part < 0) part = theirs.length;
+        await this.send(params.game, 'choose', [gameId, BigInt(part), theirs]);
+        return true;
+      }
+      case GAME_PHASE.Step: {
+        if (trace.commitments[lo] !== g.cLo) {
+          this.warnOnce(`pre:${id}`, { gameId: id, step: hi }, 'agreed commitment is not ours: cannot run the step');
+          return false;
+        }
+        if (this.o.role === 'defender' && trace.honestCommitmentAt(hi) !== g.cHi) return false;
+        const a = trace.stepArgs(hi);
+        await this.send(params.game, 'step', [gameId, BigInt(hi), a.pre, a.entry, a.inputsProof, a.proofs]);
+        this.o.logger?.info({ gameId: id, step: hi }, 'dispute: one-step proof sent');
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** The challenger opens one game per pass, against the earliest pending output its own chain
+   * disagrees with; later wrong outputs fall with it. */
+  private async maybeOpen(pinned: PinnedL1, now: bigint, params: Params, mineOpen: ReadonlySet<number>): Promise<boolean> {
+    const oracle = params.oracle;
+    const next = Number(await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'nextOutputIndex' }));
+    const pending: number[] = [];
+    for (let i = next - 1; i >= 0 && pending.length < 256; i--) {
+      const s = await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'statusOf', args: [BigInt(i)] });
+      if (s === ORACLE_STATUS.Final) break;
+      if (s === ORACLE_STATUS.Pending) pending.unshift(i);
+    }
+    const played = new Set([...mineOpen, ...[...this.ended.values()].filter((e) => e.view.challenger === this.me && e.view.phase !== 'Moot').map((e) => e.view.outputIndex)]);
+    for (const i of pending) {
+      if (played.has(i)) return false; // our game over an earlier output decides the later ones
+      if (this.agreed.has(i)) continue;
+      const out = (await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [BigInt(i)] })) as OracleOutput;
+      const l2Block = Number(out.l2BlockNumber);
+      if ((this.o.chain.headNumber() ?? 0) < l2Block) return false; // not derived that far yet
+      if (now >= out.timestamp + params.openWindow) continue;
+      const prev = await this.previousOutput(pinned, oracle, i, out);
+      const wrong = this.o.lie ? this.liarDisagrees(i, prev.block, l2Block, out) : this.disagrees(prev.block, l2Block, out);
+      if (!wrong) {
+        this.agreed.add(i);
+        continue;
+      }
+      this.o.logger?.warn({ outputIndex: i, l2Block, onL1: out.stateRoot }, 'output differs from this chain: opening a dispute game');
+      await this.send(params.game, 'open', [BigInt(i), BigInt(prev.index)], params.bond);
+      return true;
+    }
+    return false;
+  }
+
+  /** Whether the output's roots differ from this chain's over (prevBlock, l2Block]. */
+  private disagrees(prevBlock: number, l2Block: number, out: OracleOutput): boolean {
+    const header = this.o.chain.getHeader(l2Block);
+    if (!header) return false;
+    const leaves: Uint8Array[] = [];
+    for (let n = prevBlock + 1; n <= l2Block; n++) leaves.push(...this.o.chain.getWithdrawals(n).map(withdrawalLeaf));
+    const wRoot = hashFromBytes(merkleRoot(leaves));
+    return header.stateRoot !== out.stateRoot.toLowerCase() || wRoot !== out.withdrawalsRoot.toLowerCase();
+  }
+
+  private liarDisagrees(index: number, prevBlock: number, l2Block: number, out: OracleOutput): boolean {
+    const t = this.ownTrace(index, prevBlock, l2Block, this.lieFault());
+    return t.output.stateRoot !== out.stateRoot.toLowerCase() || t.output.withdrawalsRoot !== out.withdrawalsRoot.toLowerCase();
+  }
+
+  /** The live output just below output `index` in the oracle's stack (block 0 = genesis). */
+  private async previousOutput(pinned: PinnedL1, oracle: ViemAddress, index: number, out: OracleOutput): Promise<{ index: number; block: number }> {
+    if (out.position === 0n) return { index: 0, block: 0 };
+    for (let i = index - 1; i >= 0; i--) {
+      const o = (await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [BigInt(i)] })) as OracleOutput;
+      if (o.position !== out.position - 1n) continue;
+      const s = await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'statusOf', args: [BigInt(i)] });
+      if (s !== ORACLE_STATUS.Deleted) return { index: i, block: Number(o.l2BlockNumber) };
+    }
+    throw new Error(`no live output below output ${index}`);
+  }
+
+  /** The liar's wrong trace: its own chain with a withdrawal to itself that was never made. */
+  private lieFault(): FaultSpec {
+    return { kind: 'phantom-withdrawal', beneficiary: this.me };
+  }
+
+  private ownTrace(index: number, prevBlock: number, l2Block: number, fault?: FaultSpec): Trace {
+    const key = index * 2 + (fault ? 1 : 0);
+    let t = this.traces.get(key);
+    if (!t) {
+      t = Trace.fromChain(this.o.chain, this.o.ledger, prevBlock, l2Block, fault);
+      this.traces.set(key, t);
+    }
+    return t;
+  }
+
+  /** The trace this party plays for output `index`, or undefined when its chain cannot give it
+   * yet (or, for the defender, no trace of its own reaches the posted roots). */
+  private async traceFor(pinned: PinnedL1, index: number, oracle: ViemAddress): Promise<Trace | undefined> {
+    const out = (await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [BigInt(index)] })) as OracleOutput;
+    const l2Block = Number(out.l2BlockNumber);
+    if ((this.o.chain.headNumber() ?? 0) < l2Block) return undefined;
+    const prev = await this.previousOutput(pinned, oracle, index, out);
+    const posted = { stateRoot: out.stateRoot.toLowerCase(), withdrawalsRoot: out.withdrawalsRoot.toLowerCase() };
+    const matches = (t: Trace): boolean => t.output.stateRoot === posted.stateRoot && t.output.withdrawalsRoot === posted.withdrawalsRoot;
+    if (this.o.role === 'challenger') {
+      return this.ownTrace(index, prev.block, l2Block, this.o.lie ? this.lieFault() : undefined);
+    }
+    const honest = this.ownTrace(index, prev.block, l2Block);
+    if (matches(honest)) return honest;
+    if (this.o.fault) {
+      const faulty = this.ownTrace(index, prev.block, l2Block, this.o.fault);
+      if (matches(faulty)) return faulty;
+    }
+    this.warnOnce(`defend:${index}`, { outputIndex: index }, 'no trace of this chain reaches the posted output: cannot defend it');
+    return undefined;
+  }
+
+  /** The commitments of the proposer's dissection of [lo, hi] (only their hash is on chain). */
+  private async dissectionOf(pinned: PinnedL1, game: ViemAddress, gameId: bigint, lo: number, hi: number): Promise<Hex[]> {
+    const logs = await pinned.request('getLogs Dissected', (c, h) =>
+      c.getLogs({ address: game, event: GAME_ABI.find((x) => x.type === 'event' && x.name === 'Dissected') as Extract<(typeof GAME_ABI)[number], { name: 'Dissected' }>, args: { gameId }, fromBlock: this.o.fromBlock, toBlock: h.number, strict: true }),
+    );
+    const hit = logs.filter((l) => Number(l.args.lo) === lo && Number(l.args.hi) === hi).at(-1);
+    if (!hit) throw new Error(`no Dissected event for game ${gameId} over [${lo}, ${hi}]`);
+    return [...hit.args.commitments];
+  }
+
+  /** Simulates (a revert costs nothing and is decoded), then sends with its own gas limit:
+   * anvil's fill was seen too low for reveal and step (docs/FRAUD-PROOFS.md). */
+  private async send(game: ViemAddress, functionName: string, args: readonly unknown[], value?: bigint): Promise<void> {
+    const { client, wallet } = this.o;
+    const call = { address: game, abi: GAME_ABI as Abi, functionName, args, account: wallet.account, ...(value !== undefined ? { value } : {}) };
+    await client.request(`simulate ${functionName}`, (c) => c.simulateContract(call));
+    const gas = await client.request(`estimate ${functionName}`, (c) => c.estimateContractGas(call));
+    const hash = await wallet.writeContract({ ...call, gas: (gas * 13n) / 10n, chain: wallet.chain });
+    this.moves++;
+    const receipt = await client.request(`${functionName} receipt`, (c) => c.waitForTransactionReceipt({ hash, pollingInterval: this.o.receiptPollMs ?? 250 }));
+    if (receipt.status !== 'success') throw new Error(`${functionName} reverted in L1 transaction ${hash}`);
+  }
+
+  private warnOnce(key: string, ctx: Record<string, unknown>, msg: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.o.logger?.error(ctx, msg);
+  }
+}
+
+function toView(id: number, g: GameState): GameView {
+  return { gameId: id, outputIndex: Number(g.outputIndex), challenger: lower(g.challenger), phase: PHASE_NAMES[g.phase] ?? 'None', lo: Number(g.lo), hi: Number(g.hi), steps: Number(g.steps) };
+}
+
+function shortError(err: unknown): string {
+  if (err instanceof BaseError) {
+    const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
+    if (revert instanceof ContractFunctionRevertedError) return `reverted: ${revert.data?.errorName ?? revert.reason ?? revert.shortMessage}`;
+    return err.shortMessage;
+  }
+  return (err as Error).message;
+}

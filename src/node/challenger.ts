@@ -1,0 +1,60 @@
+// The challenger role: a verifier (the chain from L1 alone) that also plays the dispute games
+// (`strand node --role challenger`). It opens a game against the earliest pending output its
+// derived chain disagrees with, bisects and sends the one-step proof, with its own key and bond.
+import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
+import { createWalletClient, http, type Hex, type LocalAccount } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { InvariantError, type Address } from '../core/index.js';
+import { DisputePlayer, type GamesStatus, type L1Client, type PlayerChain } from '../l1/index.js';
+import type { LedgerConfig } from '../ledger/index.js';
+import type { NodeConfig } from './config.js';
+
+/**
+ * The challenger's L1 account. The one place its key is loaded, so that the node's signer
+ * abstraction (src/node/signers.ts, `account('challenger')`) can take over here.
+ */
+export function challengerAccount(config: NodeConfig): LocalAccount {
+  if (!config.challengerKey) throw new InvariantError('a challenger needs challengerKey (STRAND_CHALLENGER_KEY): the L1 account that opens games and locks their bonds');
+  return privateKeyToAccount(config.challengerKey as Hex);
+}
+
+export interface ChallengerDeps {
+  readonly client: L1Client;
+  readonly chain: PlayerChain;
+  readonly oracle: Address;
+  readonly fromBlock: bigint;
+  readonly ledger: LedgerConfig;
+  readonly logger: Logger;
+}
+
+export function createChallenger(config: NodeConfig, deps: ChallengerDeps): DisputePlayer {
+  const account = challengerAccount(config);
+  if (config.testChallengerLie) deps.logger.warn('FAULT TESTING: this challenger disputes honest outputs with a wrong trace');
+  return new DisputePlayer({
+    client: deps.client,
+    wallet: createWalletClient({ account, transport: http(config.l1Rpc[0]) }),
+    oracle: deps.oracle,
+    role: 'challenger',
+    chain: deps.chain,
+    ledger: deps.ledger,
+    fromBlock: deps.fromBlock,
+    lie: config.testChallengerLie,
+    pollIntervalMs: config.l1PollMs,
+    logger: deps.logger,
+  });
+}
+
+/** strand_dispute_games{state="open"|"won"|"lost"|"moot"}: the games of this node's party. */
+export function registerGameMetrics(registry: Registry, status: () => GamesStatus | null): void {
+  new Gauge({
+    name: 'strand_dispute_games',
+    help: 'Fraud-proof dispute games of this node (challenger or proposer), by state',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const s = status();
+      for (const state of ['open', 'won', 'lost', 'moot'] as const) this.set({ state }, s ? s[state] : 0);
+    },
+  });
+}
