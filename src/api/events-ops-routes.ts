@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { StrandError } from '../core/index.js';
-import { anchorViewOf, projectionsOf, type AnchorView, type DeadLetter, type EventService, type ProjectionAdmin } from '../events/index.js';
+import { anchorViewOf, keyRingOf, parseUuid, projectionsOf, type AnchorView, type DeadLetter, type EventService, type ProjectionAdmin } from '../events/index.js';
 import { errorResponses } from './schemas.js';
 
 /*
@@ -139,5 +139,33 @@ export function registerEventOpsRoutes(app: FastifyInstance, events: EventServic
     '/v1/projections/:name/dead-letters',
     { config: admin, schema: { tags, summary: 'Purge one parked event (?logIndex=) or all of them: they are not delivered again (admin)', response: errorResponses(400, 401, 403, 404) } },
     async (req) => ({ purged: await runner().purge(req.params.name, logIndexOf(req.query.logIndex, 'logIndex')) }),
+  );
+
+  // ---- payload encryption at rest (admin) -------------------------------------------------
+
+  const keyTags = ['events'];
+  const ring = () => {
+    const r = keyRingOf(events);
+    if (!r) throw new StrandError('NOT_FOUND', 'payloads are not encrypted at rest on this node (eventsEncryptPayloads)');
+    return r;
+  };
+  app.get<{ Params: { tenantId: string } }>(
+    '/v1/tenants/:tenantId/data-keys',
+    { config: admin, schema: { tags: keyTags, summary: 'The tenant’s payload data keys (ids, KEK version, creation; never the keys) (admin)', response: errorResponses(400, 401, 403, 404) } },
+    async (req) => {
+      const tenantId = parseUuid(req.params.tenantId, 'tenantId');
+      return { tenantId, keys: ring().keys(tenantId) };
+    },
+  );
+  app.post<{ Params: { tenantId: string } }>(
+    '/v1/tenants/:tenantId/data-keys/rotate',
+    { config: admin, validatorCompiler: parsedByHandler, schema: { tags: keyTags, summary: 'A new data key for the tenant’s new payloads; older events stay readable with their own key (admin)', response: errorResponses(400, 401, 403, 404) } },
+    async (req, reply) => {
+      const tenantId = parseUuid(req.params.tenantId, 'tenantId');
+      const r = ring();
+      await events.schemaPolicy(tenantId); // UNKNOWN_TENANT for a tenant that is not registered
+      const { keyId } = await r.rotate(tenantId);
+      return reply.code(201).send({ tenantId, keyId });
+    },
   );
 }

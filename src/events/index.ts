@@ -123,3 +123,18 @@ export {
   type Subscription,
 } from './projections.js';
 export { openProjectionStore, type DeadLetter, type ProjectionStore } from './projections-store.js';
+export {
+  TenantKeyRing,
+  attachKeyRing,
+  decryptPayload,
+  encryptPayload,
+  encryptingStore,
+  isEncryptedPayload,
+  keyRingOf,
+  openWrappedKeyStore,
+  payloadKeyId,
+  secretsKek,
+  type KekSource,
+  type WrappedKey,
+  type WrappedKeyStore,
+} from './encryption.js';

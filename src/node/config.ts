@@ -203,6 +203,7 @@ export const nodeConfigSchema = z
     eventAnchorConfirmations: z.coerce.number().int().min(1).max(1000),
     eventAnchorStartBlock: z.coerce.number().int().min(0),
     eventProjections: z.array(eventProjectionSchema),
+    eventsEncryptPayloads: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()),
     eventsStore: z.enum(['lmdb', 'postgres']),
     eventsPostgresUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   })
@@ -295,6 +296,12 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   { key: 'eventAnchorKey', env: 'STRAND_EVENT_ANCHOR_KEY', description: 'Private key of the account that anchors event checkpoints (0x hex); anchors are keyed by its address', default: undefined },
   { key: 'eventAnchorIntervalMs', env: 'STRAND_EVENT_ANCHOR_INTERVAL_MS', description: 'Anchor the latest event checkpoint this often, when the log grew since the last anchor', default: 60_000 },
   { key: 'eventAnchorConfirmations', env: 'STRAND_EVENT_ANCHOR_CONFIRMATIONS', description: 'L1 confirmations an anchor transaction needs before events read as anchored', default: 2 },
+  {
+    key: 'eventsEncryptPayloads',
+    env: 'STRAND_EVENTS_ENCRYPT_PAYLOADS',
+    description: 'Encrypt event payloads at rest (AES-256-GCM), one data key per tenant wrapped under a key kept in the secrets store (local backend: <dataDir>/secrets.json with STRAND_SECRETS_PASSWORD or secretsPasswordFile); docs/EVENTS.md "Encryption at rest"',
+    default: false,
+  },
   {
     key: 'eventProjections',
     description: 'Webhook projections of the event log: [{ name, tenantId, entityType?, entityId?, url, maxAttempts, backoffMs, maxBackoffMs }]; each event of the subscription is POSTed in log order, retried with backoff, then parked in a dead-letter queue (docs/EVENTS.md "Projections")',

@@ -1,16 +1,24 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
   Anchorer,
   ProjectionRunner,
+  TenantKeyRing,
   attachAnchorView,
+  attachKeyRing,
+  encryptingStore,
+  openWrappedKeyStore,
+  secretsKek,
   attachProjections,
   openAnchorLedger,
   openProjectionStore,
   viemAnchorChain,
   webhookHandler,
   type EventService,
+  type EventStore,
 } from '../events/index.js';
+import { FileAuditSink, LocalSecretStore, SecretsManager } from '../secrets/index.js';
 import { ConfigError, type NodeConfig } from './config.js';
 
 /*
@@ -95,5 +103,47 @@ function startProjections(config: NodeConfig, service: EventService, logger: Log
   return async () => {
     await runner.stop();
     await store.close();
+  };
+}
+
+/** The secret holding the key-encryption key of the tenants' payload data keys. */
+export const EVENTS_KEK_SECRET = 'events-payload-kek';
+
+/**
+ * With eventsEncryptPayloads, the event store seals payloads at rest (docs/EVENTS.md
+ * "Encryption at rest"): per-tenant data keys in <dataDir>/events-keys, wrapped under a KEK in
+ * the node's local secrets store (created on first use). Other secrets backends: not yet.
+ */
+export async function encryptAtRest(config: NodeConfig, store: EventStore, logger: Logger): Promise<{ store: EventStore; attach(service: EventService): void }> {
+  if (!config.eventsEncryptPayloads) return { store, attach: () => undefined };
+  const c = config.secrets;
+  if (c && c.backend !== 'local') {
+    await store.close();
+    throw new ConfigError(`eventsEncryptPayloads keeps its key in the local secrets store; secrets.backend ${c.backend} is not supported for it yet`);
+  }
+  const file = c?.file ?? join(config.dataDir, 'secrets.json');
+  let password = process.env.STRAND_SECRETS_PASSWORD;
+  if (!password && config.secretsPasswordFile) {
+    try {
+      password = readFileSync(config.secretsPasswordFile, 'utf8').trim();
+    } catch (err) {
+      await store.close();
+      throw new ConfigError(`cannot read secretsPasswordFile ${config.secretsPasswordFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  if (!password) {
+    await store.close();
+    throw new ConfigError('eventsEncryptPayloads needs the secrets store password: set STRAND_SECRETS_PASSWORD or secretsPasswordFile');
+  }
+  const secrets = new SecretsManager(await LocalSecretStore.open(file, password), { actor: 'events', audit: new FileAuditSink(`${file}.audit.jsonl`) });
+  const keys = openWrappedKeyStore(join(config.dataDir, 'events-keys'));
+  const ring = new TenantKeyRing(secretsKek(secrets, EVENTS_KEK_SECRET), keys);
+  logger.info({ secrets: file }, 'event payloads are encrypted at rest (a data key per tenant)');
+  return {
+    store: encryptingStore(store, ring, async () => {
+      await keys.close();
+      await secrets.close();
+    }),
+    attach: (service) => attachKeyRing(service, ring),
   };
 }

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { EventService, LmdbEventStore, PgEventStore, randomSeed, type EventStore } from '../events/index.js';
 import { ConfigError, type NodeConfig } from './config.js';
-import { startEventExtras } from './events-extras.js';
+import { encryptAtRest, startEventExtras } from './events-extras.js';
 
 /*
  * Wires the verifiable event log (docs/EVENTS.md) into a node: its own LMDB environment under
@@ -55,8 +55,10 @@ export async function openEventLog(config: NodeConfig, logger: Logger): Promise<
     return null;
   }
   const seed = loadOrCreateEventsKey(join(config.dataDir, 'events.key'));
-  const store = await openEventStore(config, logger);
+  const atRest = await encryptAtRest(config, await openEventStore(config, logger), logger);
+  const store = atRest.store;
   const service = new EventService(store, { origin: config.eventsOrigin ?? `strand.local/${config.chainId}/events`, signingSeed: seed });
+  atRest.attach(service);
   logger.info({ size: await service.size(), verifierKey: service.verifierKey }, 'event log open');
   const extras = startEventExtras(config, service, logger);
   let closing: Promise<void> | null = null;
