@@ -53,14 +53,14 @@ export function signerSources(config: NodeConfig): Partial<Record<SignerRole, Si
   const out: Partial<Record<SignerRole, SignerSource>> = {
     sequencer: parseSignerSource(config.sequencerSigner ?? `file:${config.sequencerKeyFile ?? join(config.dataDir, 'sequencer.key')}`),
   };
-  const l1 = (role: 'batcher' | 'proposer', source: string | undefined, hexKey: string | undefined): void => {
+  const l1 = (role: 'batcher' | 'proposer' | 'challenger', source: string | undefined, hexKey: string | undefined): void => {
     if (source && hexKey) throw new ConfigError(`${role}Signer and ${role}Key are both set: keep one (the key in plain config is for dev chains)`);
     if (source) out[role] = parseSignerSource(source);
     else if (hexKey) out[role] = { kind: 'hex', key: hexKey as Hex };
   };
   l1('batcher', config.batcherSigner, config.batcherKey);
   l1('proposer', config.proposerSigner, config.proposerKey);
-  if (config.challengerSigner) out.challenger = parseSignerSource(config.challengerSigner);
+  l1('challenger', config.challengerSigner, config.challengerKey);
   return out;
 }
 

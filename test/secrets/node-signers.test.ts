@@ -67,6 +67,8 @@ describe('signer sources', () => {
     const c = config({ batcherKey: key });
     expect(signerSources(c)).toEqual({ sequencer: { kind: 'file', path: join(c.dataDir, 'sequencer.key') }, batcher: { kind: 'hex', key } });
     expect(() => signerSources(config({ batcherKey: key, batcherSigner: 'secret:batcher' }))).toThrow(/batcherSigner and batcherKey are both set/);
+    expect(signerSources(config({ challengerKey: key })).challenger).toEqual({ kind: 'hex', key });
+    expect(() => signerSources(config({ challengerKey: key, challengerSigner: 'pkcs11:challenger' }))).toThrow(/challengerSigner and challengerKey are both set/);
   });
 });
 
