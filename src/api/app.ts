@@ -73,7 +73,7 @@ export async function buildApi(services: ApiServices, opts: ApiOptions): Promise
   // would make browsers fetch the docs' assets over HTTPS and fail.
   await app.register(helmet, { global: true, contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
   if (opts.corsOrigins !== false) {
-    await app.register(cors, { origin: opts.corsOrigins, methods: ['GET', 'POST', 'PUT'], exposedHeaders: ['x-request-id'] });
+    await app.register(cors, { origin: opts.corsOrigins, methods: ['GET', 'POST', 'PUT'], exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'] });
   }
   await app.register(underPressure, {
     // Only a stuck event loop sheds load. Utilisation is not used: a busy node legitimately

@@ -29,7 +29,7 @@ async function setup(policy: Partial<RateLimitPolicy>, store?: RateLimitStore) {
   const limiter = new RateLimiter(store ?? new MemoryRateLimitStore({ now: () => clock.now }), { anonymous: null, keyDefault: null, onStoreError: 'allow', ...policy });
   const app = await buildApi(new RecordingServices(), {
     logger: pino({ level: 'silent' }),
-    corsOrigins: false,
+    corsOrigins: '*',
     metrics,
     maxEventLoopDelayMs: 0,
     auth: { keys, policy: DEFAULT_AUTH_POLICY },
@@ -46,6 +46,9 @@ describe('rate-limit hook', () => {
     const get = (ip = '10.0.0.1') => app.inject({ method: 'GET', url: '/v1/status', remoteAddress: ip });
     const first = await get();
     expect(first.statusCode).toBe(200);
+    // A browser app may read them cross-origin.
+    const cors = await app.inject({ method: 'GET', url: '/v1/status', remoteAddress: '10.9.9.9', headers: { origin: 'https://wallet.example' } });
+    expect(String(cors.headers['access-control-expose-headers'])).toMatch(/retry-after.*ratelimit-limit.*ratelimit-remaining.*ratelimit-reset/);
     expect(first.headers).toMatchObject({ 'ratelimit-limit': '3', 'ratelimit-remaining': '2', 'ratelimit-reset': '1' });
     await get();
     await get();
