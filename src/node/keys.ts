@@ -6,9 +6,9 @@ import { isValidPrivateKey } from '../crypto/index.js';
 import { ConfigError } from './config.js';
 
 /**
- * Loads the block-signing key, creating one on first start. Written 0600 via a temp file and
- * rename so a crash cannot leave half a key. (Key custody in a secrets manager or an HSM is a
- * later issue; until then the key file is what an operator backs up.)
+ * Loads a key file (`file:` signers), creating one on first start for the block-signing key.
+ * Written 0600 via a temp file and rename so a crash cannot leave half a key. A key file is what
+ * dev chains use; production keys live in the secrets manager or an HSM (signers.ts).
  */
 export function loadOrCreateKey(path: string): Uint8Array {
   if (existsSync(path)) {

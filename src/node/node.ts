@@ -105,6 +105,16 @@ export class StrandNode {
       const metrics = createApiMetrics(registry);
       // Ether as a float: precise enough to alert on, and what dashboards show.
       const l1Balance = new Gauge({ name: 'strand_l1_balance_eth', help: 'L1 balance of the accounts that pay for settlement', labelNames: ['role'] as const, registers: [registry] });
+      // 1 while a role's signer can sign, 0 while its HSM or secrets backend is away: alert on 0.
+      new Gauge({
+        name: 'strand_signer_ready',
+        help: 'Whether each role\'s signer can sign (1) or not (0)',
+        labelNames: ['role', 'kind'] as const,
+        registers: [registry],
+        collect() {
+          for (const s of signers.states()) this.set({ role: s.role, kind: s.kind }, s.ready ? 1 : 0);
+        },
+      });
       const clusterCfg = config.cluster;
       const raftLog = clusterCfg
         ? new RaftBlockLog({ store, ledger, sequencer, fetchBlocks: peerBlockFetcher(clusterCfg, logger), logger: logger.child({ module: 'block-log' }) })

@@ -276,6 +276,11 @@ export class NodeSigners {
     return { ...header, hash, signature: await signer.signDigest(hexToBytes(hash)) };
   }
 
+  /** Each role's signer as last seen (for the strand_signer_ready metric). */
+  states(): { role: SignerRole; kind: Signer['kind']; ready: boolean }[] {
+    return [...this.signers.values()].map((s) => ({ role: s.role, kind: s.kind, ready: s.current.ready }));
+  }
+
   /** The `signers` check of /health/ready; undefined when every key is in memory (nothing can fail). */
   readiness(): { ok: boolean; detail: string } | undefined {
     const watched = [...this.signers.values()].filter((s) => s.kind !== 'key');

@@ -67,6 +67,12 @@ async function txStatus(hash: string): Promise<string> {
   return (await getJson(`${node!.url}/v1/txs/${hash}`)).json.status as string;
 }
 
+/** strand_signer_ready of the block signer, as Prometheus scrapes it. */
+async function metric(): Promise<string | undefined> {
+  const text = await (await fetch(`${node!.url}/metrics`)).text();
+  return /^strand_signer_ready\{role="sequencer",kind="pkcs11"\} (\d)$/m.exec(text)?.[1];
+}
+
 function buildFailures(): number {
   return node!.output().split('\n').filter((l) => l.includes('block build failed')).length;
 }
@@ -106,6 +112,7 @@ describe.skipIf(!haveSoftHsm && !process.env.CI)('block signing in a PKCS#11 HSM
       expect(signedBy(h)).toBe(hsmAddress.toLowerCase());
     }
     expect((await getJson(`${node.url}/health/ready`)).status).toBe(200);
+    expect(await metric()).toBe('1');
 
     renameSync(tokens, `${tokens}-away`);
     const down = await waitUntil(async () => {
@@ -114,6 +121,7 @@ describe.skipIf(!haveSoftHsm && !process.env.CI)('block signing in a PKCS#11 HSM
       return r.status === 503 && signers && !signers.ok ? signers : undefined;
     }, 30_000, 100);
     expect(down.detail).toContain('sequencer (pkcs11');
+    expect(await metric()).toBe('0');
     const headAtCut = (await header('latest')).number;
     const failuresAtCut = buildFailures();
 
