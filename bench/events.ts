@@ -121,18 +121,26 @@ async function ingestion(
     await post('/v1/agents/keys', { tenantId: ids.tenant, agentId: ids.agent, keyId: 1, publicKey: agentPublicKeyHex(ids.seed) });
     log(`events: ${label}: ingesting ${bodies.length} x 1,000`);
     const t0 = performance.now();
-    // Two batches in flight: one parsing/verifying while the other's commit is fsyncing.
+    // Two batches in flight: one parsing/verifying while the other's commit is fsyncing. A 503
+    // (the node's load shedding, on a loaded machine) is retried and counted, inside the clock.
     let next = 0;
+    let shed = 0;
     await Promise.all(
       [0, 1].map(async () => {
         while (next < bodies.length) {
-          const s = await post('/v1/events', bodies[next++]);
+          const body = bodies[next++];
+          let s = await post('/v1/events', body);
+          while (s === 503) {
+            shed++;
+            await new Promise((r) => setTimeout(r, 50));
+            s = await post('/v1/events', body);
+          }
           if (s !== 201) throw new Error(`batch refused: ${s}`);
         }
       }),
     );
     const rate = (bodies.length * 1000) / ((performance.now() - t0) / 1000);
-    figures.push({ part, name: `${label}: batch ingestion end to end (1,000/batch, HTTP, durable commit)`, value: Math.round(rate), unit: 'events/s', note: `${((rate / ceiling) * 100).toFixed(0)}% of the verify ceiling` });
+    figures.push({ part, name: `${label}: batch ingestion end to end (1,000/batch, HTTP, durable commit)`, value: Math.round(rate), unit: 'events/s', note: `${((rate / ceiling) * 100).toFixed(0)}% of the verify ceiling${shed ? `; ${shed} batches shed (503) and retried` : ''}` });
     const lat: number[] = [];
     for (const body of singleBodies) {
       const s0 = performance.now();
