@@ -196,6 +196,22 @@ export const StatusResponse = Type.Object({
       { description: 'verifier only: where derivation from L1 stands' },
     ),
   ),
+  disputes: Type.Optional(
+    Type.Object(
+      {
+        role: Type.Union([Type.Literal('challenger'), Type.Literal('defender')]),
+        account: Type.String({ description: 'the L1 account that plays' }),
+        open: Type.Integer(),
+        won: Type.Integer(),
+        lost: Type.Integer({ description: 'alert on > 0' }),
+        moot: Type.Integer(),
+        games: Type.Array(
+          Type.Object({ gameId: Type.Integer(), outputIndex: Type.Integer(), phase: Type.String(), lo: Type.Integer(), hi: Type.Integer(), steps: Type.Integer() }),
+        ),
+      },
+      { description: 'challenger, or a sequencer whose proposer defends its outputs: fraud-proof games read from L1 (docs/FRAUD-PROOFS.md)' },
+    ),
+  ),
 });
 
 export const LiveResponse = Type.Object({ status: Type.Literal('ok') });

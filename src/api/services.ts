@@ -93,6 +93,19 @@ export interface NodeStatusView {
     readonly batchesIgnored: number;
     readonly overdueQueueIndex: bigint | null;
   };
+  /** Challenger, or a sequencer whose proposer defends its outputs: its fraud-proof games. */
+  readonly disputes?: DisputesView;
+}
+
+/** A party's dispute games as read from L1 (docs/FRAUD-PROOFS.md). */
+export interface DisputesView {
+  readonly role: 'challenger' | 'defender';
+  readonly account: Address;
+  readonly open: number;
+  readonly won: number;
+  readonly lost: number;
+  readonly moot: number;
+  readonly games: ReadonlyArray<{ readonly gameId: number; readonly outputIndex: number; readonly phase: string; readonly lo: number; readonly hi: number; readonly steps: number }>;
 }
 
 export interface SequencingView {

@@ -82,5 +82,6 @@ export function statusView(s: NodeStatusView): Static<typeof StatusResponse> {
           },
         }
       : {}),
+    ...(s.disputes ? { disputes: { ...s.disputes, games: s.disputes.games.map((g) => ({ ...g })) } } : {}),
   };
 }

@@ -100,8 +100,9 @@ program
   .option('--l1-confirmations <n>', 'L1 confirmations before a deposit is credited', int, 1)
   .option('--blobs', 'post batches as EIP-4844 blobs (the dev anvil supports them; KZG runs on a worker thread)')
   .option('--challenge-period <seconds>', 'challenge period of the output oracle it deploys (fixed at deployment: a restart keeps the first value)', int, DEV_L1_CHALLENGE_PERIOD_S)
+  .option('--challenger', 'also run a challenger (in this process, API on the next port, data in <data-dir>/challenger): a verifier that plays dispute games with dev account 6')
   .addHelpText('after', configHelp)
-  .action(async (opts: { port?: number; host?: string; dataDir?: string; blockTime?: number; chainId?: number; l1?: boolean; l1Rpc?: string; l1Port: number; l1Confirmations: number; challengePeriod: number; blobs?: boolean }) => {
+  .action(async (opts: { port?: number; host?: string; dataDir?: string; blockTime?: number; chainId?: number; l1?: boolean; l1Rpc?: string; l1Port: number; l1Confirmations: number; challengePeriod: number; blobs?: boolean; challenger?: boolean }) => {
     const flags = nodeFlags(opts);
     const accounts = devAccounts();
     const dataDirOf = devConfig(flags).dataDir;
@@ -124,7 +125,9 @@ program
     if (hasChain && !settles) throw new ConfigError(`${dataDir} holds a chain funded at genesis (started with --no-l1): add --no-l1, or use another --data-dir`);
     mkdirSync(dataDir, { recursive: true });
     process.stdout.write(`starting the dev L1${opts.l1Rpc ? ` at ${opts.l1Rpc}` : ` (anvil on port ${opts.l1Port})`}…\n`);
-    const l1 = await startDevL1({ dataDir, ...(opts.l1Rpc ? { l1Rpc: opts.l1Rpc } : {}), l1Port: opts.l1Port, challengePeriodSeconds: opts.challengePeriod });
+    const base = devConfig(flags);
+    const l1 = await startDevL1({ dataDir, ...(opts.l1Rpc ? { l1Rpc: opts.l1Rpc } : {}), l1Port: opts.l1Port, challengePeriodSeconds: opts.challengePeriod, chainId: base.chainId, ...(base.sequencerKeyFile ? { sequencerKeyFile: base.sequencerKeyFile } : {}) });
+    let challenger: VerifierNode | null = null;
     const config = devConfig({
       ...flags,
       genesis: { timestamp: 0, allocations: [] },
@@ -164,14 +167,41 @@ program
             `  npx strand node --role verifier --l1-rpc ${l1.rpcUrl} --portal ${l1.deployment.portal} --fee-recipient ${node.sequencerAddress} --tokens ${ETH},${l1.token} --l1-confirmations 1 --data-dir ${dataDir}-verifier --port 8548`,
             '',
             ...adminKey.banner(),
+            ...(challenger ? ['', `Challenger (dev account 6, plays dispute games): API ${challenger.url}`] : []),
           ]);
       },
       {
         beforeReady: async (node) => {
           await adminKey.beforeReady(node);
           await waitForL1Queue(node.store, l1.rpcUrl, l1.deployment.portal);
+          if (opts.challenger) {
+            // In this process: one Ctrl-C stops both, and the dev chain needs no second command.
+            challenger = await VerifierNode.start(
+              resolveConfig({
+                env: {},
+                flags: {
+                  role: 'challenger',
+                  dataDir: join(dataDir, 'challenger'),
+                  host: config.host,
+                  port: config.port === 0 ? 0 : config.port + 1,
+                  chainId: config.chainId,
+                  tokens: config.tokens,
+                  feeRecipient: node.sequencerAddress,
+                  l1Rpc: [l1.rpcUrl],
+                  portal: l1.deployment.portal,
+                  l1Confirmations: opts.l1Confirmations,
+                  l1PollMs: 200,
+                  challengerKey: devAccounts(8)[6]!.privateKey,
+                  logLevel: config.logLevel,
+                },
+              }),
+            );
+          }
         },
-        afterStop: () => l1.stop(),
+        afterStop: async () => {
+          await challenger?.stop();
+          await l1.stop();
+        },
       },
     );
   });

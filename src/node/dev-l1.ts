@@ -2,9 +2,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicClient, createWalletClient, http, parseAbi, type Address as ViemAddress, type PublicClient } from 'viem';
 import { foundry } from 'viem/chains';
-import type { Address } from '../core/index.js';
-import { ORACLE_ABI, PORTAL_ABI, TEST_TOKEN_ABI, deployContracts, deployEventAnchor, deployTestToken, startAnvil, type Anvil, type Deployment } from '../l1/index.js';
+import { ETH, type Address } from '../core/index.js';
+import { addressOfPrivateKey } from '../crypto/index.js';
+import { ORACLE_ABI, PORTAL_ABI, TEST_TOKEN_ABI, deployContracts, deployEventAnchor, deployTestToken, genesisStateRoot, startAnvil, type Anvil, type Deployment } from '../l1/index.js';
 import { devAccounts } from './dev.js';
+import { loadOrCreateKey } from './keys.js';
 
 /** What `strand dev --l1` funds each dev account with on L2, through the portal. */
 export const DEV_L1_DEPOSIT_ETH = 1_000n * 10n ** 18n;
@@ -12,6 +14,17 @@ export const DEV_L1_DEPOSIT_TOKEN = 1_000_000n * 10n ** 18n;
 /** The dev chain's challenge period and output bond (production configs use 7 days). */
 export const DEV_L1_CHALLENGE_PERIOD_S = 30;
 export const DEV_L1_OUTPUT_BOND = 10n ** 17n;
+/** What a dev challenger locks per dispute game. */
+export const DEV_L1_CHALLENGER_BOND = 3n * 10n ** 16n;
+/** The dev L2's minimum ETH fee (the config default), which the one-step verifier enforces too. */
+const DEV_MIN_FEE = 10n ** 12n;
+
+/** The dispute game's open window and chess clock for a challenge period: games must end
+ * (with a margin to resolve) before their output can become final. 30 s gives 5 s and 10 s. */
+export function devGameTiming(periodSeconds: number): { openWindow: number; clock: number } {
+  const openWindow = Math.max(5, Math.floor(periodSeconds / 6));
+  return { openWindow, clock: Math.max(1, Math.floor((periodSeconds - openWindow) / 2) - 2) };
+}
 
 export interface DevL1 {
   readonly rpcUrl: string;
@@ -30,6 +43,7 @@ interface SavedDeployment {
   readonly portal: ViemAddress;
   readonly oracle: ViemAddress;
   readonly inbox: ViemAddress;
+  readonly disputeGame?: ViemAddress;
   readonly deployBlock: string;
   readonly token: Address;
   readonly eventAnchor?: ViemAddress;
@@ -47,7 +61,7 @@ async function mined(pub: PublicClient, hash: `0x${string}`): Promise<void> {
  * directory, or an existing chain at `l1Rpc`), the contracts deployed once and remembered, and
  * the five dev accounts funded on L2 by real deposits of ETH and of a test token.
  */
-export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port?: number; challengePeriodSeconds?: number }): Promise<DevL1> {
+export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port?: number; challengePeriodSeconds?: number; chainId?: number; sequencerKeyFile?: string }): Promise<DevL1> {
   let anvil: Anvil | null = null;
   let rpcUrl = opts.l1Rpc;
   if (!rpcUrl) {
@@ -77,7 +91,7 @@ export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port
       await intervalMining();
       return {
         rpcUrl,
-        deployment: { portal: saved.portal, oracle: saved.oracle, inbox: saved.inbox, deployBlock: BigInt(saved.deployBlock) },
+        deployment: { portal: saved.portal, oracle: saved.oracle, inbox: saved.inbox, ...(saved.disputeGame ? { disputeGame: saved.disputeGame } : {}), deployBlock: BigInt(saved.deployBlock) },
         token: saved.token,
         eventAnchor,
         fresh: false,
@@ -87,8 +101,30 @@ export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port
     }
     const [deployer, , , , , proposer, challenger, batcher] = accounts as [ViemAddress, ...ViemAddress[]];
     const clients = { wallet, publicClient: pub, account: deployer };
-    const deployment = await deployContracts(clients, { proposer: proposer!, challenger: challenger!, batcher: batcher!, challengePeriodSeconds: BigInt(opts.challengePeriodSeconds ?? DEV_L1_CHALLENGE_PERIOD_S), bond: DEV_L1_OUTPUT_BOND });
+    // The token first: the one-step verifier is deployed with the L2's token list.
     const token = (await deployTestToken(clients, 'Strand Test Token', 'STT')).toLowerCase() as Address;
+    const period = opts.challengePeriodSeconds ?? DEV_L1_CHALLENGE_PERIOD_S;
+    const timing = devGameTiming(period);
+    // The one-step verifier checks the L2's rules, fee recipient included: the sequencer's
+    // address, from the key the node will sign with (created here on a fresh data directory).
+    const sequencer = addressOfPrivateKey(loadOrCreateKey(opts.sequencerKeyFile ?? join(opts.dataDir, 'sequencer.key')));
+    const deployment = await deployContracts(clients, {
+      proposer: proposer!,
+      challenger: challenger!,
+      batcher: batcher!,
+      challengePeriodSeconds: BigInt(period),
+      bond: DEV_L1_OUTPUT_BOND,
+      fraud: {
+        chainId: opts.chainId ?? 901,
+        feeRecipient: sequencer as ViemAddress,
+        tokens: [ETH as ViemAddress, token as ViemAddress],
+        minFees: new Map([[ETH, DEV_MIN_FEE]]),
+        genesisStateRoot: genesisStateRoot([]),
+        challengerBond: DEV_L1_CHALLENGER_BOND,
+        clockSeconds: BigInt(timing.clock),
+        openWindowSeconds: BigInt(timing.openWindow),
+      },
+    });
     const eventAnchor = (await deployEventAnchor(clients)).address;
     for (const account of accounts.slice(0, 5)) {
       await mined(pub, await wallet.writeContract({ account, chain: foundry, address: deployment.portal, abi: PORTAL_ABI, functionName: 'depositETH', args: [account], value: DEV_L1_DEPOSIT_ETH }));

@@ -256,7 +256,14 @@ export class NodeServices extends ChainReadServices {
       mempool: { size: sequencer.mempool.size, capacity: this.deps.mempoolCapacity },
       signatureRecovery: { backend: secp256k1Backend.kind, detail: secp256k1Backend.detail, workers: this.deps.recoveryWorkers },
       sequencing: sequencer.pauseState,
+      ...this.disputes(),
     };
+  }
+
+  /** The proposer's dispute games, once its defender knows the game contract. */
+  private disputes(): Pick<NodeStatusView, 'disputes'> {
+    const g = this.deps.l1?.games();
+    return g && this.deps.l1?.defender?.game ? { disputes: g } : {};
   }
 
   private clusterFields(): Pick<NodeStatusView, 'role' | 'leader' | 'peers' | 'raft'> {

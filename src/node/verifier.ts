@@ -31,6 +31,7 @@ class VerifierServices extends ChainReadServices {
     private readonly client: L1Client,
     private readonly deployment: Deployment,
     ledger: LedgerConfig,
+    private readonly challenger: DisputePlayer | null = null,
   ) {
     super({ store: deriver.store, ledger, contracts: { portal: lower(deployment.portal), oracle: lower(deployment.oracle), inbox: lower(deployment.inbox) } });
   }
@@ -97,6 +98,7 @@ class VerifierServices extends ChainReadServices {
       mempool: { size: 0, capacity: 0 },
       signatureRecovery: { backend: secp256k1Backend.kind, detail: secp256k1Backend.detail, workers: 0 },
       derivation: this.deriver.status(),
+      ...(this.challenger?.game ? { disputes: this.challenger.status() } : {}),
     };
   }
 
@@ -181,7 +183,7 @@ export class VerifierNode {
           : null;
       registerGameMetrics(registry, () => challenger?.status() ?? null);
 
-      const services = new VerifierServices(deriver, client, deployment, ledger);
+      const services = new VerifierServices(deriver, client, deployment, ledger, challenger);
       services.l1ChainId = await client.request('chainId', (c) => c.getChainId()).catch(() => null);
       const api = await buildApi(services, { logger: logger.child({ module: 'api' }), corsOrigins: config.corsOrigins, bodyLimitBytes: config.bodyLimitBytes, metrics });
       await api.listen({ host: config.host, port: config.port });

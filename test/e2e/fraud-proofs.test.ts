@@ -256,21 +256,25 @@ describe('fraud proofs: a faulty proposer against a challenger process', () => {
     }
   }, 240_000);
 
-  it('the challenger reports its games in /metrics', async () => {
+  it('the challenger reports its games in /metrics and /v1/status', async () => {
     const metrics = await (await fetch(`${challenger.url}/metrics`)).text();
     // Games it won before its kill -9 count too: they are read back from L1.
     expect(metrics).toMatch(new RegExp(`strand_dispute_games\\{state="won"\\} ${PROPOSER_FAULTS.length}`));
     expect(metrics).toMatch(/strand_dispute_games\{state="lost"\} 0/);
+    const status = (await getJson(`${challenger.url}/v1/status`)).json as { disputes?: { role: string; open: number; won: number; lost: number; games: unknown[] } };
+    expect(status.disputes).toMatchObject({ role: 'challenger', account: CHALLENGER.address, open: 0, won: PROPOSER_FAULTS.length, lost: 0 });
+    expect(status.disputes!.games).toHaveLength(PROPOSER_FAULTS.length);
     await stop(challenger);
   });
 });
 
 describe('fraud proofs: an honest proposer against a lying challenger', () => {
   it('keeps its output, and the liar loses its bond to the proposer', async () => {
+    // The liar may first dispute an honest output still pending from the runs above: any of its games counts.
+    const before = await gameCount();
     const liar = await startChallenger(tempDir(), LIAR.privateKey, true);
     const sequencer = await startSequencer();
     try {
-      const before = await gameCount();
       await sendTransferAndWithdrawal(sequencer.url);
       const { id, g } = await nextEndedGame(before);
       expect(g.challenger.toLowerCase()).toBe(LIAR.address);
@@ -279,6 +283,12 @@ describe('fraud proofs: an honest proposer against a lying challenger', () => {
       expect(await gainedIn(PROPOSER.address as ViemAddress, r.block)).toBe(CHALLENGER_BOND);
       expect(parseEventLogs({ abi: ORACLE_ABI, eventName: 'OutputsDeleted', logs: r.receipt.logs })).toHaveLength(0);
       expect(await pub.readContract({ address: deployment.oracle, abi: ORACLE_ABI, functionName: 'statusOf', args: [g.outputIndex] })).toBe(ORACLE_STATUS.Pending);
+      // The proposer's node reports the game it won (read back from L1).
+      const seen = await waitUntil(async () => {
+        const d = ((await getJson(`${sequencer.url}/v1/status`)).json as { disputes?: { role: string; games: Array<{ gameId: number; phase: string }> } }).disputes;
+        return d?.games.some((x) => x.gameId === id && x.phase === 'ProposerWon') ? d : undefined;
+      }, 10_000, 100);
+      expect(seen.role).toBe('defender');
     } finally {
       await stop(sequencer);
       await stop(liar);

@@ -289,9 +289,11 @@ export class DisputePlayer {
       if (s === ORACLE_STATUS.Final) break;
       if (s === ORACLE_STATUS.Pending) pending.unshift(i);
     }
-    const played = new Set([...mineOpen, ...[...this.ended.values()].filter((e) => e.view.challenger === this.me && e.view.phase !== 'Moot').map((e) => e.view.outputIndex)]);
+    // Outputs this challenger already lost a game over stand: it does not open another.
+    const lost = new Set([...this.ended.values()].filter((e) => e.view.challenger === this.me && e.view.phase === 'ProposerWon').map((e) => e.view.outputIndex));
     for (const i of pending) {
-      if (played.has(i)) return false; // our game over an earlier output decides the later ones
+      if (mineOpen.has(i)) return false; // our game over an earlier output decides the later ones
+      if (lost.has(i)) continue;
       if (this.agreed.has(i)) continue;
       const out = (await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [BigInt(i)] })) as OracleOutput;
       const l2Block = Number(out.l2BlockNumber);
