@@ -127,10 +127,12 @@ export class SecretsManager {
 
   /**
    * The versions that count as valid now, newest first: the latest, and each earlier one whose
-   * successor is younger than the overlap.
+   * successor is younger than the overlap. A verifier that finds no match should ask again with
+   * `refresh: true` before refusing: a client may already hold a version that this manager's
+   * cache has not seen yet (rotation under load shows it).
    */
-  async valid(name: string): Promise<SecretRecord[]> {
-    const latest = await this.get(name);
+  async valid(name: string, options: { refresh?: boolean } = {}): Promise<SecretRecord[]> {
+    const latest = options.refresh ? await this.refresh(name) : await this.get(name);
     if (!latest) return [];
     const out: SecretRecord[] = [latest];
     const versions = await this.audited('list', name, () => this.backend.versions(name));

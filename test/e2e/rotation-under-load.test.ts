@@ -3,12 +3,15 @@
 // move to the new key one by one, as a fleet picking up a new secret does, some of them only
 // late in the overlap. No request may fail during the overlap; after it, the old key gets 401
 // and the new one keeps working.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseApiKey } from '../../src/apikeys/index.js';
 import { parseAddress } from '../../src/core/index.js';
+import { LocalSecretStore, SecretsManager, VaultKvBackend, type SecretsBackend } from '../../src/secrets/index.js';
+import { startVaultStandIn, type VaultStandIn } from '../secrets/stand-ins.js';
 import { spawnStrand, type NodeProcess } from '../helpers/node-process.js';
 import { DEV_KEYS, signedTx, waitUntil } from '../helpers/txs.js';
 
@@ -129,4 +132,84 @@ describe('API key rotation under load (real node process)', () => {
       return balance === BigInt(accepted) ? true : undefined;
     }, 30_000, 200);
   });
+});
+
+// The same property for a secret the node verifies with (a signing secret such as a webhook HMAC
+// key): many clients sign with the version they last read (each through its own cached
+// manager, so some keep the old one for a while) while another process rotates it; the verifier
+// accepts every version `valid()` returns. Over the real encrypted store file and the Vault
+// STAND-IN (not the real Vault). Time is injected so that the end of the overlap is exact.
+describe('signing secret rotation under load (SecretsManager overlap)', () => {
+  let vault: VaultStandIn;
+  beforeAll(async () => {
+    vault = await startVaultStandIn();
+  });
+  afterAll(async () => {
+    await vault?.close();
+  });
+
+  for (const backend of ['local', 'vault'] as const) {
+    it(`${backend}: no verification fails during the overlap; the old version is refused after it`, { timeout: 60_000 }, async () => {
+      let offset = 0;
+      const now = (): number => Date.now() + offset;
+      const open = async (): Promise<SecretsBackend> =>
+        backend === 'local'
+          ? LocalSecretStore.open(join(dir, 'hmac-store.json'), 'store-pw-rot', { scrypt: { n: 1 << 12, r: 8, p: 1 }, now })
+          : new VaultKvBackend({ address: vault.url, auth: { token: vault.rootToken }, prefix: 'rotation' });
+      const OVERLAP_MS = 60_000;
+      const writer = new SecretsManager(await open(), { actor: 'rotator', now });
+      const verifierM = new SecretsManager(await open(), { actor: 'node', cacheTtlMs: 100, overlapMs: OVERLAP_MS, now });
+      await writer.put('hmac/webhook', randomBytes(32), { cas: 0 });
+      // A miss is asked again with a fresh read before it is refused: a client may hold the new
+      // version before the verifier's cache has seen it (this test found that race).
+      const verify = async (msg: Buffer, mac: Buffer): Promise<boolean> => {
+        for (const refresh of [false, true]) {
+          for (const v of await verifierM.valid('hmac/webhook', { refresh })) {
+            if (timingSafeEqual(createHmac('sha256', v.value).update(msg).digest(), mac)) return true;
+          }
+        }
+        return false;
+      };
+
+      const results: { ok: boolean; version: number; at: number }[] = [];
+      let stop = false;
+      const client = async (i: number): Promise<void> => {
+        // Each client refreshes its copy on its own schedule, from 300 ms to 2.4 s.
+        const m = new SecretsManager(await open(), { actor: `client-${i}`, cacheTtlMs: 300 * (i + 1), now });
+        while (!stop) {
+          const secret = (await m.get('hmac/webhook'))!;
+          const msg = randomBytes(64);
+          const mac = createHmac('sha256', secret.value).update(msg).digest();
+          results.push({ ok: await verify(msg, mac), version: secret.version, at: now() });
+        }
+      };
+      const clients = Array.from({ length: 8 }, (_, i) => client(i));
+      try {
+        await waitUntil(async () => (results.length >= 100 ? true : undefined), 30_000, 20);
+        const v2 = await writer.rotate('hmac/webhook', randomBytes(32));
+        expect(v2.version).toBe(2);
+        // Until every client has moved to version 2 (the slowest refreshes after 2.4 s).
+        await waitUntil(async () => (results.slice(-40).every((r) => r.version === 2) && results.some((r) => r.version === 2) ? true : undefined), 30_000, 50);
+      } finally {
+        stop = true;
+        await Promise.all(clients);
+      }
+      expect(results.filter((r) => !r.ok)).toEqual([]);
+      const onOld = results.filter((r) => r.version === 1).length;
+      expect(results.filter((r) => r.version === 2).length).toBeGreaterThan(0);
+      expect(onOld).toBeGreaterThan(100);
+
+      // The overlap ends: a message signed with version 1 no longer verifies, version 2 does.
+      offset += OVERLAP_MS + 1_000;
+      verifierM.invalidate();
+      const v1 = (await writer.getVersion('hmac/webhook', 1))!;
+      const msg = randomBytes(16);
+      expect(await verify(msg, createHmac('sha256', v1.value).update(msg).digest())).toBe(false);
+      const current = (await writer.get('hmac/webhook'))!;
+      expect(current.version).toBe(2);
+      expect(await verify(msg, createHmac('sha256', current.value).update(msg).digest())).toBe(true);
+      await writer.close();
+      await verifierM.close();
+    });
+  }
 });
