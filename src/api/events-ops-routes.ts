@@ -12,6 +12,8 @@ import { errorResponses } from './schemas.js';
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 const parsedByHandler: FastifySchemaCompiler<unknown> = () => () => true;
+/** Log entries one tenant-feed call looks at, at most. */
+const FEED_SCAN = 5_000;
 
 function logIndexOf(v: unknown, path: string): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
@@ -86,6 +88,33 @@ export function registerEventOpsRoutes(app: FastifyInstance, events: EventServic
         status: view.status(),
         anchors: view.recent(limit).map((r) => anchorJson(view, r)),
       };
+    },
+  );
+
+  // ---- a tenant's feed: every stream of one tenant, with a log-index cursor ----------------
+
+  app.get<{ Params: { tenantId: string }; Querystring: { from?: string; limit?: string } }>(
+    '/v1/tenants/:tenantId/events',
+    {
+      schema: {
+        tags: ['projections'],
+        summary: `All streams of a tenant in log order from the cursor ?from=<log index> (default 0); scans at most ${FEED_SCAN} log entries per call, so follow nextCursor until it equals head`,
+        response: errorResponses(400),
+      },
+    },
+    async (req) => {
+      const tenantId = parseUuid(req.params.tenantId, 'tenantId');
+      const from = logIndexOf(req.query.from, 'from') ?? 0;
+      const limit = limitOf(req.query.limit);
+      const head = await events.size();
+      const out: Array<Record<string, unknown>> = [];
+      let i = from;
+      // A scan of the global log, bounded per call: the log has no per-tenant index yet.
+      for (; i < Math.min(head, from + FEED_SCAN) && out.length < limit; i++) {
+        const v = await events.eventAt(i);
+        if (v && v.event.tenant_id === tenantId) out.push({ event: v.event, receipt: v.receipt });
+      }
+      return { events: out, nextCursor: Math.max(i, Math.min(from, head)), head };
     },
   );
 
