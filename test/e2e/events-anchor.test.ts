@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicClient, createWalletClient, http, type Address, type Hex, type PublicClient } from 'viem';
@@ -199,6 +199,30 @@ describe('anchoring event checkpoints on L1', () => {
     expect(rebuilt).toMatchObject({ treeSize: latest.treeSize, l1TxHash: latest.l1TxHash });
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await pub.getTransactionCount({ address: publisher })).toBe(nonce);
+  });
+
+  it('stops anchoring, and says so, when L1 holds an anchor the log cannot match (a wiped log under the same key)', async () => {
+    await stopNode();
+    const nonce = await pub.getTransactionCount({ address: publisher });
+    const keep = dir;
+    const wiped = mkdtempSync(join(tmpdir(), 'strand-anchor-wiped-'));
+    copyFileSync(join(keep, 'events.key'), join(wiped, 'events.key'));
+    dir = wiped;
+    try {
+      await startNode();
+      const s = await waitUntil(async () => {
+        const st = (await anchorsView()).status as { diverged: string | null };
+        return st.diverged ? st : undefined;
+      }, 15_000);
+      expect(s.diverged).toMatch(/beyond|but the log has 0 events/);
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await pub.getTransactionCount({ address: publisher })).toBe(nonce);
+    } finally {
+      await stopNode();
+      dir = keep;
+      rmSync(wiped, { recursive: true, force: true });
+      await startNode();
+    }
   });
 
   it('keeps ingesting while L1 is down, retries, and anchors once L1 is back', async () => {
