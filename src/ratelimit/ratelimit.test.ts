@@ -64,15 +64,18 @@ describe('token bucket core', () => {
     );
   });
 
-  it('accepts at the configured rate over a long steady overload', () => {
+  it('loses nothing to the cap under steady overload when the burst holds a gap of refill', () => {
     fc.assert(
       fc.property(limitArb, fc.integer({ min: 1, max: 20 }), (limit, gap) => {
+        // A bucket that cannot hold one gap's refill on top of a token caps and drops the excess:
+        // that is the burst doing its job, not a loss to test for.
+        fc.pre(limit.burst >= 1 + (limit.ratePerSecond * gap) / 1000);
         const n = 2000;
         const { accepted, elapsed } = run(limit, Array<number>(n).fill(gap));
+        // Full at the first take, then refilled over the time between the first and the last.
         const ideal = Math.min(n, limit.burst + (limit.ratePerSecond * (elapsed - gap)) / 1000);
-        // Requests arrive on a grid of `gap` ms, so at most one is lost per refill step.
-        expect(accepted).toBeGreaterThanOrEqual(Math.floor(ideal) - 1 - Math.ceil(elapsed / 1000));
-        expect(accepted).toBeLessThanOrEqual(Math.floor(ideal) + 1);
+        expect(accepted).toBeGreaterThanOrEqual(Math.floor(ideal) - 1);
+        expect(accepted).toBeLessThanOrEqual(Math.floor(ideal + 1e-6));
       }),
     );
   });
