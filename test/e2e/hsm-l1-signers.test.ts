@@ -175,7 +175,13 @@ describe.skipIf(!haveSoftHsm && !process.env.CI)('node signers in a PKCS#11 HSM 
     }, 30_000, 100);
     expect(down.signers!.detail).toMatch(/batcher \(pkcs11 0x[0-9a-f]{40}\): /);
     expect(down.signers!.detail).toMatch(/proposer \(pkcs11 0x[0-9a-f]{40}\): /);
-    const cut = (await pub.getBlockNumber()) + 1n;
+    // A transaction signed just before the token went may still wait in anvil's pool for the next
+    // block: two more blocks, and everything sent before the node saw the token gone is mined.
+    const seenAt = await pub.getBlockNumber();
+    const cut = await waitUntil(async () => {
+      const head = await pub.getBlockNumber();
+      return head >= seenAt + 2n ? head + 1n : undefined;
+    }, 30_000, 100);
     const failuresAtCut = batcherFailures();
 
     // New L2 blocks to post while the HSM is away: sequencing goes on (its key is a file).
