@@ -167,7 +167,7 @@ async function sendTransferAndWithdrawal(url: string): Promise<{ txHash: `0x${st
 }
 
 /** Waits for the first game with id >= `from` to end; returns it with its resolution receipt. */
-async function nextEndedGame(from: number, onOpen?: (id: number) => Promise<void>): Promise<{ id: number; g: Game }> {
+async function nextEndedGame(from: number, onOpen?: (g: Game) => Promise<void>): Promise<{ id: number; g: Game }> {
   let opened = false;
   return waitUntil(async () => {
     const count = await gameCount();
@@ -175,7 +175,7 @@ async function nextEndedGame(from: number, onOpen?: (id: number) => Promise<void
       const g = await gameOf(id);
       if (!opened && onOpen) {
         opened = true;
-        await onOpen(id);
+        await onOpen(g);
       }
       if (g.phase >= GAME_PHASE.ChallengerWon) return { id, g };
     }
@@ -226,13 +226,17 @@ describe('fraud proofs: a faulty proposer against a challenger process', () => {
       const withdrawal = await sendTransferAndWithdrawal(sequencer.url);
       // One kind is played across a kill -9 of the challenger, as soon as its game is open.
       const killMidGame = fault === 'overspend';
-      const { id, g } = await nextEndedGame(before, killMidGame ? async () => {
+      let phaseAtKill: number | undefined;
+      const { id, g } = await nextEndedGame(before, killMidGame ? async (open) => {
+        phaseAtKill = open.phase;
         challenger.proc.kill('SIGKILL');
         await challenger.exited;
         challenger = await startChallenger(challengerDir(), CHALLENGER.privateKey);
       } : undefined);
       expect(g.challenger.toLowerCase()).toBe(CHALLENGER.address);
       expect(g.phase).toBe(GAME_PHASE.ChallengerWon);
+      // Killed while the game still needed its moves (a choice or the step): the new process made them.
+      if (killMidGame) expect(phaseAtKill).toBeLessThan(GAME_PHASE.ChallengerWon);
       expect(g.hi - g.lo).toBe(1n); // decided by the one-step proof, not by a clock
 
       const output = await pub.readContract({ address: deployment.oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [g.outputIndex] });

@@ -89,6 +89,8 @@ type OracleOutput = { stateRoot: Hex; withdrawalsRoot: Hex; l2BlockNumber: bigin
 
 const PHASE_NAMES = Object.fromEntries(Object.entries(GAME_PHASE).map(([k, v]) => [v, k])) as Record<number, keyof typeof GAME_PHASE>;
 const lower = (a: string): Address => a.toLowerCase() as Address;
+/** Traces kept in memory (rebuilt from the own chain when evicted). */
+const MAX_TRACES = 16;
 
 /** Plays every game this party is in, one move per game per pass. */
 export class DisputePlayer {
@@ -97,7 +99,8 @@ export class DisputePlayer {
   private params: Params | null | undefined;
   /** Traces by output index: rebuilt from the own chain after a restart (a cache, not state). */
   private readonly traces = new Map<number, Trace>();
-  /** Outputs the challenger found right (a cache: recomputed after a restart). */
+  /** Outputs the challenger found right, or could no longer open a game against (a cache:
+   * recomputed after a restart). */
   private readonly agreed = new Set<number>();
   /** Games that ended, with their outcome: final on L1, so never read again. */
   private readonly ended = new Map<number, { view: GameView }>();
@@ -306,7 +309,19 @@ export class DisputePlayer {
         continue;
       }
       this.o.logger?.warn({ outputIndex: i, l2Block, onL1: out.stateRoot }, 'output differs from this chain: opening a dispute game');
-      await this.send(params.game, 'open', [BigInt(i), BigInt(prev.index)], params.bond);
+      try {
+        await this.send(params.game, 'open', [BigInt(i), BigInt(prev.index)], params.bond);
+      } catch (err) {
+        // The window closed between our head and the next block, or the output went final or
+        // was deleted meanwhile: this output is out of reach, the later ones may not be.
+        const name = revertName(err);
+        if (name === 'OpeningWindowClosed' || name === 'OutputNotPending') {
+          this.o.logger?.error({ outputIndex: i, reason: name }, 'could not open a game against a wrong output');
+          this.agreed.add(i);
+          continue;
+        }
+        throw err;
+      }
       return true;
     }
     return false;
@@ -350,6 +365,8 @@ export class DisputePlayer {
     if (!t) {
       t = Trace.fromChain(this.o.chain, this.o.ledger, prevBlock, l2Block, fault);
       this.traces.set(key, t);
+      // A trace holds its range's states: keep the recent ones (games run on recent outputs).
+      if (this.traces.size > MAX_TRACES) this.traces.delete(this.traces.keys().next().value!);
     }
     return t;
   }
@@ -408,6 +425,13 @@ export class DisputePlayer {
 
 function toView(id: number, g: GameState): GameView {
   return { gameId: id, outputIndex: Number(g.outputIndex), challenger: lower(g.challenger), phase: PHASE_NAMES[g.phase] ?? 'None', lo: Number(g.lo), hi: Number(g.hi), steps: Number(g.steps) };
+}
+
+/** The custom error a reverted call ended with, if any. */
+function revertName(err: unknown): string | undefined {
+  if (!(err instanceof BaseError)) return undefined;
+  const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
+  return revert instanceof ContractFunctionRevertedError ? revert.data?.errorName : undefined;
 }
 
 function shortError(err: unknown): string {
