@@ -27,6 +27,8 @@ export interface AnchorLedger {
   /** Newest first. */
   recent(limit: number): AnchorRecord[];
   put(r: AnchorRecord): Promise<void>;
+  /** Drops the records above `treeSize` (anchors L1 no longer holds); returns how many. */
+  dropAbove(treeSize: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -47,6 +49,14 @@ export function openAnchorLedger(path: string): AnchorLedger {
     put: async (r) => {
       await anchors.put(r.treeSize, r);
       await root.flushed;
+    },
+    dropAbove: async (treeSize) => {
+      const keys = [...anchors.getKeys({ start: treeSize + 1 })];
+      await root.transaction(() => {
+        for (const k of keys) void anchors.remove(k);
+      });
+      await root.flushed;
+      return keys.length;
     },
     close: async () => {
       if (closed) return;

@@ -244,8 +244,14 @@ export class Anchorer implements AnchorView {
     const localSize = ledger.latest()?.treeSize ?? 0;
     if (onchain.treeSize > localSize) await this.recover(onchain);
     if (this.divergedMessage) return 'diverged';
+    if (onchain.treeSize < localSize) {
+      // L1 no longer holds anchors this node recorded (reorged out after their confirmations,
+      // or a reset chain): forget them, so that their events read sequenced until re-anchored.
+      const dropped = await ledger.dropAbove(onchain.treeSize);
+      this.opts.logger?.warn({ dropped, l1Size: onchain.treeSize, recordedSize: localSize }, 'anchors no longer on L1: anchoring again');
+    }
     const cp = verifyCheckpoint((await source.checkpoint()).note, parseVerifierKey(source.verifierKey));
-    if (cp.size <= Math.max(onchain.treeSize, localSize)) return 'idle';
+    if (cp.size <= onchain.treeSize) return 'idle';
     const root = hex(cp.root);
     let sent: { txHash: Hex; blockNumber: number };
     try {

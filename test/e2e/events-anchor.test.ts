@@ -201,6 +201,28 @@ describe('anchoring event checkpoints on L1', () => {
     expect(await pub.getTransactionCount({ address: publisher })).toBe(nonce);
   });
 
+  it('anchors again when L1 loses an anchor (a reorg deeper than the confirmations), dropping the stale record', async () => {
+    const snapshot = (await pub.request({ method: 'evm_snapshot' as never })) as Hex;
+    const lastId = (await submit(2)).at(-1)!;
+    const lost = (await anchoredEvent(lastId)).anchor!;
+    // L1 goes back to before that anchor: the contract's latest is the previous size again.
+    await pub.request({ method: 'evm_revert' as never, params: [snapshot] as never });
+    expect(await pub.getTransactionReceipt({ hash: lost.l1TxHash as Hex }).catch(() => null)).toBeNull();
+    // Anchored again by a transaction that is on the chain now (the same hash is possible: the
+    // same nonce and calldata may be signed again identically).
+    const again = await waitUntil(async () => {
+      const e = await getEvent(lastId);
+      if (e.status !== 'anchored') return undefined;
+      const r = await pub.getTransactionReceipt({ hash: e.anchor!.l1TxHash as Hex }).catch(() => null);
+      return r?.status === 'success' ? e : undefined;
+    }, 30_000);
+    expect(again.anchor!.treeSize).toBe(lost.treeSize);
+    const vkey = ((await client.checkpoint()).body as { verifierKey: string }).verifierKey;
+    const l1Root = await pub.readContract({ address: anchorAddress, abi: EVENT_ANCHOR_ABI, functionName: 'rootAt', args: [publisher, anchorLogId(vkey), BigInt(lost.treeSize)] });
+    expect(l1Root).toBe(await logRootAt(lost.treeSize));
+    expect((await pub.getTransactionReceipt({ hash: again.anchor!.l1TxHash as Hex })).status).toBe('success');
+  });
+
   it('stops anchoring, and says so, when L1 holds an anchor the log cannot match (a wiped log under the same key)', async () => {
     await stopNode();
     const nonce = await pub.getTransactionCount({ address: publisher });
