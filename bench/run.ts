@@ -7,6 +7,7 @@ import { lastProfile, runStrandE2e, type E2eResult } from './e2e.js';
 import { runCluster } from './cluster.js';
 import { runDerive } from './derive.js';
 import { runEvents } from './events.js';
+import { runFraud } from './fraud.js';
 import { l1DataJson, runL1Data } from './l1data.js';
 import { runLedger } from './ledger.js';
 import { fmt, log, parseFlags, type Figure } from './lib.js';
@@ -17,12 +18,13 @@ import { fmt, log, parseFlags, type Figure } from './lib.js';
  * ledger, l1 (calldata vs blob batches on anvil: gas, blob gas and cost per transfer), derive
  * (a verifier rebuilding --blocks (10,000) L2 blocks of --txs-per-block (10) transfers from L1),
  * cluster (3-node Raft cluster vs one node, and failover over --kills (20) leader kills),
- * events (signed-event ingestion vs the Ed25519 ceiling; proofs at --log-size (10M) leaves);
+ * events (signed-event ingestion vs the Ed25519 ceiling; proofs at --log-size (10M) leaves), fraud
+ * (the dispute player's trace of a 10,000-entry output over a state of 100,000 accounts);
  * none = all. Figures are printed as a markdown table and written to .bench/<timestamp>.json.
  * Absolute numbers depend on a shared machine; the ratios measured in one run are what to read.
  */
 
-const ALL = ['ceiling', 'e2e', 'ledger', 'l1', 'derive', 'cluster', 'events'] as const;
+const ALL = ['ceiling', 'e2e', 'ledger', 'l1', 'derive', 'cluster', 'events', 'fraud'] as const;
 
 const { parts, flags } = parseFlags(process.argv.slice(2));
 
@@ -33,8 +35,8 @@ if (parts[0] === 'ceiling-child') {
 
 const selected = parts.length === 0 ? [...ALL] : parts;
 for (const p of selected) {
-  if (!['ceiling', 'e2e', 'strand', 'anvil', 'ledger', 'l1', 'derive', 'cluster', 'events'].includes(p)) {
-    process.stderr.write(`unknown part ${p}; parts: ceiling, e2e (= strand + anvil), strand, anvil, ledger, l1, derive, cluster, events\n`);
+  if (!['ceiling', 'e2e', 'strand', 'anvil', 'ledger', 'l1', 'derive', 'cluster', 'events', 'fraud'].includes(p)) {
+    process.stderr.write(`unknown part ${p}; parts: ceiling, e2e (= strand + anvil), strand, anvil, ledger, l1, derive, cluster, events, fraud\n`);
     process.exit(2);
   }
 }
@@ -103,6 +105,10 @@ try {
     const d = await runDerive({ blocks: flags.blocks, txsPerBlock: flags.txsPerBlock });
     raw.derive = d.result;
     figures.push(...d.figures);
+  }
+  if (selected.includes('fraud')) {
+    const f = runFraud({ entries: 10_000, accounts: 100_000 });
+    figures.push(...f.figures);
   }
   if (selected.includes('events')) {
     const e = await runEvents({ largeSize: flags.logSize });
