@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressOfPrivateKey } from '../../src/crypto/index.js';
 import { decryptKeystore, encryptV3, verifyAuditLog } from '../../src/secrets/index.js';
 import { runCli } from '../helpers/cli.js';
+import { spawnStrand } from '../helpers/node-process.js';
+import { DEV_KEYS, getJson, postJson, signedTx, waitUntil } from '../helpers/txs.js';
+import { ETH, hexToBytes, parseAddress } from '../../src/core/index.js';
 import { startAwsStandIn, startVaultStandIn, type AwsStandIn, type VaultStandIn } from '../secrets/stand-ins.js';
 
 const SOFTHSM = '/usr/lib/softhsm/libsofthsm2.so';
@@ -190,4 +193,61 @@ describe('strand keys --backend vault|aws|pkcs11', () => {
       for (const r of [batcher, rotated, list, ...refused]) expect(r.stdout + r.stderr).not.toMatch(new RegExp(`${pin}|wrong-pin-8080`));
     }, 120_000);
   });
+});
+
+// The operator's path end to end: keys made with `strand keys create`, a `strand node` whose
+// block key is `secret:sequencer` in that store, then a rotation behind the running node's back.
+describe('a node signing with keys from `strand keys`', () => {
+  it('signs with the stored key; a rotation to another address makes it not-ready, never switches keys', async () => {
+    const storeFile = join(dir, 'node-store.json');
+    const created = await runCli(['keys', 'create', 'sequencer', '--store', storeFile], env);
+    const [, address] = /keys\/sequencer {2}(0x[0-9a-fA-F]{40})/.exec(created.stdout) ?? [];
+    expect(address).toBeDefined();
+    const configFile = join(dir, 'node-secret.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        dataDir: join(dir, 'node-secret'),
+        port: 0,
+        events: false,
+        blockTimeMs: 100,
+        sequencerSigner: 'secret:sequencer',
+        secrets: { backend: 'local', file: storeFile, cacheTtlMs: 200 },
+        signerCheckMs: 200,
+        genesis: { timestamp: 0, allocations: [{ account: addressOfPrivateKey(hexToBytes(DEV_KEYS[0])), token: ETH, amount: '1000000000000000000' }] },
+      }),
+    );
+    const noPassword = await runCli(['node', '--config', configFile], { STRAND_SECRETS_PASSWORD: '' });
+    expect(noPassword.code).toBe(2);
+    expect(noPassword.stderr).toMatch(/password is not given: set STRAND_SECRETS_PASSWORD or secretsPasswordFile/);
+
+    const node = await spawnStrand(['node', '--config', configFile], { STRAND_SECRETS_PASSWORD: STORE_PW });
+    try {
+      expect(node.output()).toContain(`sequencer ${address!.toLowerCase()}`);
+      const ready = await getJson(`${node.url}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(JSON.stringify(ready.json)).toContain(`sequencer (secrets ${address!.toLowerCase()})`);
+
+      const rotated = await runCli(['keys', 'rotate', 'sequencer', '--store', storeFile], env);
+      expect(rotated.code).toBe(0);
+      const down = await waitUntil(async () => {
+        const r = await getJson(`${node.url}/health/ready`);
+        return r.status === 503 ? r : undefined;
+      }, 30_000, 100);
+      expect(JSON.stringify(down.json)).toMatch(/was rotated to another address; restart to use it/);
+      // A transaction is admitted but no block is sealed: not with the new key, not with any.
+      const head = ((await getJson(`${node.url}/v1/blocks/latest`)).json.header as { number: number; sequencer: string });
+      expect(head.sequencer).toBe(address!.toLowerCase());
+      const failuresBefore = node.output().split('block build failed').length;
+      const tx = await postJson(`${node.url}/v1/txs`, signedTx(DEV_KEYS[0], { to: parseAddress('0x00000000000000000000000000000000000000b0'), amount: 1n, nonce: 0n }));
+      expect(tx.status).toBe(202);
+      await waitUntil(async () => (node.output().split('block build failed').length >= failuresBefore + 2 ? true : undefined), 30_000, 100);
+      expect(((await getJson(`${node.url}/v1/blocks/latest`)).json.header as { number: number }).number).toBe(head.number);
+      expect((await getJson(`${node.url}/v1/txs/${tx.json.hash as string}`)).json.status).toBe('pending');
+      expect(node.output()).not.toContain(STORE_PW);
+    } finally {
+      node.proc.kill('SIGTERM');
+      await node.exited;
+    }
+  }, 120_000);
 });
