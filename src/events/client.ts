@@ -1,4 +1,4 @@
-import { leafHash, verifyConsistency, verifyInclusion } from '../merkle/index.js';
+import { leafHash, sha256, verifyConsistency, verifyInclusion } from '../merkle/index.js';
 import { ed25519Sign, ed25519Verify, publicKeyOf } from './ed25519.js';
 import { canonicalJson, type JsonValue } from './jcs.js';
 import { NoteError, parseVerifierKey, verifyCheckpoint, type Checkpoint } from './note.js';
@@ -142,11 +142,21 @@ export function verifyEventProof(p: EventProofJson, logVerifierKey: string, opts
 }
 
 /** Verifies that the log of `newer` extends the log of `older` (both signed checkpoints). */
+/** RFC 9162 2.1.1: the hash of an empty list is the hash of an empty string. */
+const EMPTY_TREE_ROOT = sha256();
+const sameBytes = (x: Uint8Array, y: Uint8Array): boolean => x.length === y.length && x.every((v, i) => v === y[i]);
+
 export function verifyCheckpointConsistency(older: string, newer: string, proof: readonly string[], logVerifierKey: string): void {
   const vkey = parseVerifierKey(logVerifierKey);
   const a = verifyCheckpoint(older, vkey);
   const b = verifyCheckpoint(newer, vkey);
-  if (a.size === 0) return;
+  if (b.size < a.size) throw new EventProofError(`log of size ${b.size} cannot extend the log of size ${a.size}`);
+  // Every log extends the empty one, and there is nothing to prove: a proof offered for it, or an
+  // empty checkpoint whose root is not RFC 9162's empty-tree hash, is refused rather than ignored.
+  if (a.size === 0) {
+    if (proof.length > 0 || !sameBytes(a.root, EMPTY_TREE_ROOT)) throw new EventProofError('a proof from the empty log must be empty and start from the empty-tree root');
+    return;
+  }
   if (!verifyConsistency(a.size, b.size, a.root, b.root, proof.map(b64))) throw new EventProofError(`log of size ${b.size} does not extend the log of size ${a.size}`);
 }
 
