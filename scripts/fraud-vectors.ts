@@ -13,7 +13,6 @@ import {
   bytesToHex,
   encodeEntry,
   hexToBytes,
-  isUserTx,
   type Address,
   type Entry,
   type ErrorCode,
@@ -27,8 +26,6 @@ import { addressOfPrivateKey, signDigest, txDigest, withHash } from '../src/cryp
 import {
   MemoryState,
   balanceKey,
-  checkStateless,
-  decodeStateValue,
   encodeStateValue,
   executeBlock,
   nonceKey,
@@ -37,15 +34,8 @@ import {
   withdrawalLeaf,
   type LedgerConfig,
 } from '../src/ledger/index.js';
-import {
-  EMPTY_SMT_ROOT,
-  MemoryNodeStore,
-  smtInternalHash,
-  smtLeafHash,
-  smtProve,
-  smtUpdate,
-  type SmtRoot,
-} from '../src/merkle/index.js';
+import { smtInternalHash, smtLeafHash } from '../src/merkle/index.js';
+import { ProofTree as NodeProofTree, proveEntry as nodeProveEntry, type SolProof } from '../src/l1/index.js';
 
 export const CHAIN_ID = 901;
 export const TOKEN = '0x00000000000000000000000000000000000000aa' as Address;
@@ -78,15 +68,7 @@ export const STEP_CODES: Readonly<Record<string, number>> = {
   QUEUE_INDEX_MISMATCH: 10,
 };
 
-/** SmtProof of SparseMerkle.sol, as viem encodes the struct. */
-export interface SolProof {
-  siblings: Hex[];
-  leafKey: Hex;
-  leafValue: Hex;
-  preimageA: Hex;
-  preimageB: Hex;
-  preimageIsLeaf: boolean;
-}
+export type { SolProof };
 
 /** A ledger state: account leaves, plus raw leaves that only shape the tree (worst-case
  * proofs put fillers on a key's path so that every sibling is non-zero). */
@@ -124,7 +106,7 @@ function leavesOf(pre: PreState): Map<string, [Uint8Array, Uint8Array]> {
 }
 
 /** The compact tree's hash of the leaves under one subtree, from scratch: an independent check
- * of src/merkle, and the way the prover finds a sibling's preimage. */
+ * of src/merkle. */
 function subtreeHash(leaves: ReadonlyArray<[Uint8Array, Uint8Array]>, depth: number): Uint8Array {
   if (leaves.length === 0) return ZERO_BYTES;
   if (leaves.length === 1) return smtLeafHash(leaves[0]![0], leaves[0]![1]);
@@ -134,115 +116,17 @@ function subtreeHash(leaves: ReadonlyArray<[Uint8Array, Uint8Array]>, depth: num
 }
 const ZERO_BYTES = new Uint8Array(32);
 
-/** A sparse Merkle tree the prover can read, prove and write one key at a time. */
-export class ProofTree {
-  readonly store = new MemoryNodeStore();
-  root: SmtRoot = EMPTY_SMT_ROOT;
-  private version = 0;
-
-  constructor(readonly leaves: Map<string, [Uint8Array, Uint8Array]>) {
-    this.commit([...leaves.values()]);
-  }
-
-  private commit(updates: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): void {
-    this.version += 1;
-    const res = smtUpdate(this.store, this.root, this.version, updates);
-    this.store.write(res);
-    this.root = res.root;
-  }
-
-  get(key: Uint8Array): bigint {
-    return decodeStateValue(this.leaves.get(keyStr(key))?.[1]);
-  }
-
-  set(key: Uint8Array, value: bigint): void {
-    const v = encodeStateValue(value);
-    if (value === 0n) this.leaves.delete(keyStr(key));
-    else this.leaves.set(keyStr(key), [key, v]);
-    this.commit([[key, v]]);
-  }
-
-  /** smtProve's proof plus, when the key has a leaf, the preimage of its lowest non-zero
-   * sibling (which a deletion needs to know whether that sibling moves up). */
-  prove(key: Uint8Array): SolProof {
-    const p = smtProve(this.store, this.root, key);
-    const out: SolProof = {
-      siblings: p.siblings.map(hex),
-      leafKey: hex(p.leaf?.key ?? ZERO_BYTES),
-      leafValue: hex(p.leaf?.value ?? ZERO_BYTES),
-      preimageA: hex(ZERO_BYTES),
-      preimageB: hex(ZERO_BYTES),
-      preimageIsLeaf: false,
-    };
-    const j = p.siblings.findIndex((s) => s.some((b) => b !== 0));
-    if (j < 0 || p.leaf === null) return out;
-    const depth = p.siblings.length - j; // the sibling's own depth
-    const inSibling = [...this.leaves.values()].filter(([k]) => {
-      for (let i = 0; i < depth - 1; i++) if (bitAt(k, i) !== bitAt(key, i)) return false;
-      return bitAt(k, depth - 1) !== bitAt(key, depth - 1);
-    });
-    if (inSibling.length === 1) {
-      out.preimageA = hex(inSibling[0]![0]);
-      out.preimageB = hex(inSibling[0]![1]);
-      out.preimageIsLeaf = true;
-    } else {
-      out.preimageA = hex(subtreeHash(inSibling.filter(([k]) => bitAt(k, depth) === 0), depth + 1));
-      out.preimageB = hex(subtreeHash(inSibling.filter(([k]) => bitAt(k, depth) === 1), depth + 1));
-    }
-    return out;
-  }
-
+/** The node's prover tree (src/l1/challenger), plus a root computed from scratch for checks. */
+export class ProofTree extends NodeProofTree {
   /** Root of the leaves computed from scratch (for checking src/merkle, not the hot path). */
   referenceRoot(): Uint8Array {
     return subtreeHash([...this.leaves.values()], 0);
   }
 }
 
-/**
- * The proofs the verifier reads for `entry`, in its order, each against the root the previous
- * write left. Which leaves are read follows the verifier's NatSpec; whether the entry stops
- * early is taken from the TypeScript rules, so a disagreement shows as a revert or a wrong root.
- */
+/** The proofs the verifier reads for `entry` on `pre`: the node's own prover. */
 export function proveEntry(pre: PreState, entry: Entry, cfg: LedgerConfig = CONFIG): SolProof[] {
-  const tree = new ProofTree(leavesOf(pre));
-  const proofs: SolProof[] = [];
-  const read = (key: Uint8Array): bigint => {
-    proofs.push(tree.prove(key));
-    return tree.get(key);
-  };
-  if (isUserTx(entry)) {
-    if (checkStateless(entry, cfg) !== null || !recoveringSignerCheck(cfg.chainId)(entry)) return proofs;
-    const { to, token, amount, fee, nonce } = entry.message;
-    const nk = nonceKey(entry.from);
-    if (read(nk) !== nonce) return proofs;
-    tree.set(nk, nonce + 1n);
-    const bk = balanceKey(entry.from, token);
-    const balance = read(bk);
-    if (balance < amount + fee) return proofs;
-    tree.set(bk, balance - amount - fee);
-    const credit = (key: Uint8Array, value: bigint): boolean => {
-      const next = read(key) + value;
-      if (next > MAX_UINT256) return false;
-      tree.set(key, next);
-      return true;
-    };
-    if (entry.type === 'transfer' && !credit(balanceKey(to, token), amount)) return proofs;
-    if (fee > 0n) credit(balanceKey(cfg.feeRecipient, token), fee);
-    return proofs;
-  }
-  const q = read(queueKey());
-  if (q !== entry.queueIndex) return proofs;
-  tree.set(queueKey(), q + 1n);
-  if (entry.type === 'deposit') {
-    const key = balanceKey(entry.to, entry.token);
-    const next = read(key) + entry.amount;
-    if (next <= MAX_UINT256) tree.set(key, next);
-    return proofs;
-  }
-  const key = balanceKey(entry.from, entry.token);
-  const balance = read(key);
-  if (entry.amount > 0n && balance >= entry.amount) tree.set(key, balance - entry.amount);
-  return proofs;
+  return nodeProveEntry(new ProofTree(leavesOf(pre)), entry, cfg);
 }
 
 /** What the TypeScript ledger makes of `entry` on `pre`: executeBlock over a one-entry block. */
