@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePorts } from './ports.js';
+import { spawnService } from './service-process.js';
 
 /**
  * A real PostgreSQL for a test: `initdb` and `postgres` (installed by .ci/run) in a temp dir, on a
@@ -21,12 +22,6 @@ export interface PostgresServer {
   /** Stops the server (SIGINT: fast shutdown) and removes its dir; drops created databases on an external one. */
   stop(): Promise<void>;
 }
-
-// A server still running when the test process exits (a test that failed half-way) is killed.
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const p of running) p.kill('SIGKILL');
-});
 
 /** The newest PostgreSQL server binaries on this machine, or null. */
 export function postgresBinDir(): string | null {
@@ -122,29 +117,13 @@ export async function startPostgres(): Promise<PostgresServer> {
     throw new Error(`initdb failed (${String(init.status ?? init.error)}):\n${init.stdout}\n${init.stderr}`);
   }
   const port = (await freePorts(1))[0]!;
-  const proc = spawn(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', sockets, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=60'], { ...ids, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(proc);
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  let exitCode: number | string | null = null;
-  const exited = new Promise<void>((resolve) =>
-    proc.on('exit', (code, signal) => {
-      exitCode = code ?? signal ?? -1;
-      running.delete(proc);
-      resolve();
-    }),
-  );
-  proc.on('error', (err) => (out += `\nspawn failed: ${err.message}`));
+  const server = spawnService(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', sockets, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=60'], { ...ids, env });
   const base = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const deadline = Date.now() + 30_000;
-  while (!(await canConnect(base))) {
-    if (exitCode !== null || Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`postgres on port ${port} did not start (exit ${String(exitCode)}):\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await server.waitReady(`postgres on port ${port}`, () => canConnect(base), 30_000);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
   let stopping: Promise<void> | null = null;
   return {
@@ -154,15 +133,10 @@ export async function startPostgres(): Promise<PostgresServer> {
       await adminQuery(base, `CREATE DATABASE ${name}`);
       return withDatabase(base, name);
     },
-    output: () => out,
+    output: server.output,
     stop: () => {
       stopping ??= (async () => {
-        if (exitCode === null) {
-          proc.kill('SIGINT');
-          const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-          await exited;
-          clearTimeout(timer);
-        }
+        await server.stop('SIGINT', 10_000);
         rmSync(dir, { recursive: true, force: true });
       })();
       return stopping;
