@@ -233,9 +233,12 @@ program
       if (config.l1Rpc.length === 0 || !config.portal || !config.feeRecipient) {
         throw new ConfigError(`a ${config.role} needs --l1-rpc, --portal and --fee-recipient (or l1Rpc, portal and feeRecipient in its config)`);
       }
-      if (config.role === 'challenger' && !config.challengerKey) throw new ConfigError('a challenger needs its L1 key: STRAND_CHALLENGER_KEY (or challengerKey in its config)');
+      if (config.role === 'challenger' && !config.challengerKey && !config.challengerSigner) {
+        throw new ConfigError('a challenger needs its L1 key: STRAND_CHALLENGER_KEY or STRAND_CHALLENGER_SIGNER (file:, secret: or pkcs11:; challengerKey or challengerSigner in its config)');
+      }
+      const secretsPassword = config.role === 'challenger' ? await signerStorePassword(config) : undefined;
       await runServiceUntilSignal(
-        () => VerifierNode.start(config),
+        () => VerifierNode.start(config, secretsPassword ? { secretsPassword } : {}),
         (v) => process.stdout.write(`Strand ${config.role} ready: API ${v.url} (chain id ${config.chainId}, portal ${v.deployment.portal}, inbox ${v.deployment.inbox}, oracle ${v.deployment.oracle}${v.challenger ? `, challenger ${v.challenger.account}` : ''})\n`),
       );
       return;

@@ -3,21 +3,11 @@
 // derived chain disagrees with, bisects and sends the one-step proof, with its own key and bond.
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import { createWalletClient, http, type Hex, type LocalAccount } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
-import { InvariantError, type Address } from '../core/index.js';
+import { createWalletClient, http, type LocalAccount } from 'viem';
+import type { Address } from '../core/index.js';
 import { DisputePlayer, type GamesStatus, type L1Client, type PlayerChain } from '../l1/index.js';
 import type { LedgerConfig } from '../ledger/index.js';
 import type { NodeConfig } from './config.js';
-
-/**
- * The challenger's L1 account. The one place its key is loaded, so that the node's signer
- * abstraction (src/node/signers.ts, `account('challenger')`) can take over here.
- */
-export function challengerAccount(config: NodeConfig): LocalAccount {
-  if (!config.challengerKey) throw new InvariantError('a challenger needs challengerKey (STRAND_CHALLENGER_KEY): the L1 account that opens games and locks their bonds');
-  return privateKeyToAccount(config.challengerKey as Hex);
-}
 
 export interface ChallengerDeps {
   readonly client: L1Client;
@@ -26,10 +16,12 @@ export interface ChallengerDeps {
   readonly fromBlock: bigint;
   readonly ledger: LedgerConfig;
   readonly logger: Logger;
+  /** The challenger role's L1 account from the node's signers (key file, secrets manager or HSM). */
+  readonly account: LocalAccount;
 }
 
 export function createChallenger(config: NodeConfig, deps: ChallengerDeps): DisputePlayer {
-  const account = challengerAccount(config);
+  const { account } = deps;
   if (config.testChallengerLie) deps.logger.warn('FAULT TESTING: this challenger disputes honest outputs with a wrong trace');
   return new DisputePlayer({
     client: deps.client,

@@ -9,9 +9,10 @@ import { secp256k1Backend } from '../crypto/index.js';
 import { Deriver, discoverContracts, L1Client, withdrawalStatus, type BuiltOutput, type Deployment, type DeriverStatus, type DisputePlayer } from '../l1/index.js';
 import type { LedgerConfig } from '../ledger/index.js';
 import { ChainStore } from '../store/index.js';
-import { assertTestFaultsAllowed, type NodeConfig } from './config.js';
+import { assertTestFaultsAllowed, ConfigError, type NodeConfig } from './config.js';
 import { createChallenger, registerGameMetrics } from './challenger.js';
 import { ChainReadServices, type WithdrawalLookup } from './services.js';
+import { NodeSigners } from './signers.js';
 
 const CONTRACTS_KEY = 'verifier.contracts';
 const lower = (a: string): Address => a.toLowerCase() as Address;
@@ -133,9 +134,10 @@ export class VerifierNode {
     private readonly logger: Logger,
     /** The challenger role's game player (null for a plain verifier). */
     readonly challenger: DisputePlayer | null = null,
+    private readonly signers: NodeSigners | null = null,
   ) {}
 
-  static async start(config: NodeConfig, opts: { readonly logger?: Logger } = {}): Promise<VerifierNode> {
+  static async start(config: NodeConfig, opts: { readonly logger?: Logger; readonly secretsPassword?: string } = {}): Promise<VerifierNode> {
     const logger = opts.logger ?? pino({ level: config.logLevel });
     assertTestFaultsAllowed(config);
     if (config.l1Rpc.length === 0 || !config.portal) throw new InvariantError('a verifier needs l1Rpc and portal');
@@ -149,7 +151,16 @@ export class VerifierNode {
     };
     const client = new L1Client({ urls: config.l1Rpc });
     const store = ChainStore.open(join(config.dataDir, 'chain'), { historyBlocks: config.historyBlocks });
+    let signers: NodeSigners | null = null;
     try {
+      // The challenger's key goes through the node's signers like every other L1 key (a key in
+      // config, the secrets manager or an HSM), opened before any L1 read so that a missing key is
+      // the first thing reported; a verifier signs nothing and opens none.
+      if (config.role === 'challenger') {
+        signers = await NodeSigners.open(config, { logger, roles: ['challenger'], ...(opts.secretsPassword ? { secretsPassword: opts.secretsPassword } : {}) });
+      }
+      const account = signers?.account('challenger');
+      if (config.role === 'challenger' && !account) throw new ConfigError('a challenger needs its L1 key: challengerKey (STRAND_CHALLENGER_KEY) or challengerSigner (STRAND_CHALLENGER_SIGNER)');
       const deployment = await contractsOf(store, client, config.portal);
       const deriver = await Deriver.create({
         client,
@@ -177,10 +188,9 @@ export class VerifierNode {
       new Gauge({ name: 'strand_verifier_batches_ignored', help: 'Batches ignored by the derivation rules', registers: [registry], collect() { this.set(status().batchesIgnored); } });
       new Gauge({ name: 'strand_verifier_overdue_queue_index', help: 'Oldest L1 message past the sequencing window and not in L2 (-1: none)', registers: [registry], collect() { const o = status().overdueQueueIndex; this.set(o === null ? -1 : Number(o)); } });
 
-      const challenger =
-        config.role === 'challenger'
-          ? createChallenger(config, { client, chain: store, oracle: lower(deployment.oracle), fromBlock: deployment.deployBlock, ledger, logger: logger.child({ module: 'challenger' }) })
-          : null;
+      const challenger = account
+        ? createChallenger(config, { client, chain: store, oracle: lower(deployment.oracle), fromBlock: deployment.deployBlock, ledger, account, logger: logger.child({ module: 'challenger' }) })
+        : null;
       registerGameMetrics(registry, () => challenger?.status() ?? null);
 
       const services = new VerifierServices(deriver, client, deployment, ledger, challenger);
@@ -191,12 +201,14 @@ export class VerifierNode {
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
       deriver.start();
+      signers?.start();
       challenger?.start();
       metrics.headBlock.set(deriver.derivedThrough);
       logger.info({ url, chainId: config.chainId, portal: deployment.portal, inbox: deployment.inbox, oracle: deployment.oracle, derivedThrough: deriver.derivedThrough }, 'verifier ready');
       if (challenger) logger.info({ account: challenger.account }, 'challenger playing dispute games');
-      return new VerifierNode(url, store, deriver, deployment, api, logger, challenger);
+      return new VerifierNode(url, store, deriver, deployment, api, logger, challenger, signers);
     } catch (err) {
+      await signers?.close().catch(() => undefined);
       await store.close().catch(() => undefined);
       throw err;
     }
@@ -205,6 +217,7 @@ export class VerifierNode {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.challenger?.stop();
+      await this.signers?.close();
       await this.deriver.stop();
       await this.api.close();
       // Read before the close: a closed LMDB store throws on every read.

@@ -37,6 +37,15 @@ describe('challenger and fault-flag configuration', () => {
     expect(r.stderr).toContain('STRAND_CHALLENGER_KEY');
   });
 
+  it('a challenger whose signer cannot be opened exits 2 naming its key file, before any L1 call', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strand-chalcfg-'));
+    dirs.push(dir);
+    const missing = join(dir, 'no-such-challenger.key');
+    const r = await strand(['node', '--role', 'challenger', ...L1, '--data-dir', dir], { STRAND_CHALLENGER_SIGNER: `file:${missing}` });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(missing);
+  });
+
   it('testChallengerLie is refused without STRAND_TEST_FAULTS=1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'strand-chalcfg-'));
     dirs.push(dir);
