@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readConfigFile, resolveConfig } from './index.js';
+import { CONFIG_TABLE, ConfigError, readConfigFile, resolveConfig } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'strand-config-'));
 
@@ -31,5 +31,17 @@ describe('node configuration', () => {
     writeFileSync(join(dir, 'broken.toml'), 'port = = 1');
     expect(() => readConfigFile(join(dir, 'broken.toml'))).toThrow(/does not parse/);
     expect(() => readConfigFile(join(dir, 'missing.json'))).toThrow(/cannot read/);
+  });
+
+  it('the README documents every configuration key and its environment variable', () => {
+    // Docs that drift from the code are how operators end up with settings that silently do nothing.
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('Example `strand.toml`'));
+    const rows = table.split('\n').filter((l) => l.startsWith('|'));
+    const missing = CONFIG_TABLE.filter((k) => {
+      const row = rows.find((r) => r.split('|')[1]!.split(',').map((c) => c.trim()).includes(k.key));
+      return !row || (k.env !== undefined && !row.includes(k.env));
+    }).map((k) => k.key);
+    expect(missing).toEqual([]);
   });
 });
