@@ -12,9 +12,9 @@ import {
   toHex,
   type Address,
   type Hex,
+  type LocalAccount,
   type PublicClient,
 } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
 import { PollingLoop, type Clock } from '../l1/index.js';
 import type { AnchorLedger, AnchorRecord } from './anchor-store.js';
 import { parseVerifierKey, verifyCheckpoint } from './note.js';
@@ -71,8 +71,8 @@ export interface AnchorChain {
 export interface ViemAnchorChainOptions {
   readonly rpcUrls: readonly string[];
   readonly contract: string;
-  /** 0x private key of the publishing account (pays the gas; anchors are keyed by it). */
-  readonly privateKey: Hex;
+  /** The publishing account (pays the gas; anchors are keyed by its address): the node's `anchor` signer. */
+  readonly account: LocalAccount;
   readonly verifierKey: string;
   /** L1 blocks deep a transaction must be before it counts (1 = mined). */
   readonly confirmations: number;
@@ -88,7 +88,7 @@ export function viemAnchorChain(o: ViemAnchorChainOptions): AnchorChain {
   const transport = fallback(o.rpcUrls.map((u) => http(u, { retryCount: 0, timeout: 10_000 })));
   const pollingInterval = o.pollingIntervalMs ?? 1_000;
   const pub = createPublicClient({ transport, pollingInterval }) as PublicClient;
-  const account = privateKeyToAccount(o.privateKey);
+  const { account } = o;
   const wallet = createWalletClient({ account, transport });
   const contract = getAddress(o.contract);
   const logId = anchorLogId(o.verifierKey);

@@ -193,6 +193,7 @@ export const nodeConfigSchema = z
     batcherSigner: signerSource.optional(),
     proposerSigner: signerSource.optional(),
     challengerSigner: signerSource.optional(),
+    eventAnchorSigner: signerSource.optional(),
     secrets: secretsConfigSchema.optional(),
     pkcs11: pkcs11ConfigSchema.optional(),
     signerCheckMs: z.coerce.number().int().min(100).max(600_000),
@@ -283,6 +284,7 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   { key: 'batcherSigner', env: 'STRAND_BATCHER_SIGNER', description: 'Key of the batcher\'s L1 account, like sequencerSigner (instead of batcherKey)', default: undefined },
   { key: 'proposerSigner', env: 'STRAND_PROPOSER_SIGNER', description: 'Key of the proposer\'s L1 account, like sequencerSigner (instead of proposerKey)', default: undefined },
   { key: 'challengerSigner', env: 'STRAND_CHALLENGER_SIGNER', description: 'Key of the challenger\'s L1 account, like sequencerSigner', default: undefined },
+  { key: 'eventAnchorSigner', env: 'STRAND_EVENT_ANCHOR_SIGNER', description: 'Key of the account that anchors event checkpoints, like sequencerSigner (instead of eventAnchorKey)', default: undefined },
   {
     key: 'secrets',
     env: 'STRAND_SECRETS',

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { LocalAccount } from 'viem';
 import {
   Anchorer,
   ProjectionRunner,
@@ -30,10 +31,10 @@ export interface EventExtras {
   stop(): Promise<void>;
 }
 
-export function startEventExtras(config: NodeConfig, service: EventService, logger: Logger): EventExtras {
+export function startEventExtras(config: NodeConfig, service: EventService, logger: Logger, anchorAccount?: LocalAccount): EventExtras {
   const parts: Array<() => Promise<void>> = [];
   try {
-    const anchoring = startAnchoring(config, service, logger.child({ part: 'anchor' }));
+    const anchoring = startAnchoring(config, service, logger.child({ part: 'anchor' }), anchorAccount);
     if (anchoring) parts.unshift(anchoring);
     const projections = startProjections(config, service, logger.child({ part: 'projections' }));
     if (projections) parts.unshift(projections);
@@ -49,16 +50,16 @@ export function startEventExtras(config: NodeConfig, service: EventService, logg
 }
 
 /** The anchoring loop, when an EventAnchor contract and a key are configured. */
-function startAnchoring(config: NodeConfig, service: EventService, logger: Logger): (() => Promise<void>) | null {
-  if (!config.eventAnchor && !config.eventAnchorKey) return null;
-  if (!config.eventAnchor || !config.eventAnchorKey || config.l1Rpc.length === 0) {
-    throw new ConfigError('event anchoring needs eventAnchor, eventAnchorKey and l1Rpc together');
+function startAnchoring(config: NodeConfig, service: EventService, logger: Logger, account: LocalAccount | undefined): (() => Promise<void>) | null {
+  if (!config.eventAnchor && !account) return null;
+  if (!config.eventAnchor || !account || config.l1Rpc.length === 0) {
+    throw new ConfigError('event anchoring needs eventAnchor, its key (eventAnchorKey or eventAnchorSigner) and l1Rpc together');
   }
   const ledger = openAnchorLedger(join(config.dataDir, 'events-anchors'));
   const chain = viemAnchorChain({
     rpcUrls: config.l1Rpc,
     contract: config.eventAnchor,
-    privateKey: config.eventAnchorKey as `0x${string}`,
+    account,
     verifierKey: service.verifierKey,
     confirmations: config.eventAnchorConfirmations,
     fromBlock: BigInt(config.eventAnchorStartBlock),

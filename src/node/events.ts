@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import type { LocalAccount } from 'viem';
 import { EventService, LmdbEventStore, PgEventStore, randomSeed, type EventStore } from '../events/index.js';
 import { ConfigError, type NodeConfig } from './config.js';
 import { encryptAtRest, startEventExtras } from './events-extras.js';
@@ -48,7 +49,7 @@ async function openEventStore(config: NodeConfig, logger: Logger): Promise<Event
   }
 }
 
-export async function openEventLog(config: NodeConfig, logger: Logger): Promise<EventLog | null> {
+export async function openEventLog(config: NodeConfig, logger: Logger, anchorAccount?: LocalAccount): Promise<EventLog | null> {
   if (!config.events) return null;
   if (config.role !== 'sequencer' || config.cluster) {
     logger.warn('event log disabled: it runs on a single sequencer only (not replicated through Raft yet)');
@@ -60,7 +61,7 @@ export async function openEventLog(config: NodeConfig, logger: Logger): Promise<
   const service = new EventService(store, { origin: config.eventsOrigin ?? `strand.local/${config.chainId}/events`, signingSeed: seed });
   atRest.attach(service);
   logger.info({ size: await service.size(), verifierKey: service.verifierKey }, 'event log open');
-  const extras = startEventExtras(config, service, logger);
+  const extras = startEventExtras(config, service, logger, anchorAccount);
   let closing: Promise<void> | null = null;
   // Called by the API's onClose and by the node's start-up cleanup: once is enough.
   const close = (): Promise<void> =>

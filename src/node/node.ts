@@ -180,7 +180,7 @@ export class StrandNode {
       const auth = await openApiAuth(config, opts.secretsPassword);
       const rateLimit = await openRateLimiter(config, logger.child({ module: 'ratelimit' }));
       cleanup.unshift(() => rateLimit.close());
-      const eventLog = await openEventLog(config, logger.child({ module: 'events' }));
+      const eventLog = await openEventLog(config, logger.child({ module: 'events' }), signers.account('anchor'));
       if (eventLog) cleanup.unshift(() => eventLog.close());
       const api = await buildApi(services, {
         logger: logger.child({ module: 'api' }),

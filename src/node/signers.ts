@@ -24,8 +24,9 @@ import { ConfigError, type NodeConfig } from './config.js';
 import { loadOrCreateKey } from './keys.js';
 
 /** The node's keys, one per role. */
-export type SignerRole = 'sequencer' | 'batcher' | 'proposer' | 'challenger';
-export const SIGNER_ROLES: readonly SignerRole[] = ['sequencer', 'batcher', 'proposer', 'challenger'];
+/** `anchor`: the account that anchors the event log's checkpoints on L1 (docs/EVENTS.md). */
+export type SignerRole = 'sequencer' | 'batcher' | 'proposer' | 'challenger' | 'anchor';
+export const SIGNER_ROLES: readonly SignerRole[] = ['sequencer', 'batcher', 'proposer', 'challenger', 'anchor'];
 
 /** Where one role's key lives, parsed from `file:…`, `secret:…`, `pkcs11:…` (or a dev hex key). */
 export type SignerSource =
@@ -53,14 +54,15 @@ export function signerSources(config: NodeConfig): Partial<Record<SignerRole, Si
   const out: Partial<Record<SignerRole, SignerSource>> = {
     sequencer: parseSignerSource(config.sequencerSigner ?? `file:${config.sequencerKeyFile ?? join(config.dataDir, 'sequencer.key')}`),
   };
-  const l1 = (role: 'batcher' | 'proposer' | 'challenger', source: string | undefined, hexKey: string | undefined): void => {
-    if (source && hexKey) throw new ConfigError(`${role}Signer and ${role}Key are both set: keep one (the key in plain config is for dev chains)`);
+  const l1 = (role: Exclude<SignerRole, 'sequencer'>, source: string | undefined, hexKey: string | undefined, name: string = role): void => {
+    if (source && hexKey) throw new ConfigError(`${name}Signer and ${name}Key are both set: keep one (the key in plain config is for dev chains)`);
     if (source) out[role] = parseSignerSource(source);
     else if (hexKey) out[role] = { kind: 'hex', key: hexKey as Hex };
   };
   l1('batcher', config.batcherSigner, config.batcherKey);
   l1('proposer', config.proposerSigner, config.proposerKey);
   l1('challenger', config.challengerSigner, config.challengerKey);
+  l1('anchor', config.eventAnchorSigner, config.eventAnchorKey, 'eventAnchor');
   return out;
 }
 

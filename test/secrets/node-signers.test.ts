@@ -69,6 +69,10 @@ describe('signer sources', () => {
     expect(() => signerSources(config({ batcherKey: key, batcherSigner: 'secret:batcher' }))).toThrow(/batcherSigner and batcherKey are both set/);
     expect(signerSources(config({ challengerKey: key })).challenger).toEqual({ kind: 'hex', key });
     expect(() => signerSources(config({ challengerKey: key, challengerSigner: 'pkcs11:challenger' }))).toThrow(/challengerSigner and challengerKey are both set/);
+    // The event log's anchoring account is an L1 key like the others.
+    expect(signerSources(config({ eventAnchorKey: key })).anchor).toEqual({ kind: 'hex', key });
+    expect(signerSources(config({ eventAnchorSigner: 'secret:anchor' })).anchor).toEqual({ kind: 'secret', name: 'keys/anchor' });
+    expect(() => signerSources(config({ eventAnchorKey: key, eventAnchorSigner: 'secret:anchor' }))).toThrow(/eventAnchorSigner and eventAnchorKey are both set/);
   });
 });
 
