@@ -10,6 +10,7 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -202,15 +203,6 @@ describe('no secret in any output', () => {
     const imported = await cli('keys import', ['keys', 'import', 'batcher', ks, '--store', store], local);
     expect(imported.stdout.toLowerCase()).toContain(`keys/batcher  ${addressOfPrivateKey(IMPORTED).toLowerCase()}  version 1`);
     expect((await cli('keys rotate', ['keys', 'rotate', 'sequencer', '--store', store], local)).stdout).toMatch(keyLine('keys/sequencer', 2));
-    expect((await cli('keys list', ['keys', 'list', '--store', store], local)).stdout.split('\n').filter(Boolean)).toHaveLength(2);
-    // export writes the key, encrypted, to the file it is given (that file is its purpose and is
-    // not an output looked at here); what it prints is looked at like everything else.
-    const out = join(dir, 'export.json');
-    const exported = await cli('keys export', ['keys', 'export', 'batcher', out, '--store', store], { ...local, STRAND_KEYSTORE_PASSWORD: EXPORT_PW });
-    expect(exported.code).toBe(0);
-    expect(exported.stdout).toContain(`keys/batcher  `);
-    expect(Buffer.from((await decryptKeystore(readFileSync(out, 'utf8'), EXPORT_PW)).secret).equals(IMPORTED)).toBe(true);
-
     // Failures: each a clear code, none quoting what it was given.
     const flipped = JSON.parse(ksText) as { crypto: { ciphertext: string } };
     flipped.crypto.ciphertext = (flipped.crypto.ciphertext[0] === 'a' ? 'b' : 'a') + flipped.crypto.ciphertext.slice(1);
@@ -218,25 +210,31 @@ describe('no secret in any output', () => {
     writeFileSync(join(dir, 'cut.json'), ksText.slice(0, 120));
     writeFileSync(join(dir, 'garbage.json'), `{"version":3,"crypto":"${IMPORTED.toString('hex')}"}`);
     const brokenStore = join(dir, 'broken-store.json');
-    const storeText = readFileSync(store, 'utf8');
     // One record's ciphertext altered: its GCM tag no longer verifies.
-    const storeJson = JSON.parse(storeText) as { records: Array<{ data: string }> };
+    const storeJson = JSON.parse(readFileSync(store, 'utf8')) as { records: Array<{ data: string }> };
     const rec = storeJson.records.at(-1)!; // the latest record: the current version of a key that list reads
     rec.data = (rec.data[0] === '0' ? '1' : '0') + rec.data.slice(1);
     writeFileSync(brokenStore, JSON.stringify(storeJson));
-    // Independent and read-only: run side by side (each CLI start costs a couple of seconds).
-    const failures = await Promise.all([
+    // export writes the key, encrypted, to the file it is given (that file is its purpose and is
+    // not an output looked at here); what it prints is looked at like everything else.
+    const out = join(dir, 'export.json');
+    // None of these writes the store: run side by side (each CLI start costs a couple of seconds).
+    const [list, exported, ...failures] = await Promise.all([
+      cli('keys list', ['keys', 'list', '--store', store], local),
+      cli('keys export', ['keys', 'export', 'batcher', out, '--store', store], { ...local, STRAND_KEYSTORE_PASSWORD: EXPORT_PW }),
       cli('keys list, wrong store password', ['keys', 'list', '--store', store], { STRAND_SECRETS_PASSWORD: WRONG_STORE_PW }),
-      cli('keys create, wrong store password', ['keys', 'create', 'other', '--store', store], { STRAND_SECRETS_PASSWORD: WRONG_STORE_PW }),
       cli('keys import, wrong keystore password', ['keys', 'import', 'other', ks, '--store', store], { ...local, STRAND_KEYSTORE_PASSWORD: WRONG_KS_PW }),
       cli('keys import, altered keystore', ['keys', 'import', 'other', join(dir, 'flipped.json'), '--store', store], local),
       cli('keys import, truncated keystore', ['keys', 'import', 'other', join(dir, 'cut.json'), '--store', store], local),
       cli('keys import, malformed keystore', ['keys', 'import', 'other', join(dir, 'garbage.json'), '--store', store], local),
       cli('keys list, corrupted store', ['keys', 'list', '--store', brokenStore], local),
-      cli('keys export, existing file', ['keys', 'export', 'batcher', out, '--store', store], { ...local, STRAND_KEYSTORE_PASSWORD: EXPORT_PW }),
     ]);
-    expect(failures.map((r) => r.code)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
-    expect(failures.map(code)).toEqual(['WRONG_PASSWORD', 'WRONG_PASSWORD', 'WRONG_PASSWORD', 'WRONG_PASSWORD', 'KEYSTORE_TRUNCATED', expect.stringMatching(/^KEYSTORE_(CORRUPT|UNSUPPORTED)$/), 'SECRET_CORRUPT', 'INVALID_REQUEST']);
+    expect(list!.stdout.split('\n').filter(Boolean)).toHaveLength(2);
+    expect(exported!.code).toBe(0);
+    expect(exported!.stdout).toContain(`keys/batcher  `);
+    expect(failures.map((r) => r.code)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(failures.map(code)).toEqual(['WRONG_PASSWORD', 'WRONG_PASSWORD', 'WRONG_PASSWORD', 'KEYSTORE_TRUNCATED', expect.stringMatching(/^KEYSTORE_(CORRUPT|UNSUPPORTED)$/), 'SECRET_CORRUPT']);
+    expect(Buffer.from((await decryptKeystore(readFileSync(out, 'utf8'), EXPORT_PW)).secret).equals(IMPORTED)).toBe(true);
 
     // The keys the CLI made, as the store holds them.
     const s = await LocalSecretStore.open(store, STORE_PW);
@@ -354,7 +352,16 @@ describe('no secret in any output', () => {
     const devDir = join(dir, 'dev');
     mkdirSync(devDir);
     await (await LocalSecretStore.open(join(devDir, 'secrets.json'), DEV_PW, { scrypt: SMALL_SCRYPT })).close();
+    // A Redis rate-limit store whose URL holds a password, on a port where nothing listens: the
+    // node logs the outage (fail open), and neither that line nor /v1/admin/node may carry the URL.
+    const REDIS_PW = `redis-pw-${randomBytes(6).toString('hex')}`;
+    secretText('redis password', REDIS_PW);
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const redisPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
     const node = await startStrand('strand dev', ['dev', '--no-l1', '--data-dir', devDir, '--port', '0'], {
+      STRAND_RATE_LIMIT: JSON.stringify({ store: 'redis', redisUrl: `redis://strand:${REDIS_PW}@127.0.0.1:${redisPort}/0`, redisTimeoutMs: 50, onRedisError: 'allow', anonymousRate: 1000 }),
       STRAND_SECRETS_PASSWORD: DEV_PW,
       STRAND_LOG_LEVEL: 'debug',
       STRAND_EVENTS_ENCRYPT_PAYLOADS: 'true',
@@ -454,6 +461,7 @@ describe('no secret in any output', () => {
       expect(await node.stop()).toBe(0);
       const log = node.output();
       expect(log.toString()).toMatch(/"msg":"incoming request"/);
+      expect(log.toString()).toMatch(/rate-limit Redis unreachable/);
       // The first-start banner shows the admin key: exactly once, and nothing else does.
       expect(count(log, Buffer.from(admin))).toBe(1);
       expect(count(log, Buffer.from(parseApiKey(admin)!.secret))).toBe(1);
