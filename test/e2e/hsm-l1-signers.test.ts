@@ -171,7 +171,8 @@ describe.skipIf(!haveSoftHsm && !process.env.CI)('node signers in a PKCS#11 HSM 
     renameSync(tokens, tokensAway);
     const down = await waitUntil(async () => {
       const r = await readiness();
-      return r.status === 503 && r.signers && !r.signers.ok ? r : undefined;
+      // Each signer is asked on its own: wait until both roles have found the token gone.
+      return r.status === 503 && r.signers && !r.signers.ok && r.signers.detail.includes('batcher') && r.signers.detail.includes('proposer') ? r : undefined;
     }, 30_000, 100);
     expect(down.signers!.detail).toMatch(/batcher \(pkcs11 0x[0-9a-f]{40}\): /);
     expect(down.signers!.detail).toMatch(/proposer \(pkcs11 0x[0-9a-f]{40}\): /);
