@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { LocalAccount } from 'viem';
@@ -19,8 +18,9 @@ import {
   type EventService,
   type EventStore,
 } from '../events/index.js';
-import { FileAuditSink, LocalSecretStore, SecretsManager } from '../secrets/index.js';
+import type { SecretsManager } from '../secrets/index.js';
 import { ConfigError, type NodeConfig } from './config.js';
+import { openSecretsManager } from './secrets-manager.js';
 
 /*
  * What runs beside the event log (docs/EVENTS.md): the L1 anchoring loop and the projection
@@ -117,29 +117,18 @@ export const EVENTS_KEK_SECRET = 'events-payload-kek';
  */
 export async function encryptAtRest(config: NodeConfig, store: EventStore, logger: Logger): Promise<{ store: EventStore; attach(service: EventService): void }> {
   if (!config.eventsEncryptPayloads) return { store, attach: () => undefined };
-  const c = config.secrets;
-  if (c && c.backend !== 'local') {
+  // The KEK lives in whichever secrets backend the node is configured with (local store, Vault or
+  // AWS Secrets Manager); a local store is created on first use, as `strand dev` does.
+  let secrets: SecretsManager;
+  try {
+    secrets = await openSecretsManager(config, { actor: 'events', purpose: 'eventsEncryptPayloads' });
+  } catch (err) {
     await store.close();
-    throw new ConfigError(`eventsEncryptPayloads keeps its key in the local secrets store; secrets.backend ${c.backend} is not supported for it yet`);
+    throw err;
   }
-  const file = c?.file ?? join(config.dataDir, 'secrets.json');
-  let password = process.env.STRAND_SECRETS_PASSWORD;
-  if (!password && config.secretsPasswordFile) {
-    try {
-      password = readFileSync(config.secretsPasswordFile, 'utf8').trim();
-    } catch (err) {
-      await store.close();
-      throw new ConfigError(`cannot read secretsPasswordFile ${config.secretsPasswordFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-  }
-  if (!password) {
-    await store.close();
-    throw new ConfigError('eventsEncryptPayloads needs the secrets store password: set STRAND_SECRETS_PASSWORD or secretsPasswordFile');
-  }
-  const secrets = new SecretsManager(await LocalSecretStore.open(file, password), { actor: 'events', audit: new FileAuditSink(`${file}.audit.jsonl`) });
   const keys = openWrappedKeyStore(join(config.dataDir, 'events-keys'));
   const ring = new TenantKeyRing(secretsKek(secrets, EVENTS_KEK_SECRET), keys);
-  logger.info({ secrets: file }, 'event payloads are encrypted at rest (a data key per tenant)');
+  logger.info({ secrets: secrets.backend.kind }, 'event payloads are encrypted at rest (a data key per tenant)');
   return {
     store: encryptingStore(store, ring, async () => {
       await keys.close();

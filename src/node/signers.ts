@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { LocalAccount } from 'viem';
@@ -6,22 +6,17 @@ import { StrandError, hexToBytes, type Address, type BlockHeader, type Hex, type
 import { headerHash } from '../crypto/index.js';
 import { PollingLoop } from '../l1/index.js';
 import {
-  AwsSecretsBackend,
-  FileAuditSink,
   KeySigner,
-  LocalSecretStore,
   Pkcs11Signer,
   SecretsManager,
   SecretsSigner,
-  VaultKvBackend,
   signerAccount,
-  type SecretsBackend,
   type Signer,
   type SignerStatus,
-  type VaultAuth,
 } from '../secrets/index.js';
 import { ConfigError, type NodeConfig } from './config.js';
 import { loadOrCreateKey } from './keys.js';
+import { openSecretsManager, readSecretFile } from './secrets-manager.js';
 
 /** The node's keys, one per role. */
 /** `anchor`: the account that anchors the event log's checkpoints on L1 (docs/EVENTS.md). */
@@ -73,46 +68,6 @@ export interface NodeSignersOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Only these roles (default: every configured role), e.g. a challenger node that signs no blocks. */
   readonly roles?: readonly SignerRole[];
-}
-
-function readSecretFile(what: string, path: string): string {
-  try {
-    const text = readFileSync(path, 'utf8').trim();
-    if (!text) throw new ConfigError(`${what} file ${path} is empty`);
-    return text;
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`cannot read the ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-}
-
-/** The secrets manager of the `secrets` table; credentials from the environment only. */
-async function openSecretsManager(config: NodeConfig, opts: NodeSignersOptions): Promise<SecretsManager> {
-  const env = opts.env ?? process.env;
-  const c = config.secrets ?? { backend: 'local' as const, vaultMount: 'secret', cacheTtlMs: 60_000 };
-  let backend: SecretsBackend;
-  let auditPath = join(config.dataDir, 'secrets-audit.jsonl');
-  if (c.backend === 'local') {
-    const file = c.file ?? join(config.dataDir, 'secrets.json');
-    const password = opts.secretsPassword || env.STRAND_SECRETS_PASSWORD || (config.secretsPasswordFile ? readSecretFile('secretsPasswordFile', config.secretsPasswordFile) : undefined);
-    if (!password) throw new ConfigError(`secret: signers read ${file}, whose password is not given: set STRAND_SECRETS_PASSWORD or secretsPasswordFile`);
-    if (!existsSync(file)) throw new ConfigError(`secret: signers read ${file}, which does not exist: create the keys with \`strand keys create\``);
-    backend = await LocalSecretStore.open(file, password);
-    auditPath = `${file}.audit.jsonl`;
-  } else if (c.backend === 'vault') {
-    const address = c.vaultAddress ?? env.VAULT_ADDR;
-    if (!address) throw new ConfigError('secrets.backend is vault: set secrets.vaultAddress or VAULT_ADDR');
-    let auth: VaultAuth;
-    if (env.VAULT_TOKEN) auth = { token: env.VAULT_TOKEN };
-    else if (env.VAULT_ROLE_ID && env.VAULT_SECRET_ID) auth = { roleId: env.VAULT_ROLE_ID, secretId: env.VAULT_SECRET_ID };
-    else throw new ConfigError('secrets.backend is vault: set VAULT_TOKEN, or VAULT_ROLE_ID and VAULT_SECRET_ID (AppRole)');
-    backend = new VaultKvBackend({ address, auth, mount: c.vaultMount, ...(c.vaultPrefix ? { prefix: c.vaultPrefix } : {}), ...(c.vaultNamespace ? { namespace: c.vaultNamespace } : {}) });
-  } else {
-    const region = c.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-    if (!region) throw new ConfigError('secrets.backend is aws: set secrets.awsRegion or AWS_REGION');
-    backend = await AwsSecretsBackend.create({ region, ...(c.awsEndpoint ? { endpoint: c.awsEndpoint } : {}), ...(c.awsPrefix ? { prefix: c.awsPrefix } : {}) });
-  }
-  return new SecretsManager(backend, { actor: 'node', audit: new FileAuditSink(auditPath), cacheTtlMs: c.cacheTtlMs });
 }
 
 function pkcs11Pin(config: NodeConfig, env: NodeJS.ProcessEnv): string {
@@ -212,7 +167,7 @@ export class NodeSigners {
     const all = signerSources(config);
     const sources = opts.roles ? Object.fromEntries(opts.roles.flatMap((r) => (all[r] ? [[r, all[r]]] : []))) as typeof all : all;
     const needs = (kind: SignerSource['kind']): boolean => Object.values(sources).some((s) => s.kind === kind);
-    const manager = needs('secret') ? await openSecretsManager(config, opts) : null;
+    const manager = needs('secret') ? await openSecretsManager(config, { ...opts, actor: 'node', purpose: 'secret: signers', mustExist: true }) : null;
     let pin: string | null = null;
     if (needs('pkcs11')) {
       if (!config.pkcs11) throw new ConfigError('a pkcs11: signer needs the pkcs11 table: { library, tokenLabel }');

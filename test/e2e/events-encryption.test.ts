@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventsClient, agentPublicKeyHex, randomSeed, signEvent, verifyEventProof } from '../../src/events/index.js';
 import { spawnStrand, type NodeProcess } from '../helpers/node-process.js';
+import { startVaultStandIn } from '../secrets/stand-ins.js';
 
 // A real `strand dev --no-l1` process with payload encryption at rest: the API serves the
 // plaintext the agent signed (proofs verify as before), the files on disk never hold it, and a
@@ -95,3 +96,42 @@ describe('payload encryption at rest', () => {
     }
   });
 });
+
+describe('payload encryption at rest with the key-encryption key in Vault (loopback stand-in of its KV v2 API)', () => {
+  it('keeps the KEK in Vault and reads events back after a restart', { timeout: 120_000 }, async () => {
+    const vault = await startVaultStandIn();
+    const vdir = mkdtempSync(join(tmpdir(), 'strand-enc-vault-e2e-'));
+    const env = {
+      STRAND_EVENTS_ENCRYPT_PAYLOADS: 'true',
+      STRAND_SECRETS: JSON.stringify({ backend: 'vault', vaultAddress: vault.url, vaultPrefix: 'strand-enc' }),
+      VAULT_TOKEN: vault.rootToken,
+    };
+    let vnode: NodeProcess | null = null;
+    try {
+      vnode = await spawnStrand(['dev', '--no-l1', '--data-dir', vdir, '--port', '0'], env);
+      const c = new EventsClient(vnode.url);
+      expect((await c.createTenant(TENANT)).status).toBe(201);
+      expect((await c.registerKey({ tenantId: TENANT, agentId: AGENT, keyId: 1, publicKey: agentPublicKeyHex(agentKey) })).status).toBe(201);
+      const e = event({ iban: SECRET, amount: 7 });
+      expect((await c.submit([e])).status).toBe(201);
+      // The KEK was made and read through Vault's KV API, under the configured prefix.
+      expect(vault.requests.some((r) => r.path.includes('strand-enc/events-payload-kek'))).toBe(true);
+      vnode.proc.kill('SIGTERM');
+      await vnode.exited;
+      vnode = null;
+      expect(allBytes(join(vdir, 'events')).includes(Buffer.from(SECRET))).toBe(false);
+
+      vnode = await spawnStrand(['dev', '--no-l1', '--data-dir', vdir, '--port', '0'], env);
+      const again = await new EventsClient(vnode.url).getEvent(e.event_id as string);
+      expect(again.body.event.payload).toEqual({ iban: SECRET, amount: 7 });
+    } finally {
+      if (vnode) {
+        vnode.proc.kill('SIGKILL');
+        await vnode.exited;
+      }
+      await vault.close();
+      rmSync(vdir, { recursive: true, force: true });
+    }
+  });
+});
+
