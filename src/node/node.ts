@@ -134,7 +134,6 @@ export class StrandNode {
           store,
           log: blockLog,
           recovery,
-          sequencerKey: null,
           seal: (header) => signers.seal(header),
           sequencer,
           now,

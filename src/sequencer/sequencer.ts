@@ -13,7 +13,7 @@ import {
   type SealedHeader,
   type SignedTx,
 } from '../core/index.js';
-import { sealHeader, type RecoveryPool } from '../crypto/index.js';
+import type { RecoveryPool } from '../crypto/index.js';
 import { checkStateless, executeBlock, stateRows, type LedgerConfig } from '../ledger/index.js';
 import type { BlockEffects, ChainStore } from '../store/index.js';
 import type { BlockLog } from './block-log.js';
@@ -45,9 +45,8 @@ export interface SequencerDeps {
   readonly store: ChainStore;
   readonly log: BlockLog;
   readonly recovery: RecoveryPool;
-  readonly sequencerKey: Uint8Array | null;
-  /** Signs a header when the key is not in memory (an HSM, a secrets manager); preferred over sequencerKey. */
-  readonly seal?: (header: BlockHeader) => Promise<SealedHeader>;
+  /** Signs a header with the block-signing key, wherever it lives (a key file, a secrets manager, an HSM). */
+  readonly seal: (header: BlockHeader) => Promise<SealedHeader>;
   readonly sequencer: Address;
   readonly now: () => number;
   readonly logger: Logger;
@@ -385,12 +384,6 @@ export class Sequencer {
     return this.pausedState;
   }
 
-  private async sealBlock(header: BlockHeader): Promise<SealedHeader> {
-    if (this.deps.seal) return this.deps.seal(header);
-    if (!this.deps.sequencerKey) throw new StrandError('SIGNER_UNAVAILABLE', 'the sequencer has no block-signing key');
-    return sealHeader(header, this.deps.sequencerKey);
-  }
-
   /** Builds and appends one block from what is pending; a no-op when nothing is. */
   async buildBlock(): Promise<Block | null> {
     const { store } = this.deps;
@@ -424,7 +417,7 @@ export class Sequencer {
       config: this.config.ledger,
       signerOk: (tx) => this.verified.has(tx.hash),
     });
-    const header = await this.sealBlock(executed.header);
+    const header = await this.deps.seal(executed.header);
     const block: Block = { header, entries: executed.included };
     // A later nonce whose predecessor was refused in this block stays pending: it may yet run.
     const rejected = executed.rejected.filter((r) => r.code !== 'NONCE_TOO_HIGH');

@@ -8,6 +8,7 @@ import { getAddress, getContractAddress, type Abi, type Address as ViemAddress, 
 import { foundry } from 'viem/chains';
 import { withHash } from '../../src/crypto/index.js';
 import type { Entry } from '../../src/core/index.js';
+import type { GameState } from '../../src/l1/index.js';
 import { CHAIN_ID, VERIFIER_ARGS } from '../../scripts/fraud-vectors.js';
 import { GAME_PRE, LedgerRun, boundaries, fullGameTransactions, gameEntries } from '../../scripts/fraud-game.js';
 import { advanceTime, ensureArtifacts, read, revertOf, send as sendTx, startAnvil, type Chain } from './chain.js';
@@ -35,22 +36,6 @@ let deployer: ViemAddress;
 let proposer: ViemAddress;
 let challenger: ViemAddress;
 let stranger: ViemAddress;
-
-interface GameState {
-  challenger: ViemAddress;
-  phase: number;
-  lastMove: bigint;
-  outputIndex: bigint;
-  lo: bigint;
-  hi: bigint;
-  proposerClock: bigint;
-  challengerClock: bigint;
-  steps: bigint;
-  inputsRoot: Hex;
-  cLo: Hex;
-  cHi: Hex;
-  dissection: Hex;
-}
 
 interface Setup {
   oracle: ViemAddress;

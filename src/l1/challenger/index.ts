@@ -19,4 +19,4 @@ export {
   type StepArgs,
   type TraceChain,
 } from './trace.js';
-export { DisputePlayer, type DisputePlayerOptions, type GameView, type GamesStatus, type PlayerChain, type PlayerRole } from './player.js';
+export { DisputePlayer, type DisputePlayerOptions, type GameState, type GameView, type GamesStatus, type PlayerChain, type PlayerRole } from './player.js';

@@ -68,7 +68,8 @@ export interface GamesStatus {
   readonly games: readonly GameView[];
 }
 
-type GameState = {
+/** DisputeGame.gameOf(id), as viem decodes it. */
+export type GameState = {
   challenger: ViemAddress;
   phase: number;
   lastMove: bigint;
