@@ -232,7 +232,12 @@ describe('fraud proofs: a faulty proposer against a challenger process', () => {
         challenger.proc.kill('SIGKILL');
         await challenger.exited;
         challenger = await startChallenger(challengerDir(), CHALLENGER.privateKey);
-      } : undefined);
+      } : undefined).catch((err: Error) => {
+        // A game that never ends has been seen once in a fresh-clone run: keep both parties' last
+        // log lines in the failure so the next run says why.
+        const tail = (text: string): string => text.split('\n').slice(-40).join('\n');
+        throw new Error(`${err.message}\n--- challenger ---\n${tail(challenger.output())}\n--- sequencer ---\n${tail(sequencer.output())}`);
+      });
       expect(g.challenger.toLowerCase()).toBe(CHALLENGER.address);
       expect(g.phase).toBe(GAME_PHASE.ChallengerWon);
       // Killed while the game still needed its moves (a choice or the step): the new process made them.
