@@ -80,6 +80,7 @@ contract OutputOracle {
     error NotChallenger(address caller);
     error WrongBond(uint256 sent, uint256 required);
     error BlockNumberNotIncreasing(uint256 l2BlockNumber, uint256 latestL2BlockNumber);
+    error PreviousOutputChanged(uint256 expectedL2BlockNumber, uint256 latestL2BlockNumber);
     error OutputNotFound(uint256 outputIndex);
     error OutputAlreadyDeleted(uint256 outputIndex);
     error OutputAlreadyFinal(uint256 outputIndex);
@@ -101,16 +102,22 @@ contract OutputOracle {
     }
 
     /// @notice Posts an output; `msg.value` must equal `bond`. `l2BlockNumber` must exceed the
-    ///         latest live output's.
+    ///         latest live output's, and `prevL2BlockNumber` must be that latest live output's
+    ///         block (0 when none is live): the withdrawals root covers the blocks after it, so a
+    ///         proposal built before a deletion that lands after it would commit to the wrong
+    ///         range. It reverts instead (`PreviousOutputChanged`) and the proposer rebuilds.
     /// @return outputIndex The new output's (stable) index.
-    function proposeOutput(uint64 l2BlockNumber, bytes32 stateRoot, bytes32 withdrawalsRoot, bytes32 batchHash)
-        external
-        payable
-        returns (uint256 outputIndex)
-    {
+    function proposeOutput(
+        uint64 l2BlockNumber,
+        bytes32 stateRoot,
+        bytes32 withdrawalsRoot,
+        bytes32 batchHash,
+        uint64 prevL2BlockNumber
+    ) external payable returns (uint256 outputIndex) {
         if (msg.sender != proposer) revert NotProposer(msg.sender);
         if (msg.value != bond) revert WrongBond(msg.value, bond);
         uint256 latest = latestBlockNumber();
+        if (prevL2BlockNumber != latest) revert PreviousOutputChanged(prevL2BlockNumber, latest);
         if (l2BlockNumber <= latest) revert BlockNumberNotIncreasing(l2BlockNumber, latest);
         outputIndex = _outputs.length;
         uint256 position = _liveCount;

@@ -65,7 +65,8 @@ async function setup(genesisRoot: Hex): Promise<Setup> {
 async function propose(s: Setup, l2Block: bigint, run: LedgerRun): Promise<bigint> {
   const index = await read<bigint>(chain, s.oracle, oracleAbi, 'nextOutputIndex');
   const { stateRoot, withdrawalsRoot } = run.output;
-  await send(chain, proposer, s.oracle, oracleAbi, 'proposeOutput', [l2Block, stateRoot, withdrawalsRoot, `0x${'ab'.repeat(32)}`], BOND);
+  const prev = await read<bigint>(chain, s.oracle, oracleAbi, 'latestBlockNumber');
+  await send(chain, proposer, s.oracle, oracleAbi, 'proposeOutput', [l2Block, stateRoot, withdrawalsRoot, `0x${'ab'.repeat(32)}`, prev], BOND);
   return index;
 }
 

@@ -126,7 +126,8 @@ it('portal balance per token = deposits - finalized withdrawals, after every ste
             case 'propose': {
               l2Block += 1n;
               const tree = new WithdrawalTree(unproposed);
-              await send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [l2Block, randomHash(), tree.root, randomHash()], BOND);
+              const prev = await read<bigint>(chain, d.oracle, oracleAbi(), 'latestBlockNumber');
+              await send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [l2Block, randomHash(), tree.root, randomHash(), prev], BOND);
               const outputIndex = (await read<bigint>(chain, d.oracle, oracleAbi(), 'nextOutputIndex')) - 1n;
               const block = await chain.pub.getBlock();
               outputs.push({ outputIndex, tree, proposedAt: block.timestamp, deleted: false });

@@ -64,7 +64,8 @@ async function depositEth(from: ViemAddress, amount: bigint): Promise<void> {
 }
 
 async function propose(l2Block: bigint, withdrawalsRoot: Hex): Promise<bigint> {
-  const receipt = await send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [l2Block, randomHash(), withdrawalsRoot, randomHash()], BOND);
+  const prev = await read<bigint>(chain, d.oracle, oracleAbi(), 'latestBlockNumber');
+  const receipt = await send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [l2Block, randomHash(), withdrawalsRoot, randomHash(), prev], BOND);
   const [log] = parseEventLogs({ abi: oracleAbi(), logs: receipt.logs, eventName: 'OutputProposed' });
   return (log as unknown as { args: { outputIndex: bigint } }).args.outputIndex;
 }
@@ -309,7 +310,8 @@ describe('finalizeWithdrawal', () => {
       const t = new WithdrawalTree([withdrawal(bob, token, 12_345n)], padding);
       const idx = size - 1; // the real leaf moved last by swapping it with the last padding leaf
       t.leaves.push(t.leaves.shift()!);
-      const r = await send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [block++, randomHash(), t.root, randomHash()], BOND);
+      const prev = await read<bigint>(chain, d.oracle, oracleAbi(), 'latestBlockNumber');
+      const r = await send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [block++, randomHash(), t.root, randomHash(), prev], BOND);
       gas['proposeOutput'] = r.gasUsed;
       const [log] = parseEventLogs({ abi: oracleAbi(), logs: r.logs, eventName: 'OutputProposed' }) as unknown as { args: { outputIndex: bigint } }[];
       await advanceTime(chain, CHALLENGE_PERIOD);

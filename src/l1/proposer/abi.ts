@@ -7,7 +7,7 @@ export const ORACLE_STATUS = { None: 0, Pending: 1, Final: 2, Deleted: 3 } as co
 
 export const ORACLE_ABI = parseAbi([
   'struct Output { bytes32 stateRoot; bytes32 withdrawalsRoot; bytes32 batchHash; uint64 l2BlockNumber; uint64 timestamp; uint64 position; }',
-  'function proposeOutput(uint64 l2BlockNumber, bytes32 stateRoot, bytes32 withdrawalsRoot, bytes32 batchHash) payable returns (uint256 outputIndex)',
+  'function proposeOutput(uint64 l2BlockNumber, bytes32 stateRoot, bytes32 withdrawalsRoot, bytes32 batchHash, uint64 prevL2BlockNumber) payable returns (uint256 outputIndex)',
   'function statusOf(uint256 outputIndex) view returns (uint8)',
   'function getOutput(uint256 outputIndex) view returns (Output)',
   'function withdrawalsRootOf(uint256 outputIndex) view returns (uint8 status, bytes32 withdrawalsRoot, uint256 finalAt)',
@@ -25,6 +25,7 @@ export const ORACLE_ABI = parseAbi([
   'error NotProposer(address caller)',
   'error WrongBond(uint256 sent, uint256 required)',
   'error BlockNumberNotIncreasing(uint256 l2BlockNumber, uint256 latestL2BlockNumber)',
+  'error PreviousOutputChanged(uint256 expectedL2BlockNumber, uint256 latestL2BlockNumber)',
   'error OutputNotFound(uint256 outputIndex)',
 ]);
 

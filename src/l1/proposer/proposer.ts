@@ -302,14 +302,24 @@ export class Proposer {
     const claimed = this.opts.claim?.(built);
     const output = claimed ? { ...built, ...claimed } : built;
     const batchHash = this.opts.batchHashOf?.(target) ?? ZERO_HASH;
-    const args = [BigInt(target), output.stateRoot, output.withdrawalsRoot, batchHash] as const;
+    // `prev` goes with the proposal: if a deletion lands first, the oracle refuses it rather than
+    // record a withdrawals root over a range that is no longer (prev, target].
+    const args = [BigInt(target), output.stateRoot, output.withdrawalsRoot, batchHash, BigInt(prev)] as const;
     // Simulate first: a revert (e.g. someone proposed meanwhile) costs nothing and is decoded.
     await client.request('simulate proposeOutput', (c) =>
       c.simulateContract({ address: oracle, abi: ORACLE_ABI, functionName: 'proposeOutput', args, value: this.opts.bond, account: wallet.account }),
     );
     const hash = await wallet.writeContract({ address: oracle, abi: ORACLE_ABI, functionName: 'proposeOutput', args, value: this.opts.bond, account: wallet.account, chain: wallet.chain });
     const receipt = await client.request('proposeOutput receipt', (c) => c.waitForTransactionReceipt({ hash, pollingInterval: this.opts.receiptPollMs ?? 1_000 }));
-    if (receipt.status !== 'success') throw new Error(`proposeOutput for L2 block ${target} reverted in L1 transaction ${hash}`);
+    if (receipt.status !== 'success') {
+      // The race the prev argument guards: a deletion landed between our read and our proposal.
+      const latest = Number(await client.request('latestBlockNumber', (c) => c.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'latestBlockNumber' })));
+      if (latest !== prev) {
+        this.opts.logger?.warn({ l2Block: target, from: prev + 1, latest, l1Tx: hash }, 'the previous output changed while proposing (deleted meanwhile): rebuilding the output');
+        return false;
+      }
+      throw new Error(`proposeOutput for L2 block ${target} reverted in L1 transaction ${hash}`);
+    }
     const [event] = parseEventLogs({ abi: ORACLE_EVENTS, eventName: 'OutputProposed', logs: receipt.logs });
     if (!event) throw new Error(`proposeOutput transaction ${hash} emitted no OutputProposed`);
     const recorded: ProposedOutput = {

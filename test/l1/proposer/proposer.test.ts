@@ -261,6 +261,53 @@ describe('Proposer', () => {
     expect(rebuilt.all()).toEqual(store.all());
   });
 
+  it('a deletion that lands just before its proposal: the oracle refuses the stale range, the proposer rebuilds it', async () => {
+    l2.block([l2.withdraw(l2Key, recipient, 5n)]); // 11
+    l2.block(); // 12
+    safe = 12;
+    const p = proposer();
+    await passUntilIdle(p);
+    const victim = p.outputFor(12)!;
+    expect(victim.prevBlockNumber).toBe(10);
+    l2.block([l2.withdraw(l2Key, recipient, 6n)]); // 13
+    l2.block(); // 14
+    safe = 14;
+
+    // Hold blocks back so that both transactions wait in the pool; the deletion pays more and
+    // is mined first, as a challenger's could be on a real L1.
+    await test.setAutomine(false);
+    try {
+      const proposerAddr = proposerWallet.account.address;
+      const sent = await pub.getTransactionCount({ address: proposerAddr, blockTag: 'pending' });
+      const proposing = p.pass();
+      while ((await pub.getTransactionCount({ address: proposerAddr, blockTag: 'pending' })) === sent) await new Promise((r) => setTimeout(r, 10));
+      const challenger = createWalletClient({ account: accounts[2]!, chain: foundry, transport: http(anvil.rpcUrl) });
+      await challenger.writeContract({
+        address: deployment.oracle,
+        abi: parseAbi(['function deleteOutputs(uint256 fromIndex, address recipient)']),
+        functionName: 'deleteOutputs',
+        args: [BigInt(victim.outputIndex), accounts[2]!],
+        maxPriorityFeePerGas: 10n ** 11n,
+        maxFeePerGas: 10n ** 12n,
+      });
+      await test.mine({ blocks: 1 });
+      // The stale proposal (range (12, 14]) reverted on L1: nothing recorded, no error.
+      expect(await proposing).toBeUndefined();
+    } finally {
+      await test.setAutomine(true);
+    }
+    const latest = await pub.readContract({ address: deployment.oracle, abi: ORACLE_ABI, functionName: 'latestBlockNumber' });
+    expect(latest).toBe(10n);
+
+    await passUntilIdle(p); // records the deletion, re-proposes (10, 14]
+    const redo = p.outputFor(14)!;
+    expect(redo.prevBlockNumber).toBe(10);
+    const onL1 = await pub.readContract({ address: deployment.oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [BigInt(redo.outputIndex)] });
+    // Both withdrawals (blocks 11 and 13) are under the root the portal will prove against.
+    expect(onL1.withdrawalsRoot).toBe(outputFromSource(l2, 10, 14).withdrawalsRoot);
+    expect(outputFromSource(l2, 10, 14).withdrawals).toHaveLength(2);
+  });
+
   it('takes the bonds of final outputs back in one transaction, once', async () => {
     await advance(PERIOD + 1);
     const locked = await pub.getBalance({ address: deployment.oracle });

@@ -65,13 +65,14 @@ async function submit(data: Uint8Array): Promise<void> {
 }
 
 async function propose(l2BlockNumber: bigint, stateRoot: Hash, withdrawalsRoot: Hash): Promise<void> {
+  const prev = await chain.pub.readContract({ address: chain.deployment.oracle, abi: ORACLE_ABI, functionName: 'latestBlockNumber' });
   const hash = await chain.wallet.writeContract({
     account: chain.accounts[1]!,
     chain: foundry,
     address: chain.deployment.oracle,
     abi: ORACLE_ABI,
     functionName: 'proposeOutput',
-    args: [l2BlockNumber, stateRoot, withdrawalsRoot, ZERO_HASH],
+    args: [l2BlockNumber, stateRoot, withdrawalsRoot, ZERO_HASH, BigInt(prev)],
     value: 10n ** 16n,
   });
   expect((await chain.pub.waitForTransactionReceipt({ hash })).status).toBe('success');
