@@ -233,8 +233,8 @@ describe('fraud proofs: a faulty proposer against a challenger process', () => {
         await challenger.exited;
         challenger = await startChallenger(challengerDir(), CHALLENGER.privateKey);
       } : undefined).catch((err: Error) => {
-        // A game that never ends has been seen once in a fresh-clone run: keep both parties' last
-        // log lines in the failure so the next run says why.
+        // A game that never ends (seen in CI before the oracle refused proposals built on a
+        // deleted output) fails with both parties' last log lines, which say why.
         const tail = (text: string): string => text.split('\n').slice(-40).join('\n');
         throw new Error(`${err.message}\n--- challenger ---\n${tail(challenger.output())}\n--- sequencer ---\n${tail(sequencer.output())}`);
       });
