@@ -29,6 +29,10 @@ contract OutputOracle {
     /// @param l2BlockNumber    The L2 block the output commits to.
     /// @param timestamp        L1 timestamp of the proposal; the challenge period starts here.
     /// @param position         Position in the live stack when proposed (internal bookkeeping).
+    /// @param l1BlockNumber    L1 block of the proposal: the dispute game's forced-inclusion
+    ///                         proof checks the output's state against the queue messages that
+    ///                         were past the sequencing window at this block. Last, so that it
+    ///                         packs into the slot of the three fields above (no extra SSTORE).
     struct Output {
         bytes32 stateRoot;
         bytes32 withdrawalsRoot;
@@ -36,6 +40,7 @@ contract OutputOracle {
         uint64 l2BlockNumber;
         uint64 timestamp;
         uint64 position;
+        uint64 l1BlockNumber;
     }
 
     /// @notice Where an output stands.
@@ -106,6 +111,9 @@ contract OutputOracle {
     ///         block (0 when none is live): the withdrawals root covers the blocks after it, so a
     ///         proposal built before a deletion that lands after it would commit to the wrong
     ///         range. It reverts instead (`PreviousOutputChanged`) and the proposer rebuilds.
+    ///         The output records this L1 block (`l1BlockNumber`): it must already include every
+    ///         L1 queue message that is past the sequencing window here, or anyone deletes it
+    ///         (DisputeGame.proveUnconsumedMessage).
     /// @return outputIndex The new output's (stable) index.
     function proposeOutput(
         uint64 l2BlockNumber,
@@ -128,7 +136,8 @@ contract OutputOracle {
                 batchHash: batchHash,
                 l2BlockNumber: l2BlockNumber,
                 timestamp: uint64(block.timestamp),
-                position: uint64(position)
+                position: uint64(position),
+                l1BlockNumber: uint64(block.number)
             })
         );
         _liveAt[position] = outputIndex;

@@ -3,7 +3,13 @@ pragma solidity 0.8.28;
 
 import {OutputOracle} from "../OutputOracle.sol";
 import {OneStepVerifier} from "./OneStepVerifier.sol";
-import {SmtProof} from "./SparseMerkle.sol";
+import {SmtProof, SparseMerkle} from "./SparseMerkle.sol";
+
+/// @notice The one view of StrandPortal the game reads: the hash of queue message `index`
+///         (zero when the portal has not emitted it).
+interface IQueueMessages {
+    function messageHash(uint256 index) external view returns (bytes32);
+}
 
 /// @title DisputeGame
 /// @notice Two-party games over one output of the OutputOracle (docs/FRAUD-PROOFS.md). Anyone
@@ -23,9 +29,15 @@ import {SmtProof} from "./SparseMerkle.sol";
 ///         challenger deletes the output and every later live output; the bonds they carried
 ///         come here and are split half to the challenger, half burned.
 ///
+///         Besides the games, one non-interactive proof (`proveUnconsumedMessage`) enforces the
+///         forced-inclusion rule for outputs: an output proposed in L1 block P must commit to a
+///         state whose next L1 queue index is past every queue message emitted in an L1 block
+///         <= P - sequencingWindow. It is checked against StrandPortal.messageHash and one SMT
+///         proof in the output's own state, and deletes the output at once.
+///
 ///         Trust: ownerless and not upgradeable. Not yet covered (see the design): disputes over
 ///         the inputs themselves (the proposer's inputs root is trusted by both sides here) and
-///         the check of queue messages against StrandPortal.messageHash.
+///         the check of the games' queue-message inputs against StrandPortal.messageHash.
 contract DisputeGame {
     /// @notice Where a game stands; the phase also says whose clock runs.
     enum Phase {
@@ -37,6 +49,20 @@ contract DisputeGame {
         ChallengerWon,
         ProposerWon,
         Moot // the output was deleted by something else; the challenger's bond is returned
+    }
+
+    /// @notice The preimage of StrandPortal's `messageHash(i)`: keccak256(abi.encode(kind,
+    ///         sender, to, token, amount, l1Block)), field for field as its `_enqueue` hashes them.
+    /// @param kind    1 = deposit, 2 = forced withdrawal request.
+    /// @param sender  The L1 account that called the portal (`msg.sender` there).
+    /// @param l1Block The L1 block the message was emitted in.
+    struct QueueMessage {
+        uint8 kind;
+        address sender;
+        address to;
+        address token;
+        uint256 amount;
+        uint256 l1Block;
     }
 
     /// @notice The preimage of a commitment.
@@ -77,6 +103,13 @@ contract DisputeGame {
     uint64 public immutable clock;
     /// @notice Seconds after a proposal during which games may be opened against it.
     uint64 public immutable openWindow;
+    /// @notice The StrandPortal whose queue messages outputs must consume in time.
+    IQueueMessages public immutable portal;
+    /// @notice L1 blocks after which a queue message must be consumed by every output proposed
+    ///         later (the L2's sequencing window, docs/ARCHITECTURE.md rule 5).
+    uint64 public immutable sequencingWindow;
+    /// @dev The verifier's state key of the next L1 queue index, read once (it is immutable there).
+    bytes32 private immutable _queueKey;
 
     Game[] private _games;
 
@@ -86,8 +119,15 @@ contract DisputeGame {
     event Dissected(uint256 indexed gameId, uint256 lo, uint256 hi, bytes32[] commitments);
     event Chosen(uint256 indexed gameId, uint256 lo, uint256 hi);
     event Resolved(uint256 indexed gameId, Phase outcome);
+    /// @notice Output `outputIndex` (and every later live output) was deleted for leaving queue
+    ///         message `queueIndex` unconsumed past the sequencing window; `bondsPaid` is what the
+    ///         oracle paid, half of it to `prover`, half burned.
+    event UnconsumedMessageProven(uint256 indexed outputIndex, uint256 indexed queueIndex, address indexed prover, uint256 bondsPaid);
 
     error ZeroAddress();
+    /// @notice A window of 0 would make a message overdue in the very block of a proposal,
+    ///         which no output can have included.
+    error ZeroSequencingWindow();
     /// @notice `openWindow + 2 * clock` must end before the oracle's challenge period does.
     error BadTiming(uint256 openWindow, uint256 clock, uint256 challengePeriod);
     error WrongBond(uint256 sent, uint256 required);
@@ -111,6 +151,13 @@ contract DisputeGame {
     error GameNotOver(uint256 gameId);
     error UnexpectedPayment(address sender);
     error TransferFailed(address to, uint256 amount);
+    /// @notice The message does not hash to the portal's `messageHash(queueIndex)`, or the portal
+    ///         has no message at that index.
+    error WrongQueueMessage(uint256 queueIndex);
+    /// @notice The message was not yet past the sequencing window when the output was proposed.
+    error MessageNotOverdue(uint256 queueIndex, uint256 l1Block, uint256 proposedAtBlock);
+    /// @notice The output's state has consumed the message (its next queue index is past it).
+    error MessageConsumed(uint256 queueIndex, uint256 nextQueueIndex);
 
     /// @param oracle_           The oracle whose `challenger` is this contract's address.
     /// @param verifier_         The one-step verifier configured with the L2's rules.
@@ -118,15 +165,21 @@ contract DisputeGame {
     /// @param challengerBond_   Wei per game; should cover the proposer's cost of defending.
     /// @param clock_            Seconds per side.
     /// @param openWindow_       Seconds after a proposal to open games.
+    /// @param portal_           The StrandPortal that records the oracle (deployed after this
+    ///                          contract, so its address is computed in advance; not checked here).
+    /// @param sequencingWindow_ L1 blocks; must equal the L2's, at least 1.
     constructor(
         OutputOracle oracle_,
         OneStepVerifier verifier_,
         bytes32 genesisStateRoot_,
         uint256 challengerBond_,
         uint64 clock_,
-        uint64 openWindow_
+        uint64 openWindow_,
+        address portal_,
+        uint64 sequencingWindow_
     ) {
-        if (address(oracle_) == address(0) || address(verifier_) == address(0)) revert ZeroAddress();
+        if (address(oracle_) == address(0) || address(verifier_) == address(0) || portal_ == address(0)) revert ZeroAddress();
+        if (sequencingWindow_ == 0) revert ZeroSequencingWindow();
         uint256 period = oracle_.challengePeriod();
         // The oracle finalizes by time alone, so every game must be decided (with a margin to
         // send the resolution) before its output can become final.
@@ -137,6 +190,9 @@ contract DisputeGame {
         challengerBond = challengerBond_;
         clock = clock_;
         openWindow = openWindow_;
+        portal = IQueueMessages(portal_);
+        sequencingWindow = sequencingWindow_;
+        _queueKey = verifier_.queueKey();
     }
 
     /// @notice Opens a game against `outputIndex`. `prevIndex` names the live output before it
@@ -255,6 +311,37 @@ contract DisputeGame {
             post = commitmentOf(postRoot, pre.withdrawalCount + 1, frontier);
         }
         _finish(gameId, g, post == g.cHi ? Phase.ProposerWon : Phase.ChallengerWon);
+    }
+
+    /// @notice Deletes Pending output `outputIndex` (and every later live output) because its
+    ///         state leaves queue message `queueIndex` unconsumed although the message was past
+    ///         the sequencing window when the output was proposed: `m` is the message (checked
+    ///         against the portal's `messageHash`), `proof` the SMT proof of the next-queue-index
+    ///         leaf (absent = 0) under the output's state root. Half the deleted outputs' bonds go
+    ///         to the caller, half are burned. No bond is asked: a wrong claim reverts instead.
+    ///         Games open over the deleted outputs end Moot through `resolve`.
+    function proveUnconsumedMessage(uint256 outputIndex, uint256 queueIndex, QueueMessage calldata m, SmtProof calldata proof) external {
+        OutputOracle.OutputStatus status = oracle.statusOf(outputIndex);
+        if (status != OutputOracle.OutputStatus.Pending) revert OutputNotPending(outputIndex, status);
+        bytes32 expected = portal.messageHash(queueIndex);
+        // Zero: no such message; the second test would pass only for a keccak preimage of zero.
+        if (expected == bytes32(0) || keccak256(abi.encode(m.kind, m.sender, m.to, m.token, m.amount, m.l1Block)) != expected) {
+            revert WrongQueueMessage(queueIndex);
+        }
+        OutputOracle.Output memory out = oracle.getOutput(outputIndex);
+        // m.l1Block is a real block number (it hashed to the portal's record): no overflow.
+        if (m.l1Block + sequencingWindow > out.l1BlockNumber) revert MessageNotOverdue(queueIndex, m.l1Block, out.l1BlockNumber);
+        uint256 next = uint256(SparseMerkle.read(out.stateRoot, _queueKey, proof));
+        if (next > queueIndex) revert MessageConsumed(queueIndex, next);
+        uint256 before = address(this).balance;
+        oracle.deleteOutputs(outputIndex, address(this));
+        // The balance delta, not the balance: the game also holds the bonds of open games.
+        uint256 paid = address(this).balance - before;
+        emit UnconsumedMessageProven(outputIndex, queueIndex, msg.sender, paid);
+        // Half burned, as in a won game: a proposer proving against itself must still lose.
+        uint256 reward = paid / 2;
+        _pay(msg.sender, reward);
+        _pay(BURN, paid - reward);
     }
 
     /// @notice Ends a game whose side to move ran out of time (that side loses), or whose output

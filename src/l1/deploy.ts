@@ -22,6 +22,10 @@ export interface DeployParams {
   readonly fraud?: FraudParams;
 }
 
+/** L1 blocks after which a queue message must be in L2: the node's config default
+ * (src/node/config.ts `sequencingWindow`), used for the game when FraudParams names none. */
+export const DEFAULT_SEQUENCING_WINDOW = 3600;
+
 /** The L2's rules as the one-step verifier checks them, and the game's bond and clocks. */
 export interface FraudParams {
   readonly chainId: number;
@@ -37,6 +41,10 @@ export interface FraudParams {
   readonly clockSeconds: bigint;
   /** Seconds after a proposal during which games may be opened. */
   readonly openWindowSeconds: bigint;
+  /** L1 blocks after which an output must have consumed a queue message, or anyone deletes it
+   * (DisputeGame.proveUnconsumedMessage); must be the L2 nodes' `sequencingWindow`. Default
+   * DEFAULT_SEQUENCING_WINDOW. */
+  readonly sequencingWindow?: bigint;
 }
 
 export interface Deployment {
@@ -78,18 +86,22 @@ async function deployOne(clients: DeployClients, name: ContractName, args: reado
 export async function deployContracts(clients: DeployClients, params: DeployParams): Promise<Deployment> {
   const f = params.fraud;
   if (f) {
-    // Verifier, then the oracle whose challenger is the game's address computed in advance
-    // (CREATE with the deployer's next-but-one nonce), then the game: the oracle stays immutable.
+    // Verifier, oracle, game, inbox, portal. The oracle's challenger is the game and the game
+    // reads the portal's queue, both deployed later: their addresses are computed in advance
+    // (CREATE with the deployer's nonces), so the oracle and the game stay immutable.
     const verifier = await deployOne(clients, 'OneStepVerifier', [BigInt(f.chainId), f.feeRecipient, f.tokens, f.tokens.map((t) => f.minFees.get(t.toLowerCase()) ?? 0n)]);
     const account = clients.account ?? clients.wallet.account;
     const from = typeof account === 'string' ? account : account!.address;
     const nonce = await clients.publicClient.getTransactionCount({ address: from, blockTag: 'pending' });
     const predicted = getContractAddress({ from, nonce: BigInt(nonce + 1) });
+    const predictedPortal = getContractAddress({ from, nonce: BigInt(nonce + 3) });
     const oracle = await deployOne(clients, 'OutputOracle', [params.proposer, predicted, params.challengePeriodSeconds, params.bond]);
-    const game = await deployOne(clients, 'DisputeGame', [oracle.address, verifier.address, f.genesisStateRoot, f.challengerBond, f.clockSeconds, f.openWindowSeconds]);
+    const window = f.sequencingWindow ?? BigInt(DEFAULT_SEQUENCING_WINDOW);
+    const game = await deployOne(clients, 'DisputeGame', [oracle.address, verifier.address, f.genesisStateRoot, f.challengerBond, f.clockSeconds, f.openWindowSeconds, predictedPortal, window]);
     if (game.address !== getAddress(predicted)) throw new Error(`DisputeGame landed at ${game.address}, the oracle expects ${predicted}`);
     const inbox = await deployOne(clients, 'BatchInbox', [params.batcher]);
     const portal = await deployOne(clients, 'StrandPortal', [oracle.address, inbox.address]);
+    if (portal.address !== getAddress(predictedPortal)) throw new Error(`StrandPortal landed at ${portal.address}, the DisputeGame expects ${predictedPortal}`);
     return { portal: portal.address, oracle: oracle.address, inbox: inbox.address, disputeGame: game.address, deployBlock: verifier.block };
   }
   const oracle = await deployOne(clients, 'OutputOracle', [params.proposer, params.challenger, params.challengePeriodSeconds, params.bond]);

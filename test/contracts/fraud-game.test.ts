@@ -26,6 +26,8 @@ const CHALLENGER_BOND = 3n * 10n ** 16n;
 const CLOCK = 1_000;
 const WINDOW = 600;
 const BURN: ViemAddress = '0x000000000000000000000000000000000000dEaD';
+/** L1 blocks; the games here never read the portal's queue (fraud-forced-inclusion.test.ts does). */
+const SEQUENCING_WINDOW = 3_600n;
 
 const Phase = { None: 0, Reveal: 1, Choose: 2, Dissect: 3, Step: 4, ChallengerWon: 5, ProposerWon: 6, Moot: 7 } as const;
 
@@ -50,15 +52,19 @@ async function deployRaw(name: string, args: readonly unknown[]): Promise<ViemAd
   return getAddress(receipt.contractAddress!);
 }
 
-/** Verifier, then the oracle whose challenger is the game's precomputed address, then the game
- * (the design's deployment order: the oracle stays immutable). */
+/** Verifier, then the oracle whose challenger is the game's precomputed address, then the game,
+ * the inbox and the portal the game reads (the design's deployment order, src/l1/deploy.ts: the
+ * oracle and the game stay immutable). */
 async function setup(genesisRoot: Hex): Promise<Setup> {
   const verifier = await deployRaw('OneStepVerifier', [...VERIFIER_ARGS]);
   const nonce = await chain.pub.getTransactionCount({ address: deployer });
   const predicted = getContractAddress({ from: deployer, nonce: BigInt(nonce + 1) });
+  const predictedPortal = getContractAddress({ from: deployer, nonce: BigInt(nonce + 3) });
   const oracle = await deployRaw('OutputOracle', [proposer, predicted, PERIOD, BOND]);
-  const game = await deployRaw('DisputeGame', [oracle, verifier, genesisRoot, CHALLENGER_BOND, BigInt(CLOCK), BigInt(WINDOW)]);
+  const game = await deployRaw('DisputeGame', [oracle, verifier, genesisRoot, CHALLENGER_BOND, BigInt(CLOCK), BigInt(WINDOW), predictedPortal, SEQUENCING_WINDOW]);
   expect(game).toBe(predicted);
+  const inbox = await deployRaw('BatchInbox', [deployer]);
+  expect(await deployRaw('StrandPortal', [oracle, inbox])).toBe(predictedPortal);
   return { oracle, game, verifier };
 }
 

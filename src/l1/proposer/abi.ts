@@ -6,7 +6,7 @@ import { parseAbi } from 'viem';
 export const ORACLE_STATUS = { None: 0, Pending: 1, Final: 2, Deleted: 3 } as const;
 
 export const ORACLE_ABI = parseAbi([
-  'struct Output { bytes32 stateRoot; bytes32 withdrawalsRoot; bytes32 batchHash; uint64 l2BlockNumber; uint64 timestamp; uint64 position; }',
+  'struct Output { bytes32 stateRoot; bytes32 withdrawalsRoot; bytes32 batchHash; uint64 l2BlockNumber; uint64 timestamp; uint64 position; uint64 l1BlockNumber; }',
   'function proposeOutput(uint64 l2BlockNumber, bytes32 stateRoot, bytes32 withdrawalsRoot, bytes32 batchHash, uint64 prevL2BlockNumber) payable returns (uint256 outputIndex)',
   'function statusOf(uint256 outputIndex) view returns (uint8)',
   'function getOutput(uint256 outputIndex) view returns (Output)',
