@@ -6,6 +6,7 @@ import { parseEventLogs, type Account, type Address, type Chain, type Transport,
 import { ZERO_HASH, type Hash } from '../../core/index.js';
 import type { L1Client, PinnedL1 } from '../client.js';
 import { PollingLoop } from '../loop.js';
+import { breaksForcedInclusion, readQueueMessage } from '../queue-messages.js';
 import { ORACLE_ABI, ORACLE_EVENTS, ORACLE_STATUS } from './abi.js';
 import { outputFromSource, type BuiltOutput, type L2OutputSource } from './output.js';
 import type { OutputStatus, OutputStore, ProposedOutput } from './store.js';
@@ -50,6 +51,19 @@ export interface ProposerOptions {
    * proposer); undefined keeps the node's own. The node wires it only under STRAND_TEST_FAULTS.
    */
   readonly claim?: (output: BuiltOutput) => { stateRoot: Hash; withdrawalsRoot: Hash } | undefined;
+  /**
+   * The forced-inclusion rule for outputs (src/l1/queue-messages.ts): an output whose state
+   * leaves out a queue message emitted `sequencingWindow` L1 blocks before it lands can be
+   * deleted by anyone, bond and all. With this, the proposer does not post such an output: it
+   * waits for a later block that applied the message. Undefined: no check (no fraud proofs, or
+   * a test-only faulty proposer).
+   */
+  readonly forcedInclusion?: {
+    readonly portal: Address;
+    readonly sequencingWindow: bigint;
+    /** Next L1 queue index of the node's state after block `n` (undefined: not kept). */
+    readonly nextQueueIndexAt: (n: number) => bigint | undefined;
+  };
 }
 
 export interface ProposalResult {
@@ -72,6 +86,8 @@ export class Proposer {
   /** Highest output index whose bond is known to be back (-1: none yet, or unknown). */
   private reclaimedUpTo = -1;
   private lastReclaimAt = -Infinity;
+  /** The queue index the forced-inclusion check last warned about. */
+  private overdueWarned: bigint | undefined;
   /** Wei returned by reclaimBonds since start. */
   reclaimedWei = 0n;
   /** Outputs on L1 whose state root differs from the one this node computed. */
@@ -290,6 +306,24 @@ export class Proposer {
     this.opts.logger?.info({ upToOutput: lastFinal, wei: (event?.args.amount ?? 0n).toString(), l1Tx: hash }, 'bonds of final outputs reclaimed');
   }
 
+  /** Whether an output at `target` would break the forced-inclusion rule if it landed soon:
+   * within a quarter of the window (at least one block) of the head, so that a proposal
+   * delayed by a few blocks is still safe. Warns once per message. */
+  private async leavesOutOverdueMessage(pinned: PinnedL1, target: number): Promise<boolean> {
+    const f = this.opts.forcedInclusion;
+    if (!f) return false;
+    const next = f.nextQueueIndexAt(target);
+    if (next === undefined) return false;
+    const message = await readQueueMessage(pinned, f.portal, next, this.opts.fromBlock);
+    const margin = f.sequencingWindow / 4n > 0n ? f.sequencingWindow / 4n : 1n;
+    if (!breaksForcedInclusion(message, pinned.head.number + margin, f.sequencingWindow)) return false;
+    if (this.overdueWarned !== next) {
+      this.overdueWarned = next;
+      this.opts.logger?.warn({ l2Block: target, queueIndex: next.toString(), messageL1Block: message!.l1Block.toString() }, 'not proposing: the output would leave out an L1 message past the sequencing window (anyone could delete it); waiting for a block that applies it');
+    }
+    return true;
+  }
+
   private async maybePropose(pinned: PinnedL1, now: number): Promise<boolean> {
     const { oracle, wallet, client } = this.opts;
     // The range starts at the oracle's latest live output, read from L1 and not from the store:
@@ -298,6 +332,7 @@ export class Proposer {
     const target = await this.target(pinned, prev, now);
     if (target === undefined) return false;
 
+    if (await this.leavesOutOverdueMessage(pinned, target)) return false;
     const built = outputFromSource(this.opts.source, prev, target);
     const claimed = this.opts.claim?.(built);
     const output = claimed ? { ...built, ...claimed } : built;

@@ -308,6 +308,37 @@ describe('Proposer', () => {
     expect(outputFromSource(l2, 10, 14).withdrawals).toHaveLength(2);
   });
 
+  it('does not post an output whose state leaves out an L1 message past the sequencing window; posts once a block applies it', async () => {
+    const window = 8n; // margin: a quarter of it, 2 blocks
+    const queued = await pub.readContract({ address: deployment.portal, abi: PORTAL_ABI, functionName: 'nextQueueIndex' });
+    const hash = await userWallet.writeContract({ address: deployment.portal, abi: PORTAL_ABI, functionName: 'depositETH', args: [userWallet.account.address], value: 1n, chain: foundry });
+    const depositBlock = (await pub.waitForTransactionReceipt({ hash })).blockNumber;
+    // The node's state after any block: the message applied or not, as the test says.
+    let applied = false;
+    const p = new Proposer({ ...proposerOptions(store, 1), forcedInclusion: { portal: deployment.portal, sequencingWindow: window, nextQueueIndexAt: () => (applied ? queued + 1n : queued) } });
+
+    // Inside the window (with the margin): an output without the message is still valid.
+    l2.block();
+    safe = l2.headNumber();
+    const before = await nextIndex();
+    await passUntilIdle(p);
+    expect(await nextIndex()).toBe(before + 1n);
+
+    // Past the window (counting the margin): no output, however many blocks are due.
+    await test.mine({ blocks: Number(window - 2n) - Number((await pub.getBlockNumber()) - depositBlock) });
+    l2.block();
+    l2.block();
+    safe = l2.headNumber();
+    await passUntilIdle(p);
+    expect(await nextIndex()).toBe(before + 1n);
+
+    // A block that applied it: proposed.
+    applied = true;
+    await passUntilIdle(p);
+    expect(await nextIndex()).toBe(before + 2n);
+    expect(p.outputFor(safe)?.l2BlockNumber).toBe(safe);
+  });
+
   it('takes the bonds of final outputs back in one transaction, once', async () => {
     await advance(PERIOD + 1);
     const locked = await pub.getBalance({ address: deployment.oracle });
