@@ -205,6 +205,7 @@ export const StatusResponse = Type.Object({
         won: Type.Integer(),
         lost: Type.Integer({ description: 'alert on > 0' }),
         moot: Type.Integer(),
+        forcedInclusionProofs: Type.Optional(Type.Integer({ description: 'challenger: outputs it deleted since start by proving they left an overdue L1 message out' })),
         games: Type.Array(
           Type.Object({ gameId: Type.Integer(), outputIndex: Type.Integer(), phase: Type.String(), lo: Type.Integer(), hi: Type.Integer(), steps: Type.Integer() }),
         ),

@@ -105,6 +105,8 @@ export interface DisputesView {
   readonly won: number;
   readonly lost: number;
   readonly moot: number;
+  /** Challenger: outputs deleted by its forced-inclusion proofs since start. */
+  readonly forcedInclusionProofs?: number;
   readonly games: ReadonlyArray<{ readonly gameId: number; readonly outputIndex: number; readonly phase: string; readonly lo: number; readonly hi: number; readonly steps: number }>;
 }
 

@@ -126,7 +126,7 @@ program
     mkdirSync(dataDir, { recursive: true });
     process.stdout.write(`starting the dev L1${opts.l1Rpc ? ` at ${opts.l1Rpc}` : ` (anvil on port ${opts.l1Port})`}…\n`);
     const base = devConfig(flags);
-    const l1 = await startDevL1({ dataDir, ...(opts.l1Rpc ? { l1Rpc: opts.l1Rpc } : {}), l1Port: opts.l1Port, challengePeriodSeconds: opts.challengePeriod, chainId: base.chainId, ...(base.sequencerKeyFile ? { sequencerKeyFile: base.sequencerKeyFile } : {}) });
+    const l1 = await startDevL1({ dataDir, ...(opts.l1Rpc ? { l1Rpc: opts.l1Rpc } : {}), l1Port: opts.l1Port, challengePeriodSeconds: opts.challengePeriod, chainId: base.chainId, sequencingWindow: base.sequencingWindow, ...(base.sequencerKeyFile ? { sequencerKeyFile: base.sequencerKeyFile } : {}) });
     let challenger: VerifierNode | null = null;
     const config = devConfig({
       ...flags,

@@ -12,6 +12,8 @@ import type { NodeConfig } from './config.js';
 export interface ChallengerDeps {
   readonly client: L1Client;
   readonly chain: PlayerChain;
+  /** The chain as posted (derived without the forced-inclusion rule). */
+  readonly asPosted?: PlayerChain;
   readonly oracle: Address;
   readonly fromBlock: bigint;
   readonly ledger: LedgerConfig;
@@ -29,6 +31,7 @@ export function createChallenger(config: NodeConfig, deps: ChallengerDeps): Disp
     oracle: deps.oracle,
     role: 'challenger',
     chain: deps.chain,
+    ...(deps.asPosted ? { asPosted: deps.asPosted } : {}),
     ledger: deps.ledger,
     fromBlock: deps.fromBlock,
     lie: config.testChallengerLie,
@@ -47,6 +50,14 @@ export function registerGameMetrics(registry: Registry, status: () => GamesStatu
     collect() {
       const s = status();
       for (const state of ['open', 'won', 'lost', 'moot'] as const) this.set({ state }, s ? s[state] : 0);
+    },
+  });
+  new Gauge({
+    name: 'strand_forced_inclusion_proofs',
+    help: 'Outputs this challenger deleted since start by proving they left an overdue L1 message out',
+    registers: [registry],
+    collect() {
+      this.set(status()?.forcedInclusionProofs ?? 0);
     },
   });
 }

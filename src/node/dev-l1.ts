@@ -61,7 +61,7 @@ async function mined(pub: PublicClient, hash: `0x${string}`): Promise<void> {
  * directory, or an existing chain at `l1Rpc`), the contracts deployed once and remembered, and
  * the five dev accounts funded on L2 by real deposits of ETH and of a test token.
  */
-export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port?: number; challengePeriodSeconds?: number; chainId?: number; sequencerKeyFile?: string }): Promise<DevL1> {
+export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port?: number; challengePeriodSeconds?: number; chainId?: number; sequencerKeyFile?: string; sequencingWindow?: number }): Promise<DevL1> {
   let anvil: Anvil | null = null;
   let rpcUrl = opts.l1Rpc;
   if (!rpcUrl) {
@@ -123,6 +123,8 @@ export async function startDevL1(opts: { dataDir: string; l1Rpc?: string; l1Port
         challengerBond: DEV_L1_CHALLENGER_BOND,
         clockSeconds: BigInt(timing.clock),
         openWindowSeconds: BigInt(timing.openWindow),
+        // The game judges the forced-inclusion rule with the node's own window.
+        ...(opts.sequencingWindow !== undefined ? { sequencingWindow: BigInt(opts.sequencingWindow) } : {}),
       },
     });
     const eventAnchor = (await deployEventAnchor(clients)).address;

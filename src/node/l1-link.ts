@@ -12,6 +12,7 @@ import {
   L1UnavailableError,
   PollingLoop,
   Proposer,
+  nextQueueIndexAt,
   withdrawalStatus,
   type BuiltOutput,
   type FaultSpec,
@@ -56,8 +57,13 @@ export interface L1LinkConfig {
   readonly accounts?: { readonly batcher?: Account | undefined; readonly proposer?: Account | undefined };
   /** The L2's rules: the proposer's defender rebuilds its traces with them (no defender without). */
   readonly ledger?: LedgerConfig;
-  /** FAULT TESTING ONLY (checked by assertTestFaultsAllowed): one wrong output, defended. */
-  readonly testProposerFault?: ProposerFault | undefined;
+  /** Rule 5's window in L1 blocks: the proposer does not post an output that breaks the
+   * forced-inclusion rule over it. */
+  readonly sequencingWindow: number;
+  /** FAULT TESTING ONLY (checked by assertTestFaultsAllowed): one wrong output, defended; or
+   * `skipped-deposit`: the sequencer leaves every L1 queue message out and its proposer posts
+   * its outputs all the same. */
+  readonly testProposerFault?: ProposerFault | 'skipped-deposit' | undefined;
 }
 
 /** The watcher's message as the ledger's entry: the hash is the queue identity, not L1 origin. */
@@ -119,7 +125,9 @@ export class L1Link {
           })
         : null;
     this.outputSource = { headNumber: () => store.headNumber() ?? 0, header: (n) => store.getHeader(n), withdrawalsOf: (n) => store.getWithdrawals(n) };
-    const fault: FaultSpec | undefined = config.testProposerFault && proposerAccount ? { kind: config.testProposerFault, beneficiary: proposerAccount.address.toLowerCase() as Address } : undefined;
+    const skipsQueue = config.testProposerFault === 'skipped-deposit';
+    const traceFault = config.testProposerFault && config.testProposerFault !== 'skipped-deposit' ? config.testProposerFault : undefined;
+    const fault: FaultSpec | undefined = traceFault && proposerAccount ? { kind: traceFault, beneficiary: proposerAccount.address.toLowerCase() as Address } : undefined;
     this.proposer =
       config.oracle && proposerAccount
         ? new Proposer({
@@ -137,6 +145,9 @@ export class L1Link {
             pollIntervalMs: config.l1PollMs,
             logger: logger.child({ service: 'proposer' }),
             ...(fault && config.ledger ? { claim: faultyClaim(store, config.ledger, fault, logger) } : {}),
+            ...(skipsQueue
+              ? {}
+              : { forcedInclusion: { portal: config.portal, sequencingWindow: BigInt(config.sequencingWindow), nextQueueIndexAt: (n: number) => nextQueueIndexAt(store, n) } }),
           })
         : null;
     // The proposer defends its own outputs in dispute games, from the chain it sequenced.
@@ -183,7 +194,9 @@ export class L1Link {
       pollIntervalMs: config.l1PollMs,
       logger,
       onMessages: (batch) => {
-        sequencer.enqueueL1Messages(batch.map((m) => toLedgerMessage(config.chainId, m)));
+        // FAULT TESTING (skipped-deposit): a censoring sequencer never sees the queue.
+        if (!skipsQueue) sequencer.enqueueL1Messages(batch.map((m) => toLedgerMessage(config.chainId, m)));
+        else if (batch.length > 0) logger.warn({ queueIndexes: batch.map((m) => m.queueIndex.toString()) }, 'FAULT TESTING: leaving L1 queue messages out');
         return Promise.resolve();
       },
     });

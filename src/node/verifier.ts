@@ -135,6 +135,8 @@ export class VerifierNode {
     /** The challenger role's game player (null for a plain verifier). */
     readonly challenger: DisputePlayer | null = null,
     private readonly signers: NodeSigners | null = null,
+    /** The challenger's second derivation, of the chain as posted (rule 5 off). */
+    private readonly asPosted: { readonly deriver: Deriver; readonly store: ChainStore } | null = null,
   ) {}
 
   static async start(config: NodeConfig, opts: { readonly logger?: Logger; readonly secretsPassword?: string } = {}): Promise<VerifierNode> {
@@ -152,6 +154,8 @@ export class VerifierNode {
     const client = new L1Client({ urls: config.l1Rpc });
     const store = ChainStore.open(join(config.dataDir, 'chain'), { historyBlocks: config.historyBlocks });
     let signers: NodeSigners | null = null;
+    let asPostedStore: ChainStore | undefined;
+    let asPosted: Deriver | undefined;
     try {
       // The challenger's key goes through the node's signers like every other L1 key (a key in
       // config, the secrets manager or an HSM), opened before any L1 read so that a missing key is
@@ -162,9 +166,9 @@ export class VerifierNode {
       const account = signers?.account('challenger');
       if (config.role === 'challenger' && !account) throw new ConfigError('a challenger needs its L1 key: challengerKey (STRAND_CHALLENGER_KEY) or challengerSigner (STRAND_CHALLENGER_SIGNER)');
       const deployment = await contractsOf(store, client, config.portal);
-      const deriver = await Deriver.create({
+      const deriverOptions = (chain: ChainStore, forcedInclusion: boolean, module: string): Parameters<typeof Deriver.create>[0] => ({
         client,
-        store,
+        store: chain,
         portal: deployment.portal,
         inbox: deployment.inbox,
         oracle: deployment.oracle,
@@ -174,9 +178,18 @@ export class VerifierNode {
         fromBlock: deployment.deployBlock,
         confirmations: config.l1Confirmations,
         sequencingWindow: config.sequencingWindow,
+        forcedInclusion,
         pollIntervalMs: config.l1PollMs,
-        logger: logger.child({ module: 'deriver' }),
+        logger: logger.child({ module }),
       });
+      const deriver = await Deriver.create(deriverOptions(store, true, 'deriver'));
+      // A challenger also derives the chain as posted (rule 5 off) in a store of its own: when a
+      // sequencer censors a queue message, that chain holds the states its outputs commit to, and
+      // the proof that they left the message out (docs/FRAUD-PROOFS.md, forced inclusion).
+      if (account) {
+        asPostedStore = ChainStore.open(join(config.dataDir, 'as-posted'), { historyBlocks: config.historyBlocks });
+        asPosted = await Deriver.create(deriverOptions(asPostedStore, false, 'deriver-as-posted'));
+      }
 
       const registry = new Registry();
       collectDefaultMetrics({ register: registry, prefix: 'strand_process_' });
@@ -189,7 +202,7 @@ export class VerifierNode {
       new Gauge({ name: 'strand_verifier_overdue_queue_index', help: 'Oldest L1 message past the sequencing window and not in L2 (-1: none)', registers: [registry], collect() { const o = status().overdueQueueIndex; this.set(o === null ? -1 : Number(o)); } });
 
       const challenger = account
-        ? createChallenger(config, { client, chain: store, oracle: lower(deployment.oracle), fromBlock: deployment.deployBlock, ledger, account, logger: logger.child({ module: 'challenger' }) })
+        ? createChallenger(config, { client, chain: store, ...(asPostedStore ? { asPosted: asPostedStore } : {}), oracle: lower(deployment.oracle), fromBlock: deployment.deployBlock, ledger, account, logger: logger.child({ module: 'challenger' }) })
         : null;
       registerGameMetrics(registry, () => challenger?.status() ?? null);
 
@@ -201,14 +214,16 @@ export class VerifierNode {
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
       deriver.start();
+      asPosted?.start();
       signers?.start();
       challenger?.start();
       metrics.headBlock.set(deriver.derivedThrough);
       logger.info({ url, chainId: config.chainId, portal: deployment.portal, inbox: deployment.inbox, oracle: deployment.oracle, derivedThrough: deriver.derivedThrough }, 'verifier ready');
       if (challenger) logger.info({ account: challenger.account }, 'challenger playing dispute games');
-      return new VerifierNode(url, store, deriver, deployment, api, logger, challenger, signers);
+      return new VerifierNode(url, store, deriver, deployment, api, logger, challenger, signers, asPosted && asPostedStore ? { deriver: asPosted, store: asPostedStore } : null);
     } catch (err) {
       await signers?.close().catch(() => undefined);
+      await asPostedStore?.close().catch(() => undefined);
       await store.close().catch(() => undefined);
       throw err;
     }
@@ -219,7 +234,9 @@ export class VerifierNode {
       await this.challenger?.stop();
       await this.signers?.close();
       await this.deriver.stop();
+      await this.asPosted?.deriver.stop();
       await this.api.close();
+      await this.asPosted?.store.close();
       // Read before the close: a closed LMDB store throws on every read.
       const derivedThrough = this.store.headNumber();
       await this.store.close();

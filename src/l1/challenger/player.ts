@@ -13,6 +13,8 @@ import type { L1Client, PinnedL1 } from '../client.js';
 import { PollingLoop } from '../loop.js';
 import { ORACLE_ABI, ORACLE_STATUS, type ProposerWallet } from '../proposer/index.js';
 import { GAME_ABI, GAME_PHASE, ORACLE_CHALLENGER_ABI } from './abi.js';
+import { breaksForcedInclusion, nextQueueIndexAt, readQueueMessage } from '../queue-messages.js';
+import { queueIndexProof } from './forced-inclusion.js';
 import { Trace, type FaultSpec, type TraceChain } from './trace.js';
 
 export type PlayerRole = 'challenger' | 'defender';
@@ -40,6 +42,9 @@ export interface DisputePlayerOptions {
   readonly fault?: FaultSpec;
   /** Challenger, TEST ONLY: challenge honest outputs with a wrong trace (a liar, to lose its bond). */
   readonly lie?: boolean;
+  /** Challenger: the chain as posted (derived without the forced-inclusion rule), whose states
+   * prove that an output left an overdue L1 message out (forced-inclusion.ts). */
+  readonly asPosted?: PlayerChain;
   readonly pollIntervalMs?: number;
   readonly receiptPollMs?: number;
   readonly logger?: Logger;
@@ -65,6 +70,8 @@ export interface GamesStatus {
   readonly moot: number;
   /** L1 transactions this party sent in games since start. */
   readonly moves: number;
+  /** Outputs this party deleted by a forced-inclusion proof since start. */
+  readonly forcedInclusionProofs: number;
   readonly games: readonly GameView[];
 }
 
@@ -85,8 +92,8 @@ export type GameState = {
   dissection: Hex;
 };
 
-type Params = { oracle: ViemAddress; game: ViemAddress; bond: bigint; openWindow: bigint };
-type OracleOutput = { stateRoot: Hex; withdrawalsRoot: Hex; l2BlockNumber: bigint; timestamp: bigint; position: bigint };
+type Params = { oracle: ViemAddress; game: ViemAddress; bond: bigint; openWindow: bigint; portal: Address; sequencingWindow: bigint };
+type OracleOutput = { stateRoot: Hex; withdrawalsRoot: Hex; l2BlockNumber: bigint; timestamp: bigint; position: bigint; l1BlockNumber: bigint };
 
 const PHASE_NAMES = Object.fromEntries(Object.entries(GAME_PHASE).map(([k, v]) => [v, k])) as Record<number, keyof typeof GAME_PHASE>;
 const lower = (a: string): Address => a.toLowerCase() as Address;
@@ -107,6 +114,9 @@ export class DisputePlayer {
   private readonly ended = new Map<number, { view: GameView }>();
   private view: GameView[] = [];
   private moves = 0;
+  private forcedInclusionProofs = 0;
+  /** Outputs the forced-inclusion rule was checked against and holds for (a cache). */
+  private readonly includes = new Set<number>();
   private readonly warned = new Set<string>();
 
   constructor(private readonly o: DisputePlayerOptions) {
@@ -148,6 +158,7 @@ export class DisputePlayer {
       lost: this.o.role === 'challenger' ? proposerWins : challengerWins,
       moot: count('Moot'),
       moves: this.moves,
+      forcedInclusionProofs: this.forcedInclusionProofs,
       games: mine.sort((a, b) => a.gameId - b.gameId),
     };
   }
@@ -195,13 +206,15 @@ export class DisputePlayer {
     const oracle = this.o.oracle as ViemAddress;
     const game = await pinned.readContract({ address: oracle, abi: ORACLE_CHALLENGER_ABI, functionName: 'challenger' });
     try {
-      const [gameOracle, bond, openWindow] = await Promise.all([
+      const [gameOracle, bond, openWindow, portal, sequencingWindow] = await Promise.all([
         pinned.readContract({ address: game, abi: GAME_ABI, functionName: 'oracle' }),
         pinned.readContract({ address: game, abi: GAME_ABI, functionName: 'challengerBond' }),
         pinned.readContract({ address: game, abi: GAME_ABI, functionName: 'openWindow' }),
+        pinned.readContract({ address: game, abi: GAME_ABI, functionName: 'portal' }),
+        pinned.readContract({ address: game, abi: GAME_ABI, functionName: 'sequencingWindow' }),
       ]);
       if (gameOracle.toLowerCase() !== oracle.toLowerCase()) throw new Error(`the game at ${game} serves oracle ${gameOracle}`);
-      this.params = { oracle, game, bond, openWindow: BigInt(openWindow) };
+      this.params = { oracle, game, bond, openWindow: BigInt(openWindow), portal: lower(portal), sequencingWindow: BigInt(sequencingWindow) };
     } catch (err) {
       if (err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionZeroDataError)) {
         this.o.logger?.warn({ oracle, challenger: game }, 'the oracle\'s challenger is not a DisputeGame: no fraud-proof games to play');
@@ -301,6 +314,9 @@ export class DisputePlayer {
       if (this.agreed.has(i)) continue;
       const out = (await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [BigInt(i)] })) as OracleOutput;
       const l2Block = Number(out.l2BlockNumber);
+      // Before any derived chain: a censoring sequencer's outputs lie beyond the derived head
+      // for good (its batches are ignored), so they are answered from the output's own state.
+      if (await this.maybeProveUnconsumed(pinned, params, i, out)) return true;
       if ((this.o.chain.headNumber() ?? 0) < l2Block) return false; // not derived that far yet
       if (now >= out.timestamp + params.openWindow) continue;
       const prev = await this.previousOutput(pinned, oracle, i, out);
@@ -326,6 +342,39 @@ export class DisputePlayer {
       return true;
     }
     return false;
+  }
+
+  /** Deletes output `index` with DisputeGame.proveUnconsumedMessage when its state (the chain
+   * as posted, if that is what the output commits to) left out a message past the window at
+   * its proposal; true when the proof was sent. */
+  private async maybeProveUnconsumed(pinned: PinnedL1, params: Params, index: number, out: OracleOutput): Promise<boolean> {
+    const posted = this.o.asPosted;
+    if (!posted || this.includes.has(index)) return false;
+    const l2Block = Number(out.l2BlockNumber);
+    const header = posted.getHeader(l2Block);
+    if (!header) return false; // the posted chain has not reached it yet
+    const next = header.stateRoot === out.stateRoot.toLowerCase() ? nextQueueIndexAt(posted, l2Block) : undefined;
+    const message = next === undefined ? undefined : await readQueueMessage(pinned, params.portal, next, this.o.fromBlock);
+    if (next === undefined || !message || !breaksForcedInclusion(message, out.l1BlockNumber, params.sequencingWindow)) {
+      // Final for this output: its state, its proposal block and the portal's past are fixed
+      // (a message emitted later is later than the proposal too).
+      this.includes.add(index);
+      return false;
+    }
+    this.o.logger?.warn({ outputIndex: index, l2Block, queueIndex: next.toString(), messageL1Block: message.l1Block.toString(), proposedAt: out.l1BlockNumber.toString() }, 'output leaves out an L1 message past the sequencing window: proving it on L1');
+    const proof = queueIndexProof(posted, l2Block);
+    try {
+      await this.send(params.game, 'proveUnconsumedMessage', [BigInt(index), next, message, proof]);
+    } catch (err) {
+      // Deleted or final meanwhile: nothing left to prove against this output.
+      if (revertName(err) === 'OutputNotPending') {
+        this.includes.add(index);
+        return false;
+      }
+      throw err;
+    }
+    this.forcedInclusionProofs++;
+    return true;
   }
 
   /** Whether the output's roots differ from this chain's over (prevBlock, l2Block]. */

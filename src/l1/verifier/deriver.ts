@@ -73,6 +73,10 @@ export interface DeriverOptions {
   readonly commitGroup?: number;
   /** Rule 5: L1 blocks after which a queue message must be in L2 (default 3,600: 12 h of 12 s blocks). */
   readonly sequencingWindow?: number;
+  /** false: derive the chain AS POSTED, without rule 5 (the challenger's second chain: the one a
+   * censoring sequencer built, whose state proves on L1 that it left a message out). Never the
+   * chain a verifier serves. Default true. */
+  readonly forcedInclusion?: boolean;
   readonly pollIntervalMs?: number;
   readonly clock?: Clock;
   readonly logger?: Logger;
@@ -664,7 +668,7 @@ export class Deriver {
       }
       // Rule 5: by its end the batch must have consumed every message past the window.
       const first = this.queued(start + BigInt(needed));
-      if (first && first.l1Block + this.window <= b.l1Block) {
+      if (this.o.forcedInclusion !== false && first && first.l1Block + this.window <= b.l1Block) {
         return this.ignore(b, `leaves out L1 message ${first.message.queueIndex} from L1 block ${first.l1Block}, past the sequencing window of ${this.window} blocks`);
       }
       this.applied++;
@@ -757,6 +761,8 @@ export class Deriver {
       if (derived.stateRoot !== out.stateRoot) this.mismatchList.push({ ...base, field: 'stateRoot', onL1: out.stateRoot, derived: derived.stateRoot });
       if (wRoot !== out.withdrawalsRoot) this.mismatchList.push({ ...base, field: 'withdrawalsRoot', onL1: out.withdrawalsRoot, derived: wRoot });
       if (derived.stateRoot !== out.stateRoot || wRoot !== out.withdrawalsRoot) {
+        // The as-posted chain is not the rollup's: its disagreements are no alarm.
+        if (this.o.forcedInclusion === false) continue;
         this.o.logger?.error({ ...base, outputIndex: out.outputIndex.toString(), onL1: out.stateRoot, derived: derived.stateRoot }, 'OUTPUT MISMATCH: a proposed output differs from the derived chain');
       }
     }
