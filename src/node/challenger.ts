@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { createWalletClient, http, type LocalAccount } from 'viem';
-import type { Address } from '../core/index.js';
+import type { Address, Entry } from '../core/index.js';
 import { DisputePlayer, type GamesStatus, type L1Client, type PlayerChain } from '../l1/index.js';
 import type { LedgerConfig } from '../ledger/index.js';
 import type { NodeConfig } from './config.js';
@@ -14,6 +14,8 @@ export interface ChallengerDeps {
   readonly chain: PlayerChain;
   /** The chain as posted (derived without the forced-inclusion rule). */
   readonly asPosted?: PlayerChain;
+  /** The derived chain's inputs of blocks that skipped entries. */
+  readonly inputsOf?: (n: number) => readonly Entry[] | undefined;
   readonly oracle: Address;
   readonly fromBlock: bigint;
   readonly ledger: LedgerConfig;
@@ -32,6 +34,7 @@ export function createChallenger(config: NodeConfig, deps: ChallengerDeps): Disp
     role: 'challenger',
     chain: deps.chain,
     ...(deps.asPosted ? { asPosted: deps.asPosted } : {}),
+    ...(deps.inputsOf ? { inputsOf: deps.inputsOf } : {}),
     ledger: deps.ledger,
     fromBlock: deps.fromBlock,
     lie: config.testChallengerLie,

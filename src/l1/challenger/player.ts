@@ -6,7 +6,7 @@
 // its games stand. Timeouts: a party whose opponent's clock ran out calls resolve.
 import type { Logger } from 'pino';
 import { BaseError, ContractFunctionRevertedError, ContractFunctionZeroDataError, type Abi, type Address as ViemAddress } from 'viem';
-import { hashFromBytes, type Address, type Hex, type SealedHeader, type Withdrawal } from '../../core/index.js';
+import { hashFromBytes, type Address, type Entry, type Hex, type SealedHeader, type Withdrawal } from '../../core/index.js';
 import { withdrawalLeaf, type LedgerConfig } from '../../ledger/index.js';
 import { merkleRoot } from '../../merkle/index.js';
 import type { L1Client, PinnedL1 } from '../client.js';
@@ -45,6 +45,9 @@ export interface DisputePlayerOptions {
   /** Challenger: the chain as posted (derived without the forced-inclusion rule), whose states
    * prove that an output left an overdue L1 message out (forced-inclusion.ts). */
   readonly asPosted?: PlayerChain;
+  /** A derived chain's inputs of blocks that skipped entries (derivedBlockInputs): its traces
+   * step through the batch as posted. Undefined: the blocks' entries are the inputs. */
+  readonly inputsOf?: (n: number) => readonly Entry[] | undefined;
   readonly pollIntervalMs?: number;
   readonly receiptPollMs?: number;
   readonly logger?: Logger;
@@ -413,7 +416,7 @@ export class DisputePlayer {
     const key = index * 2 + (fault ? 1 : 0);
     let t = this.traces.get(key);
     if (!t) {
-      t = Trace.fromChain(this.o.chain, this.o.ledger, prevBlock, l2Block, fault);
+      t = Trace.fromChain(this.o.chain, this.o.ledger, prevBlock, l2Block, fault, this.o.inputsOf);
       this.traces.set(key, t);
       // A trace holds its range's states: keep the recent ones (games run on recent outputs).
       if (this.traces.size > MAX_TRACES) this.traces.delete(this.traces.keys().next().value!);

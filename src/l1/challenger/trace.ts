@@ -187,15 +187,17 @@ export class Trace {
     });
   }
 
-  /** The trace of blocks (prevBlock, l2Block] of `chain`, from its state at prevBlock. */
-  static fromChain(chain: TraceChain, ledger: LedgerConfig, prevBlock: number, l2Block: number, fault?: FaultSpec): Trace {
+  /** The trace of blocks (prevBlock, l2Block] of `chain`, from its state at prevBlock. A
+   * derived chain gives `inputsOf` for blocks whose batch carried entries it skipped: the trace
+   * steps through the inputs as posted, so that both parties of a game agree on them. */
+  static fromChain(chain: TraceChain, ledger: LedgerConfig, prevBlock: number, l2Block: number, fault?: FaultSpec, inputsOf?: (n: number) => readonly Entry[] | undefined): Trace {
     const root = chain.getSmtRoot(prevBlock);
     if (!root) throw new Error(`the state at L2 block ${prevBlock} is not available (pruned or not derived yet)`);
     const entries: Entry[] = [];
     for (let n = prevBlock + 1; n <= l2Block; n++) {
       const b = chain.getBlock(n);
       if (!b) throw new Error(`L2 block ${n} is not available to build the trace up to ${l2Block}`);
-      entries.push(...b.entries);
+      entries.push(...(inputsOf?.(n) ?? b.entries));
     }
     const trace = new Trace(ledger, leavesAt(chain, root), entries, fault);
     if (trace.stateRoots[0] !== bytesToHex(root.hash)) throw new Error(`the state loaded at L2 block ${prevBlock} does not hash to its root`);

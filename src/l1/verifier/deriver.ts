@@ -82,6 +82,18 @@ export interface DeriverOptions {
   readonly logger?: Logger;
 }
 
+/** Meta key under which a derived block that skipped entries keeps all of its inputs. */
+export function derivedInputsKey(n: number): string {
+  return `deriver.inputs.${n}`;
+}
+
+/** The entries derived block `n` was built from, in batch order with the skipped ones
+ * (undefined when it skipped none: its own entries are then its inputs). */
+export function derivedBlockInputs(store: { getMeta(key: string): unknown }, chainId: number, n: number): Entry[] | undefined {
+  const encoded = store.getMeta(derivedInputsKey(n)) as string[] | undefined;
+  return encoded?.map((h) => withHash(chainId, decodeEntry(hexToBytes(h as L2Hex))) as Entry);
+}
+
 /** One derived L2 block. */
 export interface DerivedBlock {
   readonly number: number;
@@ -726,7 +738,10 @@ export class Deriver {
         rejected: ex.rejected.map((r) => ({ hash: r.entry.hash, code: r.code, message: r.message })),
         withdrawals: ex.withdrawals,
         consumedPending: [],
-        meta: [this.batchRecord(b.batchIndex)],
+        // A block that skipped entries keeps the batch's full list with it: a fraud-proof trace
+        // steps through the inputs as posted, skipped ones included, or the two parties of a
+        // game would disagree on the inputs (docs/FRAUD-PROOFS.md).
+        meta: [this.batchRecord(b.batchIndex), ...(ex.rejected.length > 0 ? [[derivedInputsKey(blk.number), entries.map((e) => bytesToHex(encodeEntry(e)))] as const] : [])],
       };
       group.push({ block, effects });
       for (const c of ex.changes) {

@@ -1,2 +1,2 @@
 // Public surface of src/l1/verifier: derivation of the L2 chain from L1 alone.
-export { Deriver, type DerivedBlock, type DeriverOptions, type DeriverStatus, type IgnoredBatch, type OutputMismatch } from './deriver.js';
+export { Deriver, derivedBlockInputs, derivedInputsKey, type DerivedBlock, type DeriverOptions, type DeriverStatus, type IgnoredBatch, type OutputMismatch } from './deriver.js';
