@@ -9,42 +9,23 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPublicClient, createWalletClient, http, parseEventLogs, type Address as ViemAddress, type PublicClient } from 'viem';
+import { createWalletClient, http, parseEventLogs, type Address as ViemAddress, type PublicClient } from 'viem';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildContracts } from '../../scripts/build-contracts.js';
 import { ETH, hexToBytes, type Address } from '../../src/core/index.js';
 import { addressOfPrivateKey } from '../../src/crypto/index.js';
-import {
-  GAME_ABI,
-  GAME_PHASE,
-  ORACLE_ABI,
-  ORACLE_STATUS,
-  PORTAL_ABI,
-  PORTAL_WITHDRAWAL_ABI,
-  PROPOSER_FAULTS,
-  deployContracts,
-  genesisStateRoot,
-  startAnvil,
-  type Anvil,
-  type Deployment,
-  type ProposerFault,
-} from '../../src/l1/index.js';
-import { devAccounts } from '../../src/node/index.js';
+import { GAME_ABI, GAME_PHASE, ORACLE_ABI, ORACLE_STATUS, PORTAL_ABI, PORTAL_WITHDRAWAL_ABI, PROPOSER_FAULTS, type Anvil, type Deployment, type ProposerFault } from '../../src/l1/index.js';
+import { BURN, CHALLENGER, FRAUD_ACCOUNTS, PROPOSER, SEQUENCER, SEQUENCER_KEY, sequencerConfig, startFraudChain } from '../helpers/fraud-chain.js';
 import { spawnStrand, type NodeProcess } from '../helpers/node-process.js';
-import { DEV_KEYS, MIN_FEE, getJson, postJson, signedTx, waitUntil } from '../helpers/txs.js';
+import { DEV_KEYS, getJson, postJson, signedTx, waitUntil } from '../helpers/txs.js';
 
 const PERIOD = 120n;
 const CLOCK = 40n;
 const OPEN_WINDOW = 30n;
 const BOND = 10n ** 16n;
 const CHALLENGER_BOND = 3n * 10n ** 16n;
-const BURN: ViemAddress = '0x000000000000000000000000000000000000dEaD';
-const SEQUENCER_KEY = `0x${'11'.repeat(32)}`;
-const SEQUENCER = addressOfPrivateKey(hexToBytes(SEQUENCER_KEY));
-const ACCOUNTS = devAccounts(10);
-type DevAccount = (typeof ACCOUNTS)[number];
-const [DEPLOYER, PROPOSER, CHALLENGER, BATCHER, LIAR] = ACCOUNTS as [DevAccount, DevAccount, DevAccount, DevAccount, DevAccount, ...DevAccount[]];
+const ACCOUNTS = FRAUD_ACCOUNTS;
+const LIAR = ACCOUNTS[4]!;
 const USER = { key: DEV_KEYS[2], address: addressOfPrivateKey(hexToBytes(DEV_KEYS[2])) };
 const L1_RECIPIENT = '0x00000000000000000000000000000000000c0ffe' as Address;
 
@@ -63,32 +44,9 @@ function tempDir(): string {
 }
 
 beforeAll(async () => {
-  buildContracts();
-  anvil = await startAnvil();
-  const transport = http(anvil.rpcUrl, { retryCount: 0 });
-  pub = createPublicClient({ chain: foundry, transport, pollingInterval: 50 }) as PublicClient;
-  const wallet = createWalletClient({ chain: foundry, transport });
-  deployment = await deployContracts(
-    { wallet, publicClient: pub, account: DEPLOYER.address as ViemAddress },
-    {
-      proposer: PROPOSER.address as ViemAddress,
-      challenger: CHALLENGER.address as ViemAddress,
-      batcher: BATCHER.address as ViemAddress,
-      challengePeriodSeconds: PERIOD,
-      bond: BOND,
-      fraud: {
-        chainId: 901,
-        feeRecipient: SEQUENCER as ViemAddress,
-        tokens: [ETH as ViemAddress],
-        minFees: new Map([[ETH, MIN_FEE]]),
-        genesisStateRoot: genesisStateRoot([]),
-        challengerBond: CHALLENGER_BOND,
-        clockSeconds: CLOCK,
-        openWindowSeconds: OPEN_WINDOW,
-      },
-    },
-  );
+  ({ anvil, pub, deployment } = await startFraudChain({ challengePeriod: PERIOD, bond: BOND, challengerBond: CHALLENGER_BOND, clock: CLOCK, openWindow: OPEN_WINDOW }));
   game = deployment.disputeGame!;
+  const wallet = createWalletClient({ chain: foundry, transport: http(anvil.rpcUrl) });
   const hash = await wallet.writeContract({ account: ACCOUNTS[9]!.address as ViemAddress, chain: foundry, address: deployment.portal, abi: PORTAL_ABI, functionName: 'depositETH', args: [USER.address as ViemAddress], value: 100n * 10n ** 18n });
   await pub.waitForTransactionReceipt({ hash });
   seqDir = tempDir();
@@ -104,26 +62,7 @@ afterAll(async () => {
 });
 
 function startSequencer(fault?: ProposerFault): Promise<NodeProcess> {
-  const config = {
-    role: 'sequencer',
-    dataDir: seqDir,
-    port: 0,
-    events: false,
-    blockTimeMs: 50,
-    l1Rpc: [anvil.rpcUrl],
-    portal: deployment.portal,
-    inbox: deployment.inbox,
-    oracle: deployment.oracle,
-    batcherKey: BATCHER.privateKey,
-    batchMaxDelayMs: 100,
-    proposerKey: PROPOSER.privateKey,
-    outputIntervalBlocks: 1,
-    outputBond: BOND.toString(),
-    l1StartBlock: Number(deployment.deployBlock),
-    l1Confirmations: 1,
-    l1PollMs: 100,
-    ...(fault ? { testProposerFault: fault } : {}),
-  };
+  const config = sequencerConfig({ anvil, pub, deployment }, seqDir, BOND, fault ? { testProposerFault: fault } : {});
   const path = join(seqDir, 'config.json');
   writeFileSync(path, JSON.stringify(config));
   return spawnStrand(['node', '--config', path], { STRAND_TEST_FAULTS: '1', ...(process.env.FRAUD_TEST_LOGS ? { STRAND_LOG_LEVEL: 'info' } : {}) }).then((p) => (procs.push(p), p));

@@ -9,26 +9,20 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPublicClient, createTestClient, createWalletClient, http, parseEventLogs, type Address as ViemAddress, type PublicClient } from 'viem';
+import { createTestClient, createWalletClient, http, parseEventLogs, type Address as ViemAddress, type PublicClient } from 'viem';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildContracts } from '../../scripts/build-contracts.js';
 import { ETH, hexToBytes, type Address } from '../../src/core/index.js';
 import { addressOfPrivateKey } from '../../src/crypto/index.js';
-import { GAME_ABI, ORACLE_ABI, ORACLE_STATUS, PORTAL_ABI, PORTAL_WITHDRAWAL_ABI, deployContracts, genesisStateRoot, startAnvil, type Anvil, type Deployment } from '../../src/l1/index.js';
-import { devAccounts } from '../../src/node/index.js';
+import { GAME_ABI, ORACLE_ABI, ORACLE_STATUS, PORTAL_ABI, PORTAL_WITHDRAWAL_ABI, type Anvil, type Deployment } from '../../src/l1/index.js';
+import { BURN, CHALLENGER, FRAUD_ACCOUNTS, SEQUENCER, SEQUENCER_KEY, sequencerConfig, startFraudChain } from '../helpers/fraud-chain.js';
 import { spawnStrand, type NodeProcess } from '../helpers/node-process.js';
-import { DEV_KEYS, MIN_FEE, getJson, postJson, signedTx, waitUntil } from '../helpers/txs.js';
+import { DEV_KEYS, getJson, postJson, signedTx, waitUntil } from '../helpers/txs.js';
 
 const PERIOD = 120n;
 const WINDOW = 6; // L1 blocks: the sequencing window of the derivation and of the game
 const BOND = 10n ** 16n;
-const BURN: ViemAddress = '0x000000000000000000000000000000000000dEaD';
-const SEQUENCER_KEY = `0x${'11'.repeat(32)}`;
-const SEQUENCER = addressOfPrivateKey(hexToBytes(SEQUENCER_KEY));
-const ACCOUNTS = devAccounts(10);
-type DevAccount = (typeof ACCOUNTS)[number];
-const [DEPLOYER, PROPOSER, CHALLENGER, BATCHER] = ACCOUNTS as [DevAccount, DevAccount, DevAccount, DevAccount, ...DevAccount[]];
+const ACCOUNTS = FRAUD_ACCOUNTS;
 const USER = { key: DEV_KEYS[2], address: addressOfPrivateKey(hexToBytes(DEV_KEYS[2])) };
 const L1_RECIPIENT = '0x00000000000000000000000000000000000c0ffe' as Address;
 const CENSORED = '0x00000000000000000000000000000000000ce550' as Address;
@@ -53,32 +47,7 @@ async function deposit(to: Address, wei: bigint): Promise<bigint> {
 }
 
 beforeAll(async () => {
-  buildContracts();
-  anvil = await startAnvil();
-  const transport = http(anvil.rpcUrl, { retryCount: 0 });
-  pub = createPublicClient({ chain: foundry, transport, pollingInterval: 50 }) as PublicClient;
-  const wallet = createWalletClient({ chain: foundry, transport });
-  deployment = await deployContracts(
-    { wallet, publicClient: pub, account: DEPLOYER.address as ViemAddress },
-    {
-      proposer: PROPOSER.address as ViemAddress,
-      challenger: CHALLENGER.address as ViemAddress,
-      batcher: BATCHER.address as ViemAddress,
-      challengePeriodSeconds: PERIOD,
-      bond: BOND,
-      fraud: {
-        chainId: 901,
-        feeRecipient: SEQUENCER as ViemAddress,
-        tokens: [ETH as ViemAddress],
-        minFees: new Map([[ETH, MIN_FEE]]),
-        genesisStateRoot: genesisStateRoot([]),
-        challengerBond: 3n * 10n ** 16n,
-        clockSeconds: 40n,
-        openWindowSeconds: 30n,
-        sequencingWindow: BigInt(WINDOW),
-      },
-    },
-  );
+  ({ anvil, pub, deployment } = await startFraudChain({ challengePeriod: PERIOD, bond: BOND, challengerBond: 3n * 10n ** 16n, clock: 40n, openWindow: 30n, sequencingWindow: WINDOW }));
   await deposit(USER.address, 100n * 10n ** 18n);
   seqDir = tempDir();
   writeFileSync(join(seqDir, 'sequencer.key'), `${SEQUENCER_KEY}\n`);
@@ -92,27 +61,7 @@ afterAll(async () => {
 });
 
 function startSequencer(skipQueue: boolean): Promise<NodeProcess> {
-  const config = {
-    role: 'sequencer',
-    dataDir: seqDir,
-    port: 0,
-    events: false,
-    blockTimeMs: 50,
-    l1Rpc: [anvil.rpcUrl],
-    portal: deployment.portal,
-    inbox: deployment.inbox,
-    oracle: deployment.oracle,
-    batcherKey: BATCHER.privateKey,
-    batchMaxDelayMs: 100,
-    proposerKey: PROPOSER.privateKey,
-    outputIntervalBlocks: 1,
-    outputBond: BOND.toString(),
-    l1StartBlock: Number(deployment.deployBlock),
-    l1Confirmations: 1,
-    l1PollMs: 100,
-    sequencingWindow: WINDOW,
-    ...(skipQueue ? { testProposerFault: 'skipped-deposit' } : {}),
-  };
+  const config = sequencerConfig({ anvil, pub, deployment }, seqDir, BOND, { sequencingWindow: WINDOW, ...(skipQueue ? { testProposerFault: 'skipped-deposit' } : {}) });
   const path = join(seqDir, 'config.json');
   writeFileSync(path, JSON.stringify(config));
   return spawnStrand(['node', '--config', path], { STRAND_TEST_FAULTS: '1', ...(process.env.FRAUD_TEST_LOGS ? { STRAND_LOG_LEVEL: 'info' } : {}) }).then((p) => (procs.push(p), p));
