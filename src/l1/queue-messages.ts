@@ -31,12 +31,14 @@ export function breaksForcedInclusion(m: QueueMessagePreimage | undefined, propo
 /** A chain whose historical states can be read (a node's ChainStore). */
 export interface StateHistory extends NodeReader {
   getSmtRoot(n: number): SmtRoot | undefined;
+  /** The oldest block whose state nodes are kept (older roots remain, their nodes do not). */
+  oldestProvableBlock?(): number;
 }
 
 /** Next L1 queue index of the state after block `n` (undefined: that state is not kept). */
 export function nextQueueIndexAt(chain: StateHistory, n: number): bigint | undefined {
   const root = chain.getSmtRoot(n);
-  return root ? decodeStateValue(smtGet(chain, root, queueKey())) : undefined;
+  return root && n >= (chain.oldestProvableBlock?.() ?? 0) ? decodeStateValue(smtGet(chain, root, queueKey())) : undefined;
 }
 
 /** Queue message `index` from the portal's events (indexed lookups), or undefined if the portal

@@ -14,6 +14,8 @@ export interface ChallengerDeps {
   readonly chain: PlayerChain;
   /** The chain as posted (derived without the forced-inclusion rule). */
   readonly asPosted?: PlayerChain;
+  /** Where the pre-states of its games are saved. */
+  readonly preStateDir?: string;
   /** The derived chain's inputs of blocks that skipped entries. */
   readonly inputsOf?: (n: number) => readonly Entry[] | undefined;
   readonly oracle: Address;
@@ -35,6 +37,7 @@ export function createChallenger(config: NodeConfig, deps: ChallengerDeps): Disp
     chain: deps.chain,
     ...(deps.asPosted ? { asPosted: deps.asPosted } : {}),
     ...(deps.inputsOf ? { inputsOf: deps.inputsOf } : {}),
+    ...(deps.preStateDir ? { preStateDir: deps.preStateDir } : {}),
     ledger: deps.ledger,
     fromBlock: deps.fromBlock,
     lie: config.testChallengerLie,

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { StrandError, type Address, type Hash, type L1Message } from '../core/index.js';
 import { withHash } from '../crypto/index.js';
@@ -34,6 +35,8 @@ export type L1BalanceReporter = (role: 'batcher' | 'proposer', wei: bigint) => v
 
 export interface L1LinkConfig {
   readonly chainId: number;
+  /** The node's data directory: the defender saves its games' pre-states under `games/`. */
+  readonly dataDir: string;
   readonly inbox?: string | undefined;
   readonly batcherKey?: string | undefined;
   readonly batchMaxDelayMs: number;
@@ -162,6 +165,7 @@ export class L1Link {
             ledger: config.ledger,
             fromBlock: BigInt(config.l1StartBlock),
             ...(fault ? { fault } : {}),
+            preStateDir: join(config.dataDir, 'games'),
             pollIntervalMs: config.l1PollMs,
             logger: logger.child({ service: 'defender' }),
           })

@@ -202,7 +202,7 @@ export class VerifierNode {
       new Gauge({ name: 'strand_verifier_overdue_queue_index', help: 'Oldest L1 message past the sequencing window and not in L2 (-1: none)', registers: [registry], collect() { const o = status().overdueQueueIndex; this.set(o === null ? -1 : Number(o)); } });
 
       const challenger = account
-        ? createChallenger(config, { client, chain: store, inputsOf: (n) => derivedBlockInputs(store, ledger.chainId, n), ...(asPostedStore ? { asPosted: asPostedStore } : {}), oracle: lower(deployment.oracle), fromBlock: deployment.deployBlock, ledger, account, logger: logger.child({ module: 'challenger' }) })
+        ? createChallenger(config, { client, chain: store, preStateDir: join(config.dataDir, 'games'), inputsOf: (n) => derivedBlockInputs(store, ledger.chainId, n), ...(asPostedStore ? { asPosted: asPostedStore } : {}), oracle: lower(deployment.oracle), fromBlock: deployment.deployBlock, ledger, account, logger: logger.child({ module: 'challenger' }) })
         : null;
       registerGameMetrics(registry, () => challenger?.status() ?? null);
 

@@ -5,11 +5,11 @@
 // to reach the output's block.
 import { queueKey } from '../../ledger/index.js';
 import { ProofTree, type SolProof } from './prover.js';
-import { leavesAt, type TraceChain } from './trace.js';
+import { leavesAt, stateKept, type TraceChain } from './trace.js';
 
 /** The SparseMerkle.sol proof of the queue-index leaf in `chain`'s state after block `n`. */
 export function queueIndexProof(chain: TraceChain, n: number): SolProof {
   const root = chain.getSmtRoot(n);
-  if (!root) throw new Error(`the state at L2 block ${n} is not available (pruned or not derived yet)`);
+  if (!root || !stateKept(chain, n)) throw new Error(`the state at L2 block ${n} is not available (pruned or not derived yet)`);
   return new ProofTree(leavesAt(chain, root)).prove(queueKey());
 }

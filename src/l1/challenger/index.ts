@@ -3,6 +3,7 @@
 // DisputeGame as challenger or as the proposer's defender. Re-exported by src/l1/index.ts.
 export { GAME_ABI, GAME_PHASE, ORACLE_CHALLENGER_ABI } from './abi.js';
 export { ProofTree, proveEntry, type Leaves, type SolProof } from './prover.js';
+export { PreStates, type SavedPreState } from './pre-states.js';
 export {
   ARITY,
   Frontier,
@@ -13,6 +14,7 @@ export {
   commitmentOf,
   genesisStateRoot,
   leavesAt,
+  stateKept,
   phantomWithdrawal,
   type FaultSpec,
   type ProposerFault,

@@ -15,7 +15,8 @@ import { ORACLE_ABI, ORACLE_STATUS, type ProposerWallet } from '../proposer/inde
 import { GAME_ABI, GAME_PHASE, ORACLE_CHALLENGER_ABI } from './abi.js';
 import { breaksForcedInclusion, nextQueueIndexAt, readQueueMessage } from '../queue-messages.js';
 import { queueIndexProof } from './forced-inclusion.js';
-import { Trace, type FaultSpec, type TraceChain } from './trace.js';
+import { PreStates } from './pre-states.js';
+import { Trace, leavesAt, stateKept, type FaultSpec, type TraceChain } from './trace.js';
 
 export type PlayerRole = 'challenger' | 'defender';
 
@@ -48,6 +49,9 @@ export interface DisputePlayerOptions {
   /** A derived chain's inputs of blocks that skipped entries (derivedBlockInputs): its traces
    * step through the batch as posted. Undefined: the blocks' entries are the inputs. */
   readonly inputsOf?: (n: number) => readonly Entry[] | undefined;
+  /** Where the pre-states of this party's games are saved (pre-states.ts): games then outlive
+   * the chain's state history and restarts. Undefined: traces need the state in the chain. */
+  readonly preStateDir?: string;
   readonly pollIntervalMs?: number;
   readonly receiptPollMs?: number;
   readonly logger?: Logger;
@@ -121,9 +125,11 @@ export class DisputePlayer {
   /** Outputs the forced-inclusion rule was checked against and holds for (a cache). */
   private readonly includes = new Set<number>();
   private readonly warned = new Set<string>();
+  private readonly preStates: PreStates | undefined;
 
   constructor(private readonly o: DisputePlayerOptions) {
     this.me = lower(o.wallet.account.address);
+    this.preStates = o.preStateDir ? new PreStates(o.preStateDir) : undefined;
     this.loop = new PollingLoop(`dispute-${o.role}`, (signal) => this.pass(signal), {
       intervalMs: o.pollIntervalMs ?? 1_000,
       errorBackoff: { baseMs: o.pollIntervalMs ?? 1_000, maxMs: 10_000 },
@@ -198,6 +204,8 @@ export class DisputePlayer {
       }
     }
     this.view = live;
+    // A saved pre-state is needed while a game of ours over its output is live.
+    for (const index of this.preStates?.list() ?? []) if (!mineOpen.has(index)) this.preStates!.drop(index);
     if (this.o.role === 'challenger' && (await this.maybeOpen(pinned, now, params, mineOpen))) moved = true;
     return moved ? 'again' : undefined;
   }
@@ -329,6 +337,7 @@ export class DisputePlayer {
         continue;
       }
       this.o.logger?.warn({ outputIndex: i, l2Block, onL1: out.stateRoot }, 'output differs from this chain: opening a dispute game');
+      this.savePreState(i, prev.block);
       try {
         await this.send(params.game, 'open', [BigInt(i), BigInt(prev.index)], params.bond);
       } catch (err) {
@@ -412,11 +421,34 @@ export class DisputePlayer {
     return { kind: 'phantom-withdrawal', beneficiary: this.me };
   }
 
+  /** Saves the state at prevBlock for a game over output `index`, once (see pre-states.ts). */
+  private savePreState(index: number, prevBlock: number): void {
+    if (!this.preStates || this.preStates.has(index)) return;
+    const root = this.o.chain.getSmtRoot(prevBlock);
+    if (!root || !stateKept(this.o.chain, prevBlock)) return; // already pruned: ownTrace says so when it needs it
+    this.preStates.save(index, { prevBlock, leaves: leavesAt(this.o.chain, root) });
+  }
+
+  /** The trace from the chain's state at prevBlock, or from the saved pre-state once the chain
+   * has pruned that state. */
+  private traceFromState(index: number, prevBlock: number, l2Block: number, fault?: FaultSpec): Trace {
+    if (stateKept(this.o.chain, prevBlock)) {
+      this.savePreState(index, prevBlock);
+      return Trace.fromChain(this.o.chain, this.o.ledger, prevBlock, l2Block, fault, this.o.inputsOf);
+    }
+    const saved = this.preStates?.load(index);
+    const header = this.o.chain.getHeader(prevBlock);
+    if (!saved || saved.prevBlock !== prevBlock || !header) {
+      throw new Error(`the state at L2 block ${prevBlock} is pruned and no pre-state was saved for output ${index}: raise historyBlocks above the open window in blocks`);
+    }
+    return Trace.fromPreState(this.o.chain, this.o.ledger, { leaves: saved.leaves, root: header.stateRoot as Hex }, prevBlock, l2Block, fault, this.o.inputsOf);
+  }
+
   private ownTrace(index: number, prevBlock: number, l2Block: number, fault?: FaultSpec): Trace {
     const key = index * 2 + (fault ? 1 : 0);
     let t = this.traces.get(key);
     if (!t) {
-      t = Trace.fromChain(this.o.chain, this.o.ledger, prevBlock, l2Block, fault, this.o.inputsOf);
+      t = this.traceFromState(index, prevBlock, l2Block, fault);
       this.traces.set(key, t);
       // A trace holds its range's states: keep the recent ones (games run on recent outputs).
       if (this.traces.size > MAX_TRACES) this.traces.delete(this.traces.keys().next().value!);

@@ -119,6 +119,14 @@ export function genesisStateRoot(allocations: readonly GenesisAllocation[]): Hex
 export interface TraceChain extends NodeReader {
   getBlock(n: number): Block | undefined;
   getSmtRoot(n: number): SmtRoot | undefined;
+  /** The oldest block whose state nodes are still kept (roots of older ones remain, their
+   * nodes do not); undefined: every state is kept. */
+  oldestProvableBlock?(): number;
+}
+
+/** Whether `chain` still holds the whole state after block `n`. */
+export function stateKept(chain: TraceChain, n: number): boolean {
+  return chain.getSmtRoot(n) !== undefined && n >= (chain.oldestProvableBlock?.() ?? 0);
 }
 
 /** The leaves of the state at `root`: every leaf node reachable from it. */
@@ -171,7 +179,8 @@ export class Trace {
 
   constructor(
     readonly ledger: LedgerConfig,
-    private readonly pre: Leaves,
+    /** The leaves of the state the trace starts from (saved by a party that plays a game). */
+    readonly pre: Leaves,
     readonly entries: readonly Entry[],
     readonly fault?: FaultSpec,
   ) {
@@ -192,15 +201,30 @@ export class Trace {
    * steps through the inputs as posted, so that both parties of a game agree on them. */
   static fromChain(chain: TraceChain, ledger: LedgerConfig, prevBlock: number, l2Block: number, fault?: FaultSpec, inputsOf?: (n: number) => readonly Entry[] | undefined): Trace {
     const root = chain.getSmtRoot(prevBlock);
-    if (!root) throw new Error(`the state at L2 block ${prevBlock} is not available (pruned or not derived yet)`);
+    if (!root || !stateKept(chain, prevBlock)) throw new Error(`the state at L2 block ${prevBlock} is not available (pruned or not derived yet)`);
+    return Trace.fromPreState(chain, ledger, { leaves: leavesAt(chain, root), root: bytesToHex(root.hash) as Hex }, prevBlock, l2Block, fault, inputsOf);
+  }
+
+  /** The same trace from the leaves of the state at prevBlock held elsewhere (a saved
+   * pre-state, once the chain has pruned it); `root` is that block's state root, which the
+   * leaves must hash to. The blocks come from the chain (blocks are never pruned). */
+  static fromPreState(
+    chain: Pick<TraceChain, 'getBlock'>,
+    ledger: LedgerConfig,
+    pre: { readonly leaves: Leaves; readonly root: Hex },
+    prevBlock: number,
+    l2Block: number,
+    fault?: FaultSpec,
+    inputsOf?: (n: number) => readonly Entry[] | undefined,
+  ): Trace {
     const entries: Entry[] = [];
     for (let n = prevBlock + 1; n <= l2Block; n++) {
       const b = chain.getBlock(n);
       if (!b) throw new Error(`L2 block ${n} is not available to build the trace up to ${l2Block}`);
       entries.push(...(inputsOf?.(n) ?? b.entries));
     }
-    const trace = new Trace(ledger, leavesAt(chain, root), entries, fault);
-    if (trace.stateRoots[0] !== bytesToHex(root.hash)) throw new Error(`the state loaded at L2 block ${prevBlock} does not hash to its root`);
+    const trace = new Trace(ledger, pre.leaves, entries, fault);
+    if (trace.stateRoots[0] !== pre.root.toLowerCase()) throw new Error(`the state loaded at L2 block ${prevBlock} does not hash to its root ${pre.root}`);
     return trace;
   }
 
