@@ -6,7 +6,7 @@
 // depended on the wrong output cannot be finalized against it. One challenger is killed with -9
 // in the middle of its game and resumes it from L1. Then an honest proposer against a lying
 // challenger: the output stays, the liar's bond goes to the proposer.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createWalletClient, http, parseEventLogs, type Address as ViemAddress, type PublicClient } from 'viem';
@@ -168,6 +168,9 @@ describe('fraud proofs: a faulty proposer against a challenger process', () => {
       let phaseAtKill: number | undefined;
       const { id, g } = await nextEndedGame(before, killMidGame ? async (open) => {
         phaseAtKill = open.phase;
+        // The challenger saved the game's pre-state before it opened it: the restarted process
+        // plays on from it even if its chain no longer holds that state.
+        expect(existsSync(join(challengerDir(), 'games', `output-${open.outputIndex}.state`))).toBe(true);
         challenger.proc.kill('SIGKILL');
         await challenger.exited;
         challenger = await startChallenger(challengerDir(), CHALLENGER.privateKey);
@@ -212,6 +215,8 @@ describe('fraud proofs: a faulty proposer against a challenger process', () => {
     const status = (await getJson(`${challenger.url}/v1/status`)).json as { disputes?: { role: string; open: number; won: number; lost: number; games: unknown[] } };
     expect(status.disputes).toMatchObject({ role: 'challenger', account: CHALLENGER.address, open: 0, won: PROPOSER_FAULTS.length, lost: 0 });
     expect(status.disputes!.games).toHaveLength(PROPOSER_FAULTS.length);
+    // Every game ended: no pre-state is kept any more.
+    await waitUntil(async () => (readdirSync(join(challengerDir(), 'games')).length === 0 ? true : undefined), 10_000, 100);
     await stop(challenger);
   });
 });
