@@ -37,6 +37,10 @@ export interface L1LinkConfig {
   readonly chainId: number;
   /** The node's data directory: the defender saves its games' pre-states under `games/`. */
   readonly dataDir: string;
+  /** How many blocks' states the node keeps, and how often blocks close at most: the defender
+   * checks that they cover the game's open window. */
+  readonly historyBlocks: number;
+  readonly blockTimeMs: number;
   readonly inbox?: string | undefined;
   readonly batcherKey?: string | undefined;
   readonly batchMaxDelayMs: number;
@@ -166,6 +170,7 @@ export class L1Link {
             fromBlock: BigInt(config.l1StartBlock),
             ...(fault ? { fault } : {}),
             preStateDir: join(config.dataDir, 'games'),
+            historySeconds: (config.historyBlocks * config.blockTimeMs) / 1000,
             pollIntervalMs: config.l1PollMs,
             logger: logger.child({ service: 'defender' }),
           })

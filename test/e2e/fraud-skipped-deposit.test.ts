@@ -60,8 +60,8 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function startSequencer(skipQueue: boolean): Promise<NodeProcess> {
-  const config = sequencerConfig({ anvil, pub, deployment }, seqDir, BOND, { sequencingWindow: WINDOW, ...(skipQueue ? { testProposerFault: 'skipped-deposit' } : {}) });
+function startSequencer(skipQueue: boolean, extra: Record<string, unknown> = {}): Promise<NodeProcess> {
+  const config = sequencerConfig({ anvil, pub, deployment }, seqDir, BOND, { sequencingWindow: WINDOW, ...(skipQueue ? { testProposerFault: 'skipped-deposit' } : {}), ...extra });
   const path = join(seqDir, 'config.json');
   writeFileSync(path, JSON.stringify(config));
   return spawnStrand(['node', '--config', path], { STRAND_TEST_FAULTS: '1', ...(process.env.FRAUD_TEST_LOGS ? { STRAND_LOG_LEVEL: 'info' } : {}) }).then((p) => (procs.push(p), p));
@@ -79,12 +79,15 @@ const balanceOf = async (url: string, who: Address): Promise<bigint> => {
 
 describe('fraud proofs: a sequencer that skips a forced deposit', () => {
   it('the challenger deletes its output from the output\'s own state, inside the window; the bonds move; the withdrawal is refused', async () => {
-    // An honest run first, so that USER has L2 funds from the deposit of beforeAll.
-    const honest = await startSequencer(false);
+    // An honest run first, so that USER has L2 funds from the deposit of beforeAll. Its blocks
+    // close every 20 ms: 1,024 kept states cover 20 s, less than the game's open window of 30 s,
+    // and the defender says so (a game opened late could find its starting state pruned).
+    const honest = await startSequencer(false, { blockTimeMs: 20 });
     await waitUntil(async () => ((await balanceOf(honest.url, USER.address)) > 0n ? true : undefined), 30_000, 100);
     // ...and posted and proposed: the censored chain starts from a settled one.
     await waitUntil(async () => ((await pub.readContract({ address: deployment.oracle, abi: ORACLE_ABI, functionName: 'latestBlockNumber' })) > 0n ? true : undefined), 30_000, 100);
     await stop(honest);
+    expect(honest.output()).toMatch(/historyBlocks keeps states for less than the game's open window/);
 
     const challenger = await spawnStrand(
       ['node', '--role', 'challenger', '--l1-rpc', anvil.rpcUrl, '--portal', deployment.portal, '--fee-recipient', SEQUENCER, '--l1-confirmations', '1', '--data-dir', tempDir(), '--port', '0'],
@@ -161,6 +164,8 @@ describe('fraud proofs: a sequencer that skips a forced deposit', () => {
       const status = (await getJson(`${challenger.url}/v1/status`)).json as { derivation?: { overdueQueueIndex: string | null }; disputes?: { forcedInclusionProofs: number } };
       expect(status.derivation?.overdueQueueIndex).toBe('1');
       expect(status.disputes?.forcedInclusionProofs).toBeGreaterThanOrEqual(1);
+      // 1,024 states of blocks of at least 50 ms cover the open window: no warning.
+      expect(sequencer.output()).not.toMatch(/historyBlocks keeps states/);
     } finally {
       await stop(sequencer);
       await stop(challenger);

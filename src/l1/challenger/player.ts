@@ -52,6 +52,10 @@ export interface DisputePlayerOptions {
   /** Where the pre-states of this party's games are saved (pre-states.ts): games then outlive
    * the chain's state history and restarts. Undefined: traces need the state in the chain. */
   readonly preStateDir?: string;
+  /** The least time the party's chain keeps a state (historyBlocks × the block time, when
+   * known): below the game's open window, a game opened late may find its starting state pruned
+   * before the pre-state is saved, and the party says so at start. */
+  readonly historySeconds?: number;
   readonly pollIntervalMs?: number;
   readonly receiptPollMs?: number;
   readonly logger?: Logger;
@@ -226,6 +230,13 @@ export class DisputePlayer {
       ]);
       if (gameOracle.toLowerCase() !== oracle.toLowerCase()) throw new Error(`the game at ${game} serves oracle ${gameOracle}`);
       this.params = { oracle, game, bond, openWindow: BigInt(openWindow), portal: lower(portal), sequencingWindow: BigInt(sequencingWindow) };
+      const history = this.o.historySeconds;
+      if (history !== undefined && history < Number(openWindow)) {
+        this.o.logger?.error(
+          { historySeconds: Math.floor(history), openWindowSeconds: Number(openWindow) },
+          'historyBlocks keeps states for less than the game\'s open window: a game opened late could find its starting state pruned and go unanswered; raise historyBlocks',
+        );
+      }
     } catch (err) {
       if (err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionZeroDataError)) {
         this.o.logger?.warn({ oracle, challenger: game }, 'the oracle\'s challenger is not a DisputeGame: no fraud-proof games to play');
