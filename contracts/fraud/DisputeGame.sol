@@ -392,6 +392,11 @@ contract DisputeGame {
         if (g.phase != phase) revert WrongPhase(gameId, g.phase);
         if (phase == Phase.Choose) sender = g.challenger;
         if (sender != address(0) && msg.sender != sender) revert WrongSender(msg.sender, sender);
+        // An output no longer pending (deleted by another game or a forced-inclusion proof) has
+        // nothing left to decide: only resolve ends the game (moot), so no step can still take
+        // a bond over it.
+        OutputOracle.OutputStatus status = oracle.statusOf(g.outputIndex);
+        if (status != OutputOracle.OutputStatus.Pending) revert OutputNotPending(g.outputIndex, status);
         uint256 elapsed = block.timestamp - g.lastMove;
         bool proposerToMove = phase == Phase.Reveal || phase == Phase.Dissect;
         uint256 left = proposerToMove ? g.proposerClock : g.challengerClock;

@@ -245,6 +245,10 @@ describe('several games, several outputs', () => {
     await send(chain, stranger, s.game, gameAbi, 'open', [out, 0n], CHALLENGER_BOND);
     expect((await revertOf(send(chain, stranger, s.game, gameAbi, 'resolve', [second]))).name).toBe('GameNotOver');
     expect((await play(s, first, liar, honestPick(honest, liar), honest, challenger)).outcome).toBe(Phase.ChallengerWon);
+    // Its output is gone: no move can decide the second game any more, only resolve (moot).
+    const moved = await revertOf(send(chain, proposer, s.game, gameAbi, 'reveal', [second, 1n, `0x${'00'.repeat(32)}`, 0n, [], []]));
+    expect([moved.name, moved.args]).toEqual(['OutputNotPending', [out, 3]]);
+    expect((await gameOf(s, second)).phase).toBe(Phase.Reveal);
     const before = await balance(stranger);
     const r = await send(chain, stranger, s.game, gameAbi, 'resolve', [second]);
     expect((await gameOf(s, second)).phase).toBe(Phase.Moot);
