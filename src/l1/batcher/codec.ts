@@ -52,7 +52,9 @@ export class BatchEncodeError extends Error {
 }
 
 export interface EncodeBatchOptions {
-  /** 'auto' (default) compresses with deflate-raw and brotli and keeps the smaller. */
+  /** 'auto' (default) keeps the smaller of deflate-raw and no compression: the encodings L1 can
+   * decode (contracts/fraud/BatchDecoder.sol), so that anyone can show there that a batch is
+   * garbage. Brotli (~5-10 % smaller) only when asked for, on chains without fraud proofs. */
   readonly compression?: Compression | 'auto';
 }
 
@@ -333,13 +335,13 @@ function compress(payload: Uint8Array, how: Compression): Uint8Array {
 
 /**
  * Encodes consecutive L2 blocks as one batch: version (1 byte) · compression id (1 byte) ·
- * the compressed payload. With compression 'auto' both compressors run and the smaller wins
- * (uncompressed only if both are larger, which happens for tiny batches).
+ * the compressed payload. With compression 'auto' deflate is kept unless the payload itself is
+ * smaller (tiny batches).
  */
 export function encodeBatch(blocks: readonly Block[], opts: EncodeBatchOptions = {}): Uint8Array {
   const payload = encodePayload(blocks);
   const choice = opts.compression ?? 'auto';
-  const candidates: Compression[] = choice === 'auto' ? ['deflate', 'brotli', 'none'] : [choice];
+  const candidates: Compression[] = choice === 'auto' ? ['deflate', 'none'] : [choice];
   let best: { how: Compression; body: Uint8Array } | undefined;
   for (const how of candidates) {
     const body = compress(payload, how);
