@@ -21,6 +21,9 @@ contract BatchInbox {
     address public immutable batcher;
 
     Batch[] private _batches;
+    /// @dev First index + 1 of each recorded hash (0 = never posted): lets anyone show on L1 that
+    ///      an output's batch reference names no batch at all.
+    mapping(bytes32 => uint256) private _firstIndexPlusOne;
 
     /// @notice A batch was posted (calldata or blobs).
     event BatchSubmitted(uint256 indexed index, bytes32 hash, uint256 l1Block);
@@ -67,6 +70,11 @@ contract BatchInbox {
         return _batches[index];
     }
 
+    /// @notice The first batch recorded with `hash`, as index + 1; 0 when no batch has it.
+    function batchIndexOf(bytes32 hash) external view returns (uint256) {
+        return _firstIndexPlusOne[hash];
+    }
+
     /// @notice Number of batches posted; the next batch's index.
     function batchCount() external view returns (uint256) {
         return _batches.length;
@@ -75,6 +83,7 @@ contract BatchInbox {
     function _record(bytes32 hash, uint8 blobs) private returns (uint256 index) {
         index = _batches.length;
         _batches.push(Batch({hash: hash, l1Block: uint64(block.number), blobs: blobs}));
+        if (_firstIndexPlusOne[hash] == 0) _firstIndexPlusOne[hash] = index + 1;
         emit BatchSubmitted(index, hash, block.number);
     }
 }

@@ -5,10 +5,28 @@ import {OutputOracle} from "../OutputOracle.sol";
 import {OneStepVerifier} from "./OneStepVerifier.sol";
 import {SmtProof, SparseMerkle} from "./SparseMerkle.sol";
 
-/// @notice The one view of StrandPortal the game reads: the hash of queue message `index`
-///         (zero when the portal has not emitted it).
+/// @notice The views of StrandPortal the game reads: the hash of queue message `index` (zero
+///         when the portal has not emitted it), and the L2's BatchInbox.
 interface IQueueMessages {
     function messageHash(uint256 index) external view returns (bytes32);
+    function batchInbox() external view returns (address);
+}
+
+/// @notice The views of BatchInbox the game reads.
+interface IBatchInbox {
+    struct Batch {
+        bytes32 hash;
+        uint64 l1Block;
+        uint8 blobs;
+    }
+
+    function getBatch(uint256 index) external view returns (Batch memory);
+    function batchIndexOf(bytes32 hash) external view returns (uint256);
+}
+
+/// @notice BatchDecoder: decodes a calldata batch exactly as src/l1/batcher/codec.ts does.
+interface IBatchDecoder {
+    function decodeRange(bytes calldata data) external view returns (uint8 code, uint64 firstBlock, uint64 lastBlock);
 }
 
 /// @title DisputeGame
@@ -34,6 +52,11 @@ interface IQueueMessages {
 ///         state whose next L1 queue index is past every queue message emitted in an L1 block
 ///         <= P - sequencingWindow. It is checked against StrandPortal.messageHash and one SMT
 ///         proof in the output's own state, and deletes the output at once.
+///
+///         A second one (`proveBadBatchReference`) enforces that an output's `batchHash` names a
+///         calldata batch posted no later than the output that decodes (BatchDecoder, the same
+///         rules as derivation) and carries the output's L2 block: garbage batch data cannot
+///         back an output.
 ///
 ///         Trust: ownerless and not upgradeable. Not yet covered (see the design): disputes over
 ///         the inputs themselves (the proposer's inputs root is trusted by both sides here) and
@@ -108,10 +131,18 @@ contract DisputeGame {
     /// @notice L1 blocks after which a queue message must be consumed by every output proposed
     ///         later (the L2's sequencing window, docs/ARCHITECTURE.md rule 5).
     uint64 public immutable sequencingWindow;
+    /// @notice Decodes batches on L1 (for `proveBadBatchReference`).
+    IBatchDecoder public immutable batchDecoder;
     /// @dev The verifier's state key of the next L1 queue index, read once (it is immutable there).
     bytes32 private immutable _queueKey;
 
     Game[] private _games;
+
+    /// @notice Reasons a batch reference is bad (BadBatchReferenceProven's `reason`).
+    uint8 public constant BAD_REF_NO_SUCH_BATCH = 1;
+    uint8 public constant BAD_REF_POSTED_AFTER_OUTPUT = 2;
+    uint8 public constant BAD_REF_UNDECODABLE = 3;
+    uint8 public constant BAD_REF_DOES_NOT_CARRY_BLOCK = 4;
 
     event GameOpened(uint256 indexed gameId, uint256 indexed outputIndex, address indexed challenger);
     event Revealed(uint256 indexed gameId, uint256 steps, bytes32 inputsRoot, bytes32 finalCommitment);
@@ -123,6 +154,10 @@ contract DisputeGame {
     ///         message `queueIndex` unconsumed past the sequencing window; `bondsPaid` is what the
     ///         oracle paid, half of it to `prover`, half burned.
     event UnconsumedMessageProven(uint256 indexed outputIndex, uint256 indexed queueIndex, address indexed prover, uint256 bondsPaid);
+    /// @notice Output `outputIndex` (and every later live output) was deleted because its batch
+    ///         reference is bad: `reason` is one of the BAD_REF_* constants, `decodeCode` the
+    ///         BatchDecoder's failure code when the batch does not decode (else 0).
+    event BadBatchReferenceProven(uint256 indexed outputIndex, uint8 reason, uint8 decodeCode, address indexed prover, uint256 bondsPaid);
 
     error ZeroAddress();
     /// @notice A window of 0 would make a message overdue in the very block of a proposal,
@@ -158,6 +193,12 @@ contract DisputeGame {
     error MessageNotOverdue(uint256 queueIndex, uint256 l1Block, uint256 proposedAtBlock);
     /// @notice The output's state has consumed the message (its next queue index is past it).
     error MessageConsumed(uint256 queueIndex, uint256 nextQueueIndex);
+    /// @notice The output's batch is a blob batch: its data cannot be read on L1 here (yet).
+    error BlobBatchNotProvable(uint256 batchIndex);
+    /// @notice `data` is not the batch the output references (keccak256 differs from the inbox's).
+    error WrongBatchData(uint256 batchIndex);
+    /// @notice The referenced batch decodes and carries the output's block: nothing to prove.
+    error BatchReferenceValid(uint256 outputIndex, uint256 batchIndex);
 
     /// @param oracle_           The oracle whose `challenger` is this contract's address.
     /// @param verifier_         The one-step verifier configured with the L2's rules.
@@ -168,6 +209,7 @@ contract DisputeGame {
     /// @param portal_           The StrandPortal that records the oracle (deployed after this
     ///                          contract, so its address is computed in advance; not checked here).
     /// @param sequencingWindow_ L1 blocks; must equal the L2's, at least 1.
+    /// @param batchDecoder_     The BatchDecoder configured with the L2's chain id.
     constructor(
         OutputOracle oracle_,
         OneStepVerifier verifier_,
@@ -176,9 +218,12 @@ contract DisputeGame {
         uint64 clock_,
         uint64 openWindow_,
         address portal_,
-        uint64 sequencingWindow_
+        uint64 sequencingWindow_,
+        IBatchDecoder batchDecoder_
     ) {
-        if (address(oracle_) == address(0) || address(verifier_) == address(0) || portal_ == address(0)) revert ZeroAddress();
+        if (address(oracle_) == address(0) || address(verifier_) == address(0) || portal_ == address(0) || address(batchDecoder_) == address(0)) {
+            revert ZeroAddress();
+        }
         if (sequencingWindow_ == 0) revert ZeroSequencingWindow();
         uint256 period = oracle_.challengePeriod();
         // The oracle finalizes by time alone, so every game must be decided (with a margin to
@@ -192,6 +237,7 @@ contract DisputeGame {
         openWindow = openWindow_;
         portal = IQueueMessages(portal_);
         sequencingWindow = sequencingWindow_;
+        batchDecoder = batchDecoder_;
         _queueKey = verifier_.queueKey();
     }
 
@@ -333,15 +379,26 @@ contract DisputeGame {
         if (m.l1Block + sequencingWindow > out.l1BlockNumber) revert MessageNotOverdue(queueIndex, m.l1Block, out.l1BlockNumber);
         uint256 next = uint256(SparseMerkle.read(out.stateRoot, _queueKey, proof));
         if (next > queueIndex) revert MessageConsumed(queueIndex, next);
-        uint256 before = address(this).balance;
-        oracle.deleteOutputs(outputIndex, address(this));
-        // The balance delta, not the balance: the game also holds the bonds of open games.
-        uint256 paid = address(this).balance - before;
+        uint256 paid = _deleteOutputs(outputIndex);
         emit UnconsumedMessageProven(outputIndex, queueIndex, msg.sender, paid);
-        // Half burned, as in a won game: a proposer proving against itself must still lose.
-        uint256 reward = paid / 2;
-        _pay(msg.sender, reward);
-        _pay(BURN, paid - reward);
+        _payProver(paid);
+    }
+
+    /// @notice Deletes Pending output `outputIndex` (and every later live output) because its
+    ///         `batchHash` does not reference a batch that backs it: no batch in the inbox has
+    ///         that hash; or the first batch with it was posted after the output; or that batch
+    ///         (a calldata batch, whose bytes are `data`) does not decode by the derivation rules;
+    ///         or it decodes to a range without the output's L2 block. `data` is ignored in the
+    ///         first two cases. Half the deleted outputs' bonds go to the caller, half are burned;
+    ///         no bond is asked, a wrong claim reverts. Blob batches cannot be shown here yet.
+    function proveBadBatchReference(uint256 outputIndex, bytes calldata data) external {
+        OutputOracle.OutputStatus status = oracle.statusOf(outputIndex);
+        if (status != OutputOracle.OutputStatus.Pending) revert OutputNotPending(outputIndex, status);
+        OutputOracle.Output memory out = oracle.getOutput(outputIndex);
+        (uint8 reason, uint8 decodeCode) = _badReference(outputIndex, out, data);
+        uint256 paid = _deleteOutputs(outputIndex);
+        emit BadBatchReferenceProven(outputIndex, reason, decodeCode, msg.sender, paid);
+        _payProver(paid);
     }
 
     /// @notice Ends a game whose side to move ran out of time (that side loses), or whose output
@@ -483,14 +540,48 @@ contract DisputeGame {
         } else if (outcome == Phase.Moot) {
             _pay(g.challenger, challengerBond);
         } else {
-            uint256 before = address(this).balance;
-            oracle.deleteOutputs(outputIndex, address(this));
-            uint256 paid = address(this).balance - before;
+            uint256 paid = _deleteOutputs(outputIndex);
             // Half burned: a proposer challenging itself through a sock puppet must still lose.
             uint256 reward = paid / 2;
             _pay(g.challenger, challengerBond + reward);
             _pay(BURN, paid - reward);
         }
+    }
+
+    /// @dev Why `out`'s batch reference is bad; reverts when it is not.
+    function _badReference(uint256 outputIndex, OutputOracle.Output memory out, bytes calldata data)
+        private
+        view
+        returns (uint8 reason, uint8 decodeCode)
+    {
+        IBatchInbox inbox = IBatchInbox(portal.batchInbox());
+        uint256 ref = inbox.batchIndexOf(out.batchHash);
+        if (ref == 0) return (BAD_REF_NO_SUCH_BATCH, 0);
+        uint256 batchIndex = ref - 1;
+        IBatchInbox.Batch memory b = inbox.getBatch(batchIndex);
+        if (b.l1Block > out.l1BlockNumber) return (BAD_REF_POSTED_AFTER_OUTPUT, 0);
+        if (b.blobs != 0) revert BlobBatchNotProvable(batchIndex);
+        if (keccak256(data) != b.hash) revert WrongBatchData(batchIndex);
+        (uint8 code, uint64 first, uint64 last) = batchDecoder.decodeRange(data);
+        if (code != 0) return (BAD_REF_UNDECODABLE, code);
+        if (out.l2BlockNumber < first || out.l2BlockNumber > last) return (BAD_REF_DOES_NOT_CARRY_BLOCK, 0);
+        revert BatchReferenceValid(outputIndex, batchIndex);
+    }
+
+    /// @dev Deletes `outputIndex` and every later live output; returns the bonds the oracle paid.
+    function _deleteOutputs(uint256 outputIndex) private returns (uint256 paid) {
+        uint256 before = address(this).balance;
+        oracle.deleteOutputs(outputIndex, address(this));
+        // The balance delta, not the balance: the game also holds the bonds of open games.
+        paid = address(this).balance - before;
+    }
+
+    /// @dev Half to the prover, half burned, as in a won game: a proposer proving against itself
+    ///      must still lose.
+    function _payProver(uint256 paid) private {
+        uint256 reward = paid / 2;
+        _pay(msg.sender, reward);
+        _pay(BURN, paid - reward);
     }
 
     function _pay(address to, uint256 amount) private {

@@ -86,10 +86,11 @@ async function deployOne(clients: DeployClients, name: ContractName, args: reado
 export async function deployContracts(clients: DeployClients, params: DeployParams): Promise<Deployment> {
   const f = params.fraud;
   if (f) {
-    // Verifier, oracle, game, inbox, portal. The oracle's challenger is the game and the game
+    // Verifier, batch decoder, oracle, game, inbox, portal. The oracle's challenger is the game and the game
     // reads the portal's queue, both deployed later: their addresses are computed in advance
     // (CREATE with the deployer's nonces), so the oracle and the game stay immutable.
     const verifier = await deployOne(clients, 'OneStepVerifier', [BigInt(f.chainId), f.feeRecipient, f.tokens, f.tokens.map((t) => f.minFees.get(t.toLowerCase()) ?? 0n)]);
+    const decoder = await deployOne(clients, 'BatchDecoder', [BigInt(f.chainId)]);
     const account = clients.account ?? clients.wallet.account;
     const from = typeof account === 'string' ? account : account!.address;
     const nonce = await clients.publicClient.getTransactionCount({ address: from, blockTag: 'pending' });
@@ -97,7 +98,7 @@ export async function deployContracts(clients: DeployClients, params: DeployPara
     const predictedPortal = getContractAddress({ from, nonce: BigInt(nonce + 3) });
     const oracle = await deployOne(clients, 'OutputOracle', [params.proposer, predicted, params.challengePeriodSeconds, params.bond]);
     const window = f.sequencingWindow ?? BigInt(DEFAULT_SEQUENCING_WINDOW);
-    const game = await deployOne(clients, 'DisputeGame', [oracle.address, verifier.address, f.genesisStateRoot, f.challengerBond, f.clockSeconds, f.openWindowSeconds, predictedPortal, window]);
+    const game = await deployOne(clients, 'DisputeGame', [oracle.address, verifier.address, f.genesisStateRoot, f.challengerBond, f.clockSeconds, f.openWindowSeconds, predictedPortal, window, decoder.address]);
     if (game.address !== getAddress(predicted)) throw new Error(`DisputeGame landed at ${game.address}, the oracle expects ${predicted}`);
     const inbox = await deployOne(clients, 'BatchInbox', [params.batcher]);
     const portal = await deployOne(clients, 'StrandPortal', [oracle.address, inbox.address]);

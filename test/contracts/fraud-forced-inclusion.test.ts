@@ -63,15 +63,16 @@ interface QueueMessage {
   l1Block: bigint;
 }
 
-/** src/l1/deploy.ts's order: verifier, oracle (challenger = the game, predicted), game (portal
+/** src/l1/deploy.ts's order: verifier, batch decoder, oracle (challenger = the game, predicted), game (portal
  * predicted), inbox, portal; then a TestToken. */
 async function setup(window = WINDOW, portalArg?: ViemAddress): Promise<Setup> {
   const verifier = await deploy(chain, deployer, 'OneStepVerifier', [...VERIFIER_ARGS]);
+  const decoder = await deploy(chain, deployer, 'BatchDecoder', [VERIFIER_ARGS[0]]);
   const nonce = await chain.pub.getTransactionCount({ address: deployer });
   const predictedGame = getContractAddress({ from: deployer, nonce: BigInt(nonce + 1) });
   const predictedPortal = getContractAddress({ from: deployer, nonce: BigInt(nonce + 3) });
   const oracle = await deploy(chain, deployer, 'OutputOracle', [proposer, predictedGame, PERIOD, BOND]);
-  const game = await deploy(chain, deployer, 'DisputeGame', [oracle, verifier, GENESIS, CHALLENGER_BOND, CLOCK, OPEN_WINDOW, portalArg ?? predictedPortal, window]);
+  const game = await deploy(chain, deployer, 'DisputeGame', [oracle, verifier, GENESIS, CHALLENGER_BOND, CLOCK, OPEN_WINDOW, portalArg ?? predictedPortal, window, decoder]);
   const inbox = await deploy(chain, deployer, 'BatchInbox', [deployer]);
   const portal = await deploy(chain, deployer, 'StrandPortal', [oracle, inbox]);
   expect([game, portal]).toEqual([predictedGame, predictedPortal]);
@@ -350,14 +351,15 @@ describe('proveUnconsumedMessage', () => {
 });
 
 describe('deployment', () => {
-  it('the constructor refuses a zero portal and a zero sequencing window', async () => {
+  it('the constructor refuses a zero portal, a zero batch decoder and a zero sequencing window', async () => {
     const verifier = await deploy(chain, deployer, 'OneStepVerifier', [...VERIFIER_ARGS]);
     const oracle = await deploy(chain, deployer, 'OutputOracle', [proposer, challenger, PERIOD, BOND]);
     const { abi, bytecode } = loadArtifact('DisputeGame');
     // viem has no simulated deployment: eth_call the creation code, which returns the runtime
     // code or the revert data.
-    const creation = async (portal: ViemAddress, window: bigint): Promise<string> => {
-      const data = encodeDeployData({ abi: abi as Abi, bytecode, args: [oracle, verifier, GENESIS, CHALLENGER_BOND, CLOCK, OPEN_WINDOW, portal, window] });
+    const decoder = await deploy(chain, deployer, 'BatchDecoder', [VERIFIER_ARGS[0]]);
+    const creation = async (portal: ViemAddress, window: bigint, batchDecoder: ViemAddress = decoder): Promise<string> => {
+      const data = encodeDeployData({ abi: abi as Abi, bytecode, args: [oracle, verifier, GENESIS, CHALLENGER_BOND, CLOCK, OPEN_WINDOW, portal, window, batchDecoder] });
       try {
         await chain.pub.call({ account: deployer, data });
         return 'deployed';
@@ -369,6 +371,7 @@ describe('deployment', () => {
     };
     expect(await creation(ZERO, WINDOW)).toBe('ZeroAddress');
     expect(await creation(bob, 0n)).toBe('ZeroSequencingWindow');
+    expect(await creation(bob, 1n, ZERO)).toBe('ZeroAddress');
     expect(await creation(bob, 1n)).toBe('deployed');
   });
 

@@ -52,16 +52,17 @@ async function deployRaw(name: string, args: readonly unknown[]): Promise<ViemAd
   return getAddress(receipt.contractAddress!);
 }
 
-/** Verifier, then the oracle whose challenger is the game's precomputed address, then the game,
+/** Verifier and batch decoder, then the oracle whose challenger is the game's precomputed address, then the game,
  * the inbox and the portal the game reads (the design's deployment order, src/l1/deploy.ts: the
  * oracle and the game stay immutable). */
 async function setup(genesisRoot: Hex): Promise<Setup> {
   const verifier = await deployRaw('OneStepVerifier', [...VERIFIER_ARGS]);
+  const decoder = await deployRaw('BatchDecoder', [VERIFIER_ARGS[0]]);
   const nonce = await chain.pub.getTransactionCount({ address: deployer });
   const predicted = getContractAddress({ from: deployer, nonce: BigInt(nonce + 1) });
   const predictedPortal = getContractAddress({ from: deployer, nonce: BigInt(nonce + 3) });
   const oracle = await deployRaw('OutputOracle', [proposer, predicted, PERIOD, BOND]);
-  const game = await deployRaw('DisputeGame', [oracle, verifier, genesisRoot, CHALLENGER_BOND, BigInt(CLOCK), BigInt(WINDOW), predictedPortal, SEQUENCING_WINDOW]);
+  const game = await deployRaw('DisputeGame', [oracle, verifier, genesisRoot, CHALLENGER_BOND, BigInt(CLOCK), BigInt(WINDOW), predictedPortal, SEQUENCING_WINDOW, decoder]);
   expect(game).toBe(predicted);
   const inbox = await deployRaw('BatchInbox', [deployer]);
   expect(await deployRaw('StrandPortal', [oracle, inbox])).toBe(predictedPortal);

@@ -2,6 +2,9 @@
 // and custom errors. Checked against the compiled artifact in test/contracts/fraud-player.test.ts.
 import { parseAbi } from 'viem';
 
+/** DisputeGame's BAD_REF_* reasons (BadBatchReferenceProven). */
+export const BAD_BATCH_REF = { NoSuchBatch: 1, PostedAfterOutput: 2, Undecodable: 3, DoesNotCarryBlock: 4 } as const;
+
 /** Numeric values of DisputeGame.Phase. */
 export const GAME_PHASE = { None: 0, Reveal: 1, Choose: 2, Dissect: 3, Step: 4, ChallengerWon: 5, ProposerWon: 6, Moot: 7 } as const;
 
@@ -17,6 +20,7 @@ export const GAME_ABI = parseAbi([
   'function step(uint256 gameId, uint256 stepIndex, Commitment pre, bytes entry, bytes32[] inputsProof, SmtProof[] proofs)',
   'function resolve(uint256 gameId)',
   'function proveUnconsumedMessage(uint256 outputIndex, uint256 queueIndex, QueueMessage m, SmtProof proof)',
+  'function proveBadBatchReference(uint256 outputIndex, bytes data)',
   'function gameOf(uint256 gameId) view returns (Game)',
   'function gameCount() view returns (uint256)',
   'function oracle() view returns (address)',
@@ -26,12 +30,14 @@ export const GAME_ABI = parseAbi([
   'function genesisStateRoot() view returns (bytes32)',
   'function portal() view returns (address)',
   'function sequencingWindow() view returns (uint64)',
+  'function batchDecoder() view returns (address)',
   'event GameOpened(uint256 indexed gameId, uint256 indexed outputIndex, address indexed challenger)',
   'event Revealed(uint256 indexed gameId, uint256 steps, bytes32 inputsRoot, bytes32 finalCommitment)',
   'event Dissected(uint256 indexed gameId, uint256 lo, uint256 hi, bytes32[] commitments)',
   'event Chosen(uint256 indexed gameId, uint256 lo, uint256 hi)',
   'event Resolved(uint256 indexed gameId, uint8 outcome)',
   'event UnconsumedMessageProven(uint256 indexed outputIndex, uint256 indexed queueIndex, address indexed prover, uint256 bondsPaid)',
+  'event BadBatchReferenceProven(uint256 indexed outputIndex, uint8 reason, uint8 decodeCode, address indexed prover, uint256 bondsPaid)',
   'error WrongBond(uint256 sent, uint256 required)',
   'error GameNotFound(uint256 gameId)',
   'error OutputNotPending(uint256 outputIndex, uint8 status)',
@@ -55,11 +61,17 @@ export const GAME_ABI = parseAbi([
   'error WrongQueueMessage(uint256 queueIndex)',
   'error MessageNotOverdue(uint256 queueIndex, uint256 l1Block, uint256 proposedAtBlock)',
   'error MessageConsumed(uint256 queueIndex, uint256 nextQueueIndex)',
+  'error BlobBatchNotProvable(uint256 batchIndex)',
+  'error WrongBatchData(uint256 batchIndex)',
+  'error BatchReferenceValid(uint256 outputIndex, uint256 batchIndex)',
   // SparseMerkle's, raised by proveUnconsumedMessage on a bad state proof.
   'error ProofTooLong(uint256 length)',
   'error ProofRootMismatch(bytes32 key, bytes32 computed, bytes32 root)',
   'error MalformedProof(bytes32 key)',
 ]);
+
+/** StrandPortal's record of the L2's BatchInbox. */
+export const PORTAL_INBOX_ABI = parseAbi(['function batchInbox() view returns (address)']);
 
 /** OutputOracle's `challenger` (the DisputeGame, where one is deployed). */
 export const ORACLE_CHALLENGER_ABI = parseAbi(['function challenger() view returns (address)']);

@@ -1,7 +1,8 @@
 // Public surface of src/l1/challenger: the fraud-proof trace (commitments, dissections, one-step
 // arguments) built from a node's own chain, the prover, and the L1 game client that plays the
 // DisputeGame as challenger or as the proposer's defender. Re-exported by src/l1/index.ts.
-export { GAME_ABI, GAME_PHASE, ORACLE_CHALLENGER_ABI } from './abi.js';
+export { BAD_BATCH_REF, GAME_ABI, GAME_PHASE, ORACLE_CHALLENGER_ABI, PORTAL_INBOX_ABI } from './abi.js';
+export { checkBatchReference, judgeBatchData, type BadReferenceReason, type BatchReferenceVerdict, type ReferencingOutput } from './batch-reference.js';
 export { ProofTree, proveEntry, type Leaves, type SolProof } from './prover.js';
 export { PreStates, type SavedPreState } from './pre-states.js';
 export {
