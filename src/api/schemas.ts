@@ -206,6 +206,7 @@ export const StatusResponse = Type.Object({
         lost: Type.Integer({ description: 'alert on > 0' }),
         moot: Type.Integer(),
         forcedInclusionProofs: Type.Optional(Type.Integer({ description: 'challenger: outputs it deleted since start by proving they left an overdue L1 message out' })),
+        batchReferenceProofs: Type.Optional(Type.Integer({ description: 'challenger: outputs it deleted since start by proving the batch they name does not back them (garbage data, no such batch, another block range)' })),
         games: Type.Array(
           Type.Object({ gameId: Type.Integer(), outputIndex: Type.Integer(), phase: Type.String(), lo: Type.Integer(), hi: Type.Integer(), steps: Type.Integer() }),
         ),

@@ -107,6 +107,8 @@ export interface DisputesView {
   readonly moot: number;
   /** Challenger: outputs deleted by its forced-inclusion proofs since start. */
   readonly forcedInclusionProofs?: number;
+  /** Challenger: outputs deleted by its bad-batch-reference proofs since start. */
+  readonly batchReferenceProofs?: number;
   readonly games: ReadonlyArray<{ readonly gameId: number; readonly outputIndex: number; readonly phase: string; readonly lo: number; readonly hi: number; readonly steps: number }>;
 }
 

@@ -66,4 +66,12 @@ export function registerGameMetrics(registry: Registry, status: () => GamesStatu
       this.set(status()?.forcedInclusionProofs ?? 0);
     },
   });
+  new Gauge({
+    name: 'strand_batch_reference_proofs',
+    help: 'Outputs this challenger deleted since start by proving the batch they name does not back them (garbage data, no such batch, another range)',
+    registers: [registry],
+    collect() {
+      this.set(status()?.batchReferenceProofs ?? 0);
+    },
+  });
 }

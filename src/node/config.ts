@@ -181,7 +181,7 @@ export const nodeConfigSchema = z
     testCensorAccounts: z.array(address),
     challengerKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte 0x hex private key').optional(),
     /** Mirrors PROPOSER_FAULTS of src/l1/challenger (config stays free of node modules). */
-    testProposerFault: z.enum(['bad-signature', 'replayed-nonce', 'overspend', 'wrong-fee', 'phantom-withdrawal', 'skipped-deposit']).optional(),
+    testProposerFault: z.enum(['bad-signature', 'replayed-nonce', 'overspend', 'wrong-fee', 'phantom-withdrawal', 'skipped-deposit', 'garbage-batch']).optional(),
     testChallengerLie: flag.default(false),
     cluster: clusterConfigSchema.optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -256,7 +256,7 @@ export const CONFIG_TABLE: readonly ConfigKey[] = [
   { key: 'batchDataMode', env: 'STRAND_BATCH_DATA_MODE', description: 'How batches reach L1: calldata, blob (EIP-4844; fails on an L1 without blobs) or auto (blobs where the L1 has them)', default: 'calldata' },
   { key: 'batchMaxDelayMs', env: 'STRAND_BATCH_MAX_DELAY_MS', description: 'A block waits at most this long before it is posted in a batch', default: 10_000 },
   { key: 'challengerKey', env: 'STRAND_CHALLENGER_KEY', description: 'Challenger: private key (0x hex) that opens and plays dispute games and locks their bonds (or challengerSigner: a key file, the secrets manager or an HSM)', default: undefined },
-  { key: 'testProposerFault', env: 'STRAND_TEST_PROPOSER_FAULT', description: 'FAULT TESTING ONLY (refused unless STRAND_TEST_FAULTS=1): the proposer posts one wrong output, executing the first transfer of its range with this fault (bad-signature, replayed-nonce, overspend, wrong-fee, phantom-withdrawal), and defends it; or skipped-deposit: the sequencer leaves every L1 queue message out and the proposer posts its outputs all the same', default: undefined },
+  { key: 'testProposerFault', env: 'STRAND_TEST_PROPOSER_FAULT', description: 'FAULT TESTING ONLY (refused unless STRAND_TEST_FAULTS=1): the proposer posts one wrong output, executing the first transfer of its range with this fault (bad-signature, replayed-nonce, overspend, wrong-fee, phantom-withdrawal), and defends it; or skipped-deposit: the sequencer leaves every L1 queue message out and the proposer posts its outputs all the same; or garbage-batch: from the first batch with a user transaction on, the batcher posts garbage data and the proposer names those batches in its outputs all the same', default: undefined },
   { key: 'testChallengerLie', env: 'STRAND_TEST_CHALLENGER_LIE', description: 'FAULT TESTING ONLY (refused unless STRAND_TEST_FAULTS=1): the challenger disputes honest outputs with a wrong trace (it must lose its bond)', default: false },
   { key: 'testCensorAccounts', description: 'FAULT TESTING ONLY: the sequencer never includes L2 transactions of these accounts (they stay pending), to show that their forced withdrawals through L1 still get out', default: [] },
   {

@@ -69,8 +69,9 @@ export interface L1LinkConfig {
   readonly sequencingWindow: number;
   /** FAULT TESTING ONLY (checked by assertTestFaultsAllowed): one wrong output, defended; or
    * `skipped-deposit`: the sequencer leaves every L1 queue message out and its proposer posts
-   * its outputs all the same. */
-  readonly testProposerFault?: ProposerFault | 'skipped-deposit' | undefined;
+   * its outputs all the same; or `garbage-batch`: its batcher posts garbage data from the first
+   * batch with a user transaction on, and its proposer names those batches in its outputs. */
+  readonly testProposerFault?: ProposerFault | 'skipped-deposit' | 'garbage-batch' | undefined;
 }
 
 /** The watcher's message as the ledger's entry: the hash is the queue identity, not L1 origin. */
@@ -129,11 +130,12 @@ export class L1Link {
             onBalance: (wei) => reportBalance('batcher', wei),
             lowBalanceWei: config.l1LowBalanceWei,
             logger: logger.child({ service: 'batcher' }),
+            ...(config.testProposerFault === 'garbage-batch' ? { testGarbageBatch: true } : {}),
           })
         : null;
     this.outputSource = { headNumber: () => store.headNumber() ?? 0, header: (n) => store.getHeader(n), withdrawalsOf: (n) => store.getWithdrawals(n) };
     const skipsQueue = config.testProposerFault === 'skipped-deposit';
-    const traceFault = config.testProposerFault && config.testProposerFault !== 'skipped-deposit' ? config.testProposerFault : undefined;
+    const traceFault = config.testProposerFault && config.testProposerFault !== 'skipped-deposit' && config.testProposerFault !== 'garbage-batch' ? config.testProposerFault : undefined;
     const fault: FaultSpec | undefined = traceFault && proposerAccount ? { kind: traceFault, beneficiary: proposerAccount.address.toLowerCase() as Address } : undefined;
     this.proposer =
       config.oracle && proposerAccount
@@ -144,6 +146,7 @@ export class L1Link {
             fromBlock: BigInt(config.l1StartBlock),
             source: this.outputSource,
             safeHead: () => store.postedThrough(),
+            batchHashOf: (n: number) => store.batchHashCarrying(n),
             outputIntervalBlocks: config.outputIntervalBlocks,
             ...(config.bondReclaimMs > 0 ? { reclaimIntervalMs: config.bondReclaimMs } : {}),
             bond: config.outputBond,

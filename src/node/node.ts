@@ -205,7 +205,8 @@ export class StrandNode {
       } else {
         l1?.start();
       }
-      if (config.testProposerFault === 'skipped-deposit') logger.warn({ fault: config.testProposerFault }, 'FAULT TESTING: this sequencer leaves L1 queue messages out and its proposer posts outputs all the same');
+      if (config.testProposerFault === 'garbage-batch') logger.warn({ fault: config.testProposerFault }, 'FAULT TESTING: this batcher posts garbage data from its first batch with a user transaction on, and its proposer names those batches in its outputs');
+      else if (config.testProposerFault === 'skipped-deposit') logger.warn({ fault: config.testProposerFault }, 'FAULT TESTING: this sequencer leaves L1 queue messages out and its proposer posts outputs all the same');
       else if (config.testProposerFault) logger.warn({ fault: config.testProposerFault }, 'FAULT TESTING: this proposer posts one wrong output and defends it');
       if (config.testCensorAccounts.length) logger.warn({ accounts: config.testCensorAccounts }, 'FAULT TESTING: this sequencer censors the L2 transactions of some accounts');
       logger.info({ url, chainId: config.chainId, head: seq.head().number, sequencer }, 'node ready');

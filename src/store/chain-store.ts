@@ -118,7 +118,7 @@ export class ChainStore {
   private readonly rejections: Database<RejectionRecord, string>;
   private readonly withdrawals: Database<Buffer, number>;
   private readonly outputs: Database<StoredOutput, number>;
-  private readonly batches: Database<{ fromBlock: number; toBlock: number; l1TxHash: string; l1Block: string }, number>;
+  private readonly batches: Database<{ fromBlock: number; toBlock: number; l1TxHash: string; l1Block: string; batchHash?: string }, number>;
   private readonly withdrawalIndex: Database<[number, number], string>;
   private readonly nodes: Database<Buffer, Buffer>;
   private readonly stale: Database<true, Buffer>;
@@ -404,17 +404,28 @@ export class ChainStore {
   }
 
   /** Records a confirmed batch; ranges must follow each other with no gap or overlap. */
-  async markPosted(p: { fromBlock: number; toBlock: number; l1TxHash: Hash; l1Block: bigint; batchIndex: bigint }): Promise<void> {
+  async markPosted(p: { fromBlock: number; toBlock: number; l1TxHash: Hash; l1Block: bigint; batchIndex: bigint; batchHash: Hash }): Promise<void> {
     const through = this.postedThrough();
     if (p.fromBlock !== through + 1 || p.toBlock < p.fromBlock) {
       throw new InvariantError(`batch of blocks ${p.fromBlock}-${p.toBlock} does not follow posted block ${through}`);
     }
     await this.root.transaction(() => {
-      this.batches.putSync(Number(p.batchIndex), { fromBlock: p.fromBlock, toBlock: p.toBlock, l1TxHash: p.l1TxHash, l1Block: p.l1Block.toString() });
+      this.batches.putSync(Number(p.batchIndex), { fromBlock: p.fromBlock, toBlock: p.toBlock, l1TxHash: p.l1TxHash, l1Block: p.l1Block.toString(), batchHash: p.batchHash });
       this.meta.putSync('postedThrough', p.toBlock);
       this.meta.putSync('lastBatchL1Block', p.l1Block.toString());
     });
     await this.root.flushed;
+  }
+
+  /** The inbox hash of the posted batch that carries L2 block `n`: what an output at `n` names.
+   * Undefined when no posted batch carries it, or for a batch recorded before hashes were kept. */
+  batchHashCarrying(n: number): Hash | undefined {
+    // Newest first: outputs are proposed near the posted head, so this stops after a few batches.
+    for (const { value } of this.batches.getRange({ reverse: true })) {
+      if (value.toBlock < n) return undefined;
+      if (value.fromBlock <= n) return value.batchHash as Hash | undefined;
+    }
+    return undefined;
   }
 
   // ---- outputs proposed on L1 (a cache of the oracle, rebuilt from its events when empty) ----

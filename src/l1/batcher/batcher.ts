@@ -27,18 +27,20 @@ import {
   type Transport,
   type WalletClient,
 } from 'viem';
-import type { Block, Hash } from '../../core/index.js';
+import { isL1Message, type Block, type Hash } from '../../core/index.js';
 import type { Clock } from '../clock.js';
 import { PollingLoop } from '../loop.js';
 import type { L1Client } from '../client.js';
 import { blobCapacity, blobSidecars, BlobUnavailableError, encodeBlobs, MAX_BLOBS_PER_TX, readBlobBatch, rpcBlobSource, type BlobSidecars, type BlobSource } from '../blob/index.js';
-import { encodeBatch, readBatchRange } from './codec.js';
+import { BATCH_VERSION, COMPRESSION_IDS, encodeBatch, readBatchRange } from './codec.js';
 
 export const BATCH_INBOX_ABI = parseAbi([
   'function submitBatch(bytes data) returns (uint256)',
   'function batchCount() view returns (uint256)',
   'event BatchSubmitted(uint256 indexed index, bytes32 hash, uint256 l1Block)',
   'function submitBlobBatch() returns (uint256)',
+  'function getBatch(uint256 index) view returns ((bytes32 hash, uint64 l1Block, uint8 blobs))',
+  'function batchIndexOf(bytes32 hash) view returns (uint256)',
 ]);
 
 /** How batches reach L1: calldata, blobs, or blobs whenever the L1 supports them (Cancun+). */
@@ -57,6 +59,9 @@ export interface PostedBatch {
   readonly l1TxHash: Hash;
   readonly l1Block: bigint;
   readonly batchIndex: bigint;
+  /** The inbox's record of the batch (keccak256 of the calldata, or of the blobs' versioned
+   * hashes): what an output names as the batch that carries its block. */
+  readonly batchHash: Hash;
 }
 
 /** Durable in the node (LMDB); the batcher's only memory across restarts. */
@@ -130,6 +135,23 @@ export interface BatcherOptions {
   readonly lowBalanceWei?: bigint;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** FAULT TESTING ONLY: from the first calldata batch that carries a user transaction on, every
+   * batch goes to L1 as garbage (see `garbageBatch`), and its range counts as posted all the same. */
+  readonly testGarbageBatch?: boolean;
+}
+
+/** A version-1 deflate batch of `batch`'s length whose body is a keccak stream: a decoder must
+ * inflate it to find that it is garbage. The test-only garbage batch (a sequencer that treats
+ * garbage data as valid). Whether it decodes is left to the caller to check. */
+export function garbageBatch(batch: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.max(batch.length, 3));
+  for (let i = 0; i < out.length; i += 32) {
+    const chunk = hexToBytesViem(viemKeccak(bytesToHexViem(Uint8Array.of(i >> 24, i >> 16, i >> 8, i, ...batch.subarray(0, 32)))));
+    out.set(chunk.subarray(0, Math.min(32, out.length - i)), i);
+  }
+  out[0] = BATCH_VERSION;
+  out[1] = COMPRESSION_IDS.deflate;
+  return out;
 }
 
 interface InFlight {
@@ -148,13 +170,7 @@ interface InFlight {
 }
 
 /** A batch seen on L1 through its BatchSubmitted event. */
-interface L1Batch {
-  readonly fromBlock: number;
-  readonly toBlock: number;
-  readonly l1TxHash: Hash;
-  readonly l1Block: bigint;
-  readonly batchIndex: bigint;
-}
+type L1Batch = PostedBatch;
 
 export interface BatcherStatus {
   readonly running: boolean;
@@ -208,6 +224,7 @@ export class Batcher {
   private waitingSince: number | undefined;
   private balance: bigint | undefined;
   private low = false;
+  private garbageFrom = false;
   private lastError: string | null = null;
   private readonly rangeCache = new Map<Hash, { fromBlock: number; toBlock: number } | null>();
   /** Once seen, for good: L1 forks do not go back. */
@@ -377,6 +394,11 @@ export class Batcher {
       this.o.logger?.warn({ block: from, bytes: bytes.length }, 'one L2 block is larger than maxBatchBytes; posting it alone');
     }
     const toBlock = from + blocks.length - 1;
+    if (this.o.testGarbageBatch && !blobs && (this.garbageFrom || blocks.some((b) => b.entries.some((e) => !isL1Message(e))))) {
+      this.garbageFrom = true;
+      bytes = garbageBatch(bytes);
+      this.o.logger?.warn({ fromBlock: from, toBlock }, 'FAULT TESTING: posting this batch as garbage data');
+    }
     const data = blobs
       ? encodeFunctionData({ abi: BATCH_INBOX_ABI, functionName: 'submitBlobBatch' })
       : encodeFunctionData({ abi: BATCH_INBOX_ABI, functionName: 'submitBatch', args: [bytesToHexViem(bytes)] });
@@ -523,7 +545,7 @@ export class Batcher {
         const txHash = log.transactionHash.toLowerCase() as Hash;
         const range = await this.rangeOf(txHash, log.args.hash, signal);
         if (!range) continue;
-        out.push({ ...range, l1TxHash: txHash, l1Block: log.blockNumber, batchIndex: log.args.index });
+        out.push({ ...range, l1TxHash: txHash, l1Block: log.blockNumber, batchIndex: log.args.index, batchHash: log.args.hash.toLowerCase() as Hash });
       }
     }
     return out;

@@ -12,9 +12,10 @@ import { merkleRoot } from '../../merkle/index.js';
 import type { L1Client, PinnedL1 } from '../client.js';
 import { PollingLoop } from '../loop.js';
 import { ORACLE_ABI, ORACLE_STATUS, type ProposerWallet } from '../proposer/index.js';
-import { GAME_ABI, GAME_PHASE, ORACLE_CHALLENGER_ABI } from './abi.js';
+import { GAME_ABI, GAME_PHASE, ORACLE_CHALLENGER_ABI, PORTAL_INBOX_ABI } from './abi.js';
 import { breaksForcedInclusion, nextQueueIndexAt, readQueueMessage } from '../queue-messages.js';
 import { queueIndexProof } from './forced-inclusion.js';
+import { checkBatchReference } from './batch-reference.js';
 import { PreStates } from './pre-states.js';
 import { Trace, leavesAt, stateKept, type FaultSpec, type TraceChain } from './trace.js';
 
@@ -83,6 +84,8 @@ export interface GamesStatus {
   readonly moves: number;
   /** Outputs this party deleted by a forced-inclusion proof since start. */
   readonly forcedInclusionProofs: number;
+  /** Outputs this party deleted by a bad-batch-reference proof since start. */
+  readonly batchReferenceProofs: number;
   readonly games: readonly GameView[];
 }
 
@@ -103,8 +106,8 @@ export type GameState = {
   dissection: Hex;
 };
 
-type Params = { oracle: ViemAddress; game: ViemAddress; bond: bigint; openWindow: bigint; portal: Address; sequencingWindow: bigint };
-type OracleOutput = { stateRoot: Hex; withdrawalsRoot: Hex; l2BlockNumber: bigint; timestamp: bigint; position: bigint; l1BlockNumber: bigint };
+type Params = { oracle: ViemAddress; game: ViemAddress; bond: bigint; openWindow: bigint; portal: Address; sequencingWindow: bigint; inbox: Address };
+type OracleOutput = { stateRoot: Hex; withdrawalsRoot: Hex; batchHash: Hex; l2BlockNumber: bigint; timestamp: bigint; position: bigint; l1BlockNumber: bigint };
 
 const PHASE_NAMES = Object.fromEntries(Object.entries(GAME_PHASE).map(([k, v]) => [v, k])) as Record<number, keyof typeof GAME_PHASE>;
 const lower = (a: string): Address => a.toLowerCase() as Address;
@@ -126,6 +129,10 @@ export class DisputePlayer {
   private view: GameView[] = [];
   private moves = 0;
   private forcedInclusionProofs = 0;
+  private batchReferenceProofs = 0;
+  /** Outputs whose batch reference was judged (final: the output and the inbox's records of
+   * batches posted before it never change). */
+  private readonly referencesJudged = new Set<number>();
   /** Outputs the forced-inclusion rule was checked against and holds for (a cache). */
   private readonly includes = new Set<number>();
   private readonly warned = new Set<string>();
@@ -172,6 +179,7 @@ export class DisputePlayer {
       moot: count('Moot'),
       moves: this.moves,
       forcedInclusionProofs: this.forcedInclusionProofs,
+      batchReferenceProofs: this.batchReferenceProofs,
       games: mine.sort((a, b) => a.gameId - b.gameId),
     };
   }
@@ -229,7 +237,8 @@ export class DisputePlayer {
         pinned.readContract({ address: game, abi: GAME_ABI, functionName: 'sequencingWindow' }),
       ]);
       if (gameOracle.toLowerCase() !== oracle.toLowerCase()) throw new Error(`the game at ${game} serves oracle ${gameOracle}`);
-      this.params = { oracle, game, bond, openWindow: BigInt(openWindow), portal: lower(portal), sequencingWindow: BigInt(sequencingWindow) };
+      const inbox = await pinned.readContract({ address: portal, abi: PORTAL_INBOX_ABI, functionName: 'batchInbox' });
+      this.params = { oracle, game, bond, openWindow: BigInt(openWindow), portal: lower(portal), sequencingWindow: BigInt(sequencingWindow), inbox: lower(inbox) };
       const history = this.o.historySeconds;
       if (history !== undefined && history < Number(openWindow)) {
         this.o.logger?.error(
@@ -336,8 +345,10 @@ export class DisputePlayer {
       if (this.agreed.has(i)) continue;
       const out = (await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [BigInt(i)] })) as OracleOutput;
       const l2Block = Number(out.l2BlockNumber);
-      // Before any derived chain: a censoring sequencer's outputs lie beyond the derived head
-      // for good (its batches are ignored), so they are answered from the output's own state.
+      // Before any derived chain: the outputs of a sequencer that posts garbage, or censors, lie
+      // beyond the derived head for good (its batches are ignored), so they are answered from
+      // what L1 holds: the batch the output names, the output's own state.
+      if (await this.maybeProveBadReference(pinned, params, i, out)) return true;
       if (await this.maybeProveUnconsumed(pinned, params, i, out)) return true;
       if ((this.o.chain.headNumber() ?? 0) < l2Block) return false; // not derived that far yet
       if (now >= out.timestamp + params.openWindow) continue;
@@ -397,6 +408,29 @@ export class DisputePlayer {
       throw err;
     }
     this.forcedInclusionProofs++;
+    return true;
+  }
+
+  /** Deletes output `index` with DisputeGame.proveBadBatchReference when the batch it names
+   * does not back it (batch-reference.ts); true when the proof was sent. */
+  private async maybeProveBadReference(pinned: PinnedL1, params: Params, index: number, out: OracleOutput): Promise<boolean> {
+    if (this.o.role !== 'challenger' || this.o.lie || this.referencesJudged.has(index)) return false;
+    const verdict = await checkBatchReference(pinned, params.inbox, out, this.o.ledger.chainId, this.o.fromBlock);
+    this.referencesJudged.add(index);
+    if (verdict.kind === 'unprovable') {
+      this.o.logger?.warn({ outputIndex: index, why: verdict.why }, 'cannot check this output\'s batch reference on L1');
+      return false;
+    }
+    if (verdict.kind === 'valid') return false;
+    this.o.logger?.warn({ outputIndex: index, l2Block: Number(out.l2BlockNumber), reason: verdict.reason, detail: verdict.detail }, 'output names a batch that does not back it: proving it on L1');
+    try {
+      await this.send(params.game, 'proveBadBatchReference', [BigInt(index), verdict.data]);
+    } catch (err) {
+      if (revertName(err) === 'OutputNotPending') return false; // deleted or final meanwhile
+      this.referencesJudged.delete(index); // a failed send (gas, RPC) is tried again next pass
+      throw err;
+    }
+    this.batchReferenceProofs++;
     return true;
   }
 

@@ -31,7 +31,9 @@ export interface ProposerOptions {
   readonly outputIntervalMs?: number;
   /** Wei sent with each proposal; checked against the oracle's immutable bond. */
   readonly bond: bigint;
-  /** The BatchInbox hash of the batch that carries `l2Block` (zero hash when not given). */
+  /** The BatchInbox hash of the batch that carries `l2Block`. When given and it has none, the
+   * proposer waits: with fraud proofs, an output naming no batch is deleted by anyone
+   * (DisputeGame.proveBadBatchReference). Not given: the zero hash. */
   readonly batchHashOf?: (l2Block: number) => Hash | undefined;
   readonly progress: OutputStore;
   readonly logger?: Logger;
@@ -333,10 +335,14 @@ export class Proposer {
     if (target === undefined) return false;
 
     if (await this.leavesOutOverdueMessage(pinned, target)) return false;
+    const batchHash = this.opts.batchHashOf ? this.opts.batchHashOf(target) : ZERO_HASH;
+    if (batchHash === undefined) {
+      this.opts.logger?.warn({ l2Block: target }, 'not proposing: no batch hash recorded for the block (a batch recorded before this version); waiting for the next batch');
+      return false;
+    }
     const built = outputFromSource(this.opts.source, prev, target);
     const claimed = this.opts.claim?.(built);
     const output = claimed ? { ...built, ...claimed } : built;
-    const batchHash = this.opts.batchHashOf?.(target) ?? ZERO_HASH;
     // `prev` goes with the proposal: if a deletion lands first, the oracle refuses it rather than
     // record a withdrawals root over a range that is no longer (prev, target].
     const args = [BigInt(target), output.stateRoot, output.withdrawalsRoot, batchHash, BigInt(prev)] as const;
