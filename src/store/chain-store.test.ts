@@ -62,6 +62,21 @@ async function commit(store: ChainStore, n: number, parent: SmtRoot): Promise<Sm
 }
 
 describe('ChainStore (real LMDB files)', () => {
+  it('names the posted batch that carries a block, across reopening; none past the posted head', async () => {
+    const { store, path } = tempStore();
+    const h = (c: string): Hash => `0x${c.repeat(64)}` as Hash;
+    // Batch 0 matters: a reverse LMDB range over uint32 keys never yields key 0.
+    await store.markPosted({ fromBlock: 1, toBlock: 5, l1TxHash: h('1'), l1Block: 10n, batchIndex: 0n, batchHash: h('a') });
+    await store.markPosted({ fromBlock: 6, toBlock: 6, l1TxHash: h('2'), l1Block: 11n, batchIndex: 3n, batchHash: h('b') });
+    await store.markPosted({ fromBlock: 7, toBlock: 9, l1TxHash: h('3'), l1Block: 12n, batchIndex: 4n, batchHash: h('c') });
+    const names = (s: ChainStore): (Hash | undefined)[] => [1, 5, 6, 7, 9, 10].map((n) => s.batchHashCarrying(n));
+    expect(names(store)).toEqual([h('a'), h('a'), h('b'), h('c'), h('c'), undefined]);
+    await store.close();
+    const reopened = ChainStore.open(path);
+    expect(names(reopened)).toEqual([h('a'), h('a'), h('b'), h('c'), h('c'), undefined]);
+    await reopened.close();
+  });
+
   it('refuses a block that does not follow its head', async () => {
     const { store } = tempStore();
     let root = await commit(store, 0, EMPTY_SMT_ROOT);

@@ -421,11 +421,13 @@ export class ChainStore {
    * Undefined when no posted batch carries it, or for a batch recorded before hashes were kept. */
   batchHashCarrying(n: number): Hash | undefined {
     // Newest first: outputs are proposed near the posted head, so this stops after a few batches.
+    // A reverse range over uint32 keys never yields key 0 (lmdb-js), so batch 0 is read apart.
     for (const { value } of this.batches.getRange({ reverse: true })) {
       if (value.toBlock < n) return undefined;
       if (value.fromBlock <= n) return value.batchHash as Hash | undefined;
     }
-    return undefined;
+    const first = this.batches.get(0);
+    return first && first.fromBlock <= n && n <= first.toBlock ? (first.batchHash as Hash | undefined) : undefined;
   }
 
   // ---- outputs proposed on L1 (a cache of the oracle, rebuilt from its events when empty) ----
