@@ -18,6 +18,7 @@ export {
   BATCH_DATA_MODES,
   BATCH_INBOX_ABI,
   Batcher,
+  garbageBatch,
   MemoryBatchProgress,
   MemoryBlockSource,
   type BatchDataMode,
