@@ -9,8 +9,7 @@ import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keccak256, parseEventLogs, type Abi, type Address as ViemAddress, type Hex, type TransactionReceipt } from 'viem';
 import { bytesToHex, ETH } from '../../src/core/index.js';
-import { BAD_BATCH_REF, BATCH_INBOX_ABI, deployContracts, encodeBatch, GAME_ABI, ORACLE_ABI, ORACLE_STATUS, judgeBatchData, type Deployment } from '../../src/l1/index.js';
-import { garbageBatch } from '../../src/l1/batcher/batcher.js';
+import { BAD_BATCH_REF, BATCH_INBOX_ABI, deployContracts, encodeBatch, GAME_ABI, garbageBatch, ORACLE_ABI, ORACLE_STATUS, judgeBatchData, type Deployment } from '../../src/l1/index.js';
 import { CHAIN_ID, realisticBlocks } from '../l1/batcher/helpers.js';
 import { advanceTime, ensureArtifacts, read, revertOf, send as sendTx, startAnvil, type Chain } from './chain.js';
 
