@@ -3,7 +3,7 @@
 // that can be recomputed (senders, hashes, roots, headers) is left out; what remains is laid
 // out column by column, because a column of fees or flags compresses to almost nothing while
 // the same fields interleaved with signatures would not.
-import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import {
   addressFromBytes,
   bytesToHex,
@@ -18,6 +18,7 @@ import {
   type TxType,
 } from '../../core/index.js';
 import { keccak256, recoverAddress, txDigest } from '../../crypto/index.js';
+import { INFLATE_ERRORS, InflateError, inflateStrict } from './inflate.js';
 
 export const BATCH_VERSION = 1;
 
@@ -363,12 +364,24 @@ function decompress(body: Uint8Array, how: Compression, maxOutputLength: number)
     if (body.length > maxOutputLength) throw new BatchDecodeError('payload above the size cap');
     return body;
   }
+  if (how === 'deflate') {
+    // The strict inflater, bit-exact with the L1 one (contracts/fraud/Inflate.sol), so that the
+    // chain derived here and what a fraud proof can show on L1 agree on every stream; it refuses
+    // bytes after the final block itself.
+    try {
+      return inflateStrict(body, maxOutputLength);
+    } catch (err) {
+      if (!(err instanceof InflateError)) throw err;
+      if (err.code === INFLATE_ERRORS.outputTooLarge) throw new BatchDecodeError(`payload above the size cap of ${maxOutputLength} bytes`);
+      throw new BatchDecodeError(`deflate stream does not decompress: ${err.message}`);
+    }
+  }
   let result: { buffer: Buffer; engine: { bytesWritten: number } };
   try {
     // info: the engine reports how much input it consumed, which is how bytes after the end of
     // the compressed stream (that zlib would silently ignore) are caught.
     const opts = { maxOutputLength, info: true } as const;
-    const out: unknown = how === 'deflate' ? inflateRawSync(body, opts) : brotliDecompressSync(body, opts);
+    const out: unknown = brotliDecompressSync(body, opts);
     result = out as { buffer: Buffer; engine: { bytesWritten: number } };
   } catch (err) {
     const code = (err as { code?: unknown }).code;

@@ -14,6 +14,7 @@ export {
   type DecodedBlock,
   type EncodeBatchOptions,
 } from './codec.js';
+export { INFLATE_ERRORS, InflateError, inflateStrict, type InflateErrorCode } from './inflate.js';
 export {
   BATCH_DATA_MODES,
   BATCH_INBOX_ABI,
