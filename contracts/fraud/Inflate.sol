@@ -57,11 +57,49 @@ library Inflate {
     /// @notice A whole byte or more after the final block.
     uint8 internal constant ERR_TRAILING_BYTES = 15;
 
+    /// @dev The fixed literal/length code's 9-bit table (RFC 1951 3.2.6), 4 bytes per entry in
+    ///      the table format of `inflate` (symbol | length << 16 | 0x1000000 unless a literal),
+    ///      indexed by the next 9 input bits: copied, not computed, when a fixed block appears.
+    bytes private constant FIXED_LIT_TABLE =
+        hex"01070100000800500008001001080118010701100008007000080030000900c0010701080008006000080020000900a0000800000008008000080040000900e0"
+        hex"01070104000800580008001800090090010701140008007800080038000900d00107010c0008006800080028000900b0000800080008008800080048000900f0"
+        hex"0107010200080054000800140108011c010701120008007400080034000900c80107010a0008006400080024000900a8000800040008008400080044000900e8"
+        hex"010701060008005c0008001c00090098010701160008007c0008003c000900d80107010e0008006c0008002c000900b80008000c0008008c0008004c000900f8"
+        hex"0107010100080052000800120108011a010701110008007200080032000900c4010701090008006200080022000900a4000800020008008200080042000900e4"
+        hex"010701050008005a0008001a00090094010701150008007a0008003a000900d40107010d0008006a0008002a000900b40008000a0008008a0008004a000900f4"
+        hex"0107010300080056000800160108011e010701130008007600080036000900cc0107010b0008006600080026000900ac000800060008008600080046000900ec"
+        hex"010701070008005e0008001e0009009c010701170008007e0008003e000900dc0107010f0008006e0008002e000900bc0008000e0008008e0008004e000900fc"
+        hex"01070100000800510008001101080119010701100008007100080031000900c2010701080008006100080021000900a2000800010008008100080041000900e2"
+        hex"01070104000800590008001900090092010701140008007900080039000900d20107010c0008006900080029000900b2000800090008008900080049000900f2"
+        hex"0107010200080055000800150108011d010701120008007500080035000900ca0107010a0008006500080025000900aa000800050008008500080045000900ea"
+        hex"010701060008005d0008001d0009009a010701160008007d0008003d000900da0107010e0008006d0008002d000900ba0008000d0008008d0008004d000900fa"
+        hex"0107010100080053000800130108011b010701110008007300080033000900c6010701090008006300080023000900a6000800030008008300080043000900e6"
+        hex"010701050008005b0008001b00090096010701150008007b0008003b000900d60107010d0008006b0008002b000900b60008000b0008008b0008004b000900f6"
+        hex"0107010300080057000800170108011f010701130008007700080037000900ce0107010b0008006700080027000900ae000800070008008700080047000900ee"
+        hex"010701070008005f0008001f0009009e010701170008007f0008003f000900de0107010f0008006f0008002f000900be0008000f0008008f0008004f000900fe"
+        hex"01070100000800500008001001080118010701100008007000080030000900c1010701080008006000080020000900a1000800000008008000080040000900e1"
+        hex"01070104000800580008001800090091010701140008007800080038000900d10107010c0008006800080028000900b1000800080008008800080048000900f1"
+        hex"0107010200080054000800140108011c010701120008007400080034000900c90107010a0008006400080024000900a9000800040008008400080044000900e9"
+        hex"010701060008005c0008001c00090099010701160008007c0008003c000900d90107010e0008006c0008002c000900b90008000c0008008c0008004c000900f9"
+        hex"0107010100080052000800120108011a010701110008007200080032000900c5010701090008006200080022000900a5000800020008008200080042000900e5"
+        hex"010701050008005a0008001a00090095010701150008007a0008003a000900d50107010d0008006a0008002a000900b50008000a0008008a0008004a000900f5"
+        hex"0107010300080056000800160108011e010701130008007600080036000900cd0107010b0008006600080026000900ad000800060008008600080046000900ed"
+        hex"010701070008005e0008001e0009009d010701170008007e0008003e000900dd0107010f0008006e0008002e000900bd0008000e0008008e0008004e000900fd"
+        hex"01070100000800510008001101080119010701100008007100080031000900c3010701080008006100080021000900a3000800010008008100080041000900e3"
+        hex"01070104000800590008001900090093010701140008007900080039000900d30107010c0008006900080029000900b3000800090008008900080049000900f3"
+        hex"0107010200080055000800150108011d010701120008007500080035000900cb0107010a0008006500080025000900ab000800050008008500080045000900eb"
+        hex"010701060008005d0008001d0009009b010701160008007d0008003d000900db0107010e0008006d0008002d000900bb0008000d0008008d0008004d000900fb"
+        hex"0107010100080053000800130108011b010701110008007300080033000900c7010701090008006300080023000900a7000800030008008300080043000900e7"
+        hex"010701050008005b0008001b00090097010701150008007b0008003b000900d70107010d0008006b0008002b000900b70008000b0008008b0008004b000900f7"
+        hex"0107010300080057000800170108011f010701130008007700080037000900cf0107010b0008006700080027000900af000800070008008700080047000900ef"
+        hex"010701070008005f0008001f0009009f010701170008007f0008003f000900df0107010f0008006f0008002f000900bf0008000f0008008f0008004f000900ff";
+
     /// @notice Decompresses a raw DEFLATE stream.
     /// @return err 0 when `src` is exactly one valid stream decoding to at most maxOut bytes,
     ///         else one of the ERR_ codes.
     /// @return out The decompressed bytes (empty on error).
     function inflate(bytes memory src, uint256 maxOut) internal pure returns (uint8 err, bytes memory out) {
+        bytes memory fixedLit = FIXED_LIT_TABLE;
         assembly ("memory-safe") {
             // Scratch layout, offsets from m (the free memory pointer on entry):
             // 0x00 bit buffer (LSB first)  0x20 bits in it  0x40 next input byte  0x60 input end
@@ -70,7 +108,7 @@ library Inflate {
             // 0x5100 literal/length counts, 16 words    0x5300 literal/length symbols, 288 words
             // 0x7700 distance counts, 16 words          0x7900 distance symbols, 32 words
             // 0x7d00 code lengths, 320 words            0xa500 offsets, 16 words
-            // 0xa700 the output (length word, then the bytes).
+            // 0xa700 FIXED_LIT_TABLE's copy in memory    0xa720 the output (length, then bytes).
             // A table entry is symbol | length << 16 | 0x1000000 unless a literal (so that a
             // literal is any entry below 0x1000000); 0x3000000 marks the first bits of a longer
             // code (decoded bit by bit); symbol 0xffff is "no symbol".
@@ -226,35 +264,22 @@ library Inflate {
                 }
             }
 
-            // Table entries for symbols s..end-1 whose canonical codes have length l and follow
-            // each other from the bit-reversed code huff (as fillTable, without the counting and
-            // sorting a general code needs); returns the reversed code after the last one.
-            function fixedRange(tab, tabEnd, s, end, l, huff) -> h {
-                h := huff
-                let step := shl(add(l, 5), 1)
-                for {} lt(s, end) { s := add(s, 1) } {
-                    let e := or(s, shl(16, l))
-                    if gt(s, 255) { e := or(e, 0x1000000) }
-                    for { let p := add(tab, shl(5, h)) } lt(p, tabEnd) { p := add(p, step) } { mstore(p, e) }
-                    let incr := shl(sub(l, 1), 1)
-                    for {} and(h, incr) {} { incr := shr(1, incr) }
-                    switch incr
-                    case 0 { h := 0 }
-                    default { h := add(and(h, sub(incr, 1)), incr) }
-                }
-            }
-
-            // The fixed codes of RFC 1951 3.2.6 (kept across consecutive fixed blocks), in
-            // canonical order: 256-279 (7 bits), 0-143 and 280-287 (8), 144-255 (9); 32 distance
-            // codes of 5 bits. No code is longer than its table's bits, so no counts or symbols.
+            // The fixed codes of RFC 1951 3.2.6 (kept across consecutive fixed blocks): the
+            // literal/length table copied from FIXED_LIT_TABLE; the distance table holds 32 codes
+            // of 5 bits, so entry i is symbol rev5(i mod 32). No code is longer than its table's
+            // bits, so no counts or symbols are needed.
             function loadFixed(m) {
                 if mload(add(m, 0xe0)) { leave }
-                let ltab := add(m, 0x100)
-                let h := fixedRange(ltab, add(ltab, 0x4000), 256, 280, 7, 0)
-                h := fixedRange(ltab, add(ltab, 0x4000), 0, 144, 8, h)
-                h := fixedRange(ltab, add(ltab, 0x4000), 280, 288, 8, h)
-                pop(fixedRange(ltab, add(ltab, 0x4000), 144, 256, 9, h))
-                pop(fixedRange(add(m, 0x4100), add(m, 0x5100), 0, 32, 5, 0))
+                let p := add(mload(add(m, 0xa700)), 0x20)
+                let dst := add(m, 0x100)
+                for { let end := add(p, 2048) } lt(p, end) { p := add(p, 4) } {
+                    mstore(dst, shr(224, mload(p)))
+                    dst := add(dst, 0x20)
+                }
+                dst := add(m, 0x4100)
+                for { let i := 0 } lt(i, 128) { i := add(i, 1) } {
+                    mstore(add(dst, shl(5, i)), or(byte(and(i, 31), 0x0010081804140c1c02120a1a06160e1e0111091905150d1d03130b1b07170f1f), 0x50000))
+                }
                 mstore(add(m, 0xe0), 1)
             }
 
@@ -420,7 +445,7 @@ library Inflate {
                 for {} 1 {} {
                     // Fast loop: at least 64 bits buffered at the start of a round (refilled 24
                     // bytes at a time while 24 are left), which covers a length/distance pair
-                    // (15 + 5 + 15 + 13 bits) or four literals (table entries are at most 9 bits);
+                    // (15 + 5 + 15 + 13 bits) or seven literals (table entries are at most 9 bits);
                     // 512 bytes of room below the output limit on entry, at each refill and after
                     // each copy, and at most 256 literals in between (a literal takes a bit at
                     // least). So neither truncation nor the limit need checking per literal.
@@ -438,31 +463,55 @@ library Inflate {
                                 buf := shr(shr(16, e), buf)
                                 cnt := sub(cnt, shr(16, e))
                                 mstore8(outp, e)
-                            e := mload(add(ltab, shl(5, and(buf, 0x1ff))))
-                            if gt(e, 0xffffff) {
-                                outp := add(outp, 1)
-                                continue
-                            }
-                            buf := shr(shr(16, e), buf)
-                            cnt := sub(cnt, shr(16, e))
-                            mstore8(add(outp, 1), e)
-                            e := mload(add(ltab, shl(5, and(buf, 0x1ff))))
-                            if gt(e, 0xffffff) {
-                                outp := add(outp, 2)
-                                continue
-                            }
-                            buf := shr(shr(16, e), buf)
-                            cnt := sub(cnt, shr(16, e))
-                            mstore8(add(outp, 2), e)
-                            e := mload(add(ltab, shl(5, and(buf, 0x1ff))))
-                            if gt(e, 0xffffff) {
-                                outp := add(outp, 3)
-                                continue
-                            }
-                            buf := shr(shr(16, e), buf)
-                            cnt := sub(cnt, shr(16, e))
-                            mstore8(add(outp, 3), e)
-                                outp := add(outp, 4)
+                                e := mload(add(ltab, shl(5, and(buf, 0x1ff))))
+                                if gt(e, 0xffffff) {
+                                    outp := add(outp, 1)
+                                    continue
+                                }
+                                buf := shr(shr(16, e), buf)
+                                cnt := sub(cnt, shr(16, e))
+                                mstore8(add(outp, 1), e)
+                                e := mload(add(ltab, shl(5, and(buf, 0x1ff))))
+                                if gt(e, 0xffffff) {
+                                    outp := add(outp, 2)
+                                    continue
+                                }
+                                buf := shr(shr(16, e), buf)
+                                cnt := sub(cnt, shr(16, e))
+                                mstore8(add(outp, 2), e)
+                                e := mload(add(ltab, shl(5, and(buf, 0x1ff))))
+                                if gt(e, 0xffffff) {
+                                    outp := add(outp, 3)
+                                    continue
+                                }
+                                buf := shr(shr(16, e), buf)
+                                cnt := sub(cnt, shr(16, e))
+                                mstore8(add(outp, 3), e)
+                                e := mload(add(ltab, shl(5, and(buf, 0x1ff))))
+                                if gt(e, 0xffffff) {
+                                    outp := add(outp, 4)
+                                    continue
+                                }
+                                buf := shr(shr(16, e), buf)
+                                cnt := sub(cnt, shr(16, e))
+                                mstore8(add(outp, 4), e)
+                                e := mload(add(ltab, shl(5, and(buf, 0x1ff))))
+                                if gt(e, 0xffffff) {
+                                    outp := add(outp, 5)
+                                    continue
+                                }
+                                buf := shr(shr(16, e), buf)
+                                cnt := sub(cnt, shr(16, e))
+                                mstore8(add(outp, 5), e)
+                                e := mload(add(ltab, shl(5, and(buf, 0x1ff))))
+                                if gt(e, 0xffffff) {
+                                    outp := add(outp, 6)
+                                    continue
+                                }
+                                buf := shr(shr(16, e), buf)
+                                cnt := sub(cnt, shr(16, e))
+                                mstore8(add(outp, 6), e)
+                                outp := add(outp, 7)
                                 continue
                             }
                             let sym := and(e, 0xffff)
@@ -616,7 +665,7 @@ library Inflate {
             }
 
             let m := mload(0x40)
-            let outStart := add(m, 0xa720)
+            let outStart := add(m, 0xa740)
             if gt(maxOut, 0xffffffff) { maxOut := 0xffffffff }
             mstore(m, 0)
             mstore(add(m, 0x20), 0)
@@ -626,10 +675,11 @@ library Inflate {
             mstore(add(m, 0xa0), outStart)
             mstore(add(m, 0xc0), add(outStart, maxOut))
             mstore(add(m, 0xe0), 0)
+            mstore(add(m, 0xa700), fixedLit)
             err := run(m)
             switch err
             case 0 {
-                out := add(m, 0xa700)
+                out := add(m, 0xa720)
                 let n := sub(mload(add(m, 0x80)), outStart)
                 mstore(out, n)
                 mstore(0x40, add(outStart, and(add(n, 31), not(31))))

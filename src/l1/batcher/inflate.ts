@@ -358,6 +358,8 @@ class Decoder {
  * code contracts/fraud/Inflate.sol returns for the same bytes.
  */
 export function inflateStrict(src: Uint8Array, maxOut: number): Uint8Array {
+  if (Number.isNaN(maxOut)) throw new RangeError('maxOut is NaN');
+  // The contract clamps maxOut to 2^32 - 1 too (no output that large is affordable there).
   const cap = Math.max(0, Math.min(Math.floor(maxOut), 0xffffffff));
   return new Decoder(src, cap).run();
 }
