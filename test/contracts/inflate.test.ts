@@ -244,8 +244,10 @@ describe('Inflate.sol against inflateStrict', () => {
       expect(out).toBe(hex(payload));
       const gas = await chain.pub.estimateContractGas({ account: chain.accounts[0]!, address: harness, abi, functionName: 'inflate', args: [hex(body), 1n << 20n] });
       lines.push(`  ~${target / 1024} KB: payload ${payload.length} B, deflated ${body.length} B, eth_estimateGas ${gas} (${(Number(gas) / payload.length).toFixed(0)} gas/byte out)`);
-      // Regression bound: realistic batches are mostly signatures and addresses (incompressible).
-      expect(Number(gas)).toBeLessThan(400_000 + 200 * payload.length);
+      // Regression bound (measured: 230k, 2.7M and 6.3M): realistic batches are mostly
+      // signatures and addresses, incompressible, so nearly every byte is a Huffman-coded literal
+      // (~105 gas each) or, where zlib gives up on compressing, a stored block (cheap).
+      expect(Number(gas)).toBeLessThan(300_000 + 180 * payload.length);
     }
     console.log(`Inflate.sol gas (eth_estimateGas of InflateHarness.inflate, calldata included):\n${lines.join('\n')}`);
   });
