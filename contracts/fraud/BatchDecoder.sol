@@ -21,10 +21,11 @@ import {Inflate} from "./Inflate.sol";
 /// @dev    A failure ends the call from wherever it is found (`_fail` returns the ABI-encoded
 ///         result directly), so decodeRange must only be called externally. It never reverts on
 ///         any input; out of gas is the caller's to avoid (a revert, never a failure code).
-///         Gas (test/contracts/batch-decoder.test.ts prints it): ~10k per transfer uncompressed
-///         (3.3k of it ecrecover), ~20k deflated (Inflate: ~115 gas per payload byte), and
-///         memory grows with the payload: a payload of more than a few MiB (decodeBatch allows
-///         16) cannot be decoded within an L1 block's gas, valid or not.
+///         Gas (test/contracts/batch-decoder.test.ts prints it): ~10.5k per transfer
+///         uncompressed (3.3k of it ecrecover), ~20.5k deflated (Inflate: ~115 gas per payload
+///         byte). Memory holds the payload and little else (the columns are checked in one pass
+///         and re-read in a second), but it still grows with the payload: one of more than a few
+///         MiB (decodeBatch allows 16) cannot be decoded within an L1 block's gas, valid or not.
 contract BatchDecoder {
     uint8 public constant OK = 0;
     /// @notice Shorter than 3 bytes (version, compression id and at least one body byte).
@@ -97,16 +98,28 @@ contract BatchDecoder {
         uint256 pos;
     }
 
-    /// @dev One decoded column set: fixed columns are read in place from their start offsets.
-    struct Txs {
+    /// @dev Where the token table and each transaction column start in the payload: the
+    ///      columns are checked in one pass and re-read in a second, so that memory holds the
+    ///      payload and nothing proportional to it.
+    struct Columns {
         uint256 count;
+        uint256 tokensAt;
+        uint256 tokenCount;
         uint256 flagsAt;
+        uint256 tokenIndexAt;
+        uint256 amountExpAt;
+        uint256 feeExpAt;
+        uint256 nonceAt;
         uint256 toAt;
         uint256 rsAt;
-        address[] tokens;
-        uint256[] amounts;
-        uint256[] fees;
-        uint256[] nonces;
+    }
+
+    /// @dev The second pass's read positions in the four varint columns.
+    struct Cursors {
+        uint256 tokenIndex;
+        uint256 amount;
+        uint256 fee;
+        uint256 nonce;
     }
 
     constructor(uint256 chainId_) {
@@ -150,37 +163,47 @@ contract BatchDecoder {
         lastBlock = firstBlock + blockCount - 1;
         if (lastBlock > MAX_SAFE_INTEGER) _fail(BLOCK_NUMBER_OUT_OF_RANGE);
 
-        address[] memory table = _tokenTable(r);
-        uint256 total = _blockHeads(r, blockCount);
-        if (total > 0 && table.length == 0) _fail(TXS_WITHOUT_TOKENS);
-        Txs memory txs = _columns(r, table, total);
-        _recoverAll(r.buf, txs);
+        Columns memory c;
+        (c.tokensAt, c.tokenCount) = _tokenTable(r);
+        c.count = _blockHeads(r, blockCount);
+        if (c.count > 0 && c.tokenCount == 0) _fail(TXS_WITHOUT_TOKENS);
+        _columns(r, c);
+        _recoverAll(r.buf, c);
     }
 
-    /// @dev tokenCount · tokenCount × 20-byte address, no duplicates (an open-addressing set in
-    ///      memory: linear in the count whatever the addresses).
-    function _tokenTable(Reader memory r) private pure returns (address[] memory table) {
-        uint256 count = _varint(r);
+    /// @dev tokenCount · tokenCount × 20-byte address, no duplicates. The addresses stay in the
+    ///      payload; the duplicate check is an open-addressing set of 32-bit slots (index + 1,
+    ///      eight to a word), so that even a payload of nothing but tokens costs little memory.
+    function _tokenTable(Reader memory r) private pure returns (uint256 at, uint256 count) {
+        count = _varint(r);
         if (count * 20 > _remaining(r)) _fail(COUNT_DOES_NOT_FIT);
-        table = new address[](count);
-        uint256 size = 2;
-        while (size < count * 2) size <<= 1;
-        uint256[] memory set = new uint256[](size);
-        uint256 mask = size - 1;
-        for (uint256 i = 0; i < count; i++) {
-            address token = _address(r);
-            table[i] = token;
-            uint256 key = uint256(uint160(token)) | (1 << 160);
-            uint256 slot;
-            assembly ("memory-safe") {
-                mstore(0x00, token)
-                slot := and(keccak256(0x00, 0x20), mask)
+        at = r.pos;
+        r.pos += count * 20;
+        bytes memory buf = r.buf;
+        uint256 slots = 8;
+        while (slots < count * 2) slots <<= 1;
+        uint256[] memory set = new uint256[](slots / 8);
+        uint256 mask = slots - 1;
+        unchecked {
+            for (uint256 i = 0; i < count; i++) {
+                address token = _addressAt(buf, at + i * 20);
+                uint256 slot;
+                assembly ("memory-safe") {
+                    mstore(0x00, token)
+                    slot := and(keccak256(0x00, 0x20), mask)
+                }
+                for (;;) {
+                    uint256 word = set[slot >> 3];
+                    uint256 shift = (slot & 7) * 32;
+                    uint256 held = (word >> shift) & 0xffffffff;
+                    if (held == 0) {
+                        set[slot >> 3] = word | ((i + 1) << shift);
+                        break;
+                    }
+                    if (_addressAt(buf, at + (held - 1) * 20) == token) _fail(DUPLICATE_TOKEN);
+                    slot = (slot + 1) & mask;
+                }
             }
-            while (set[slot] != 0) {
-                if (set[slot] == key) _fail(DUPLICATE_TOKEN);
-                slot = (slot + 1) & mask;
-            }
-            set[slot] = key;
         }
     }
 
@@ -202,41 +225,41 @@ contract BatchDecoder {
         }
     }
 
-    /// @dev flags[N] · tokenIndex[N] · amountExponent[N] · amountMantissa[N] · feeExponent[N] ·
-    ///      feeMantissa[N] · nonce[N] · to[N] · rs[N], then nothing.
-    function _columns(Reader memory r, address[] memory table, uint256 n) private pure returns (Txs memory txs) {
-        txs.count = n;
-        txs.flagsAt = r.pos;
+    /// @dev First pass over flags[N] · tokenIndex[N] · amountExponent[N] · amountMantissa[N] ·
+    ///      feeExponent[N] · feeMantissa[N] · nonce[N] · to[N] · rs[N], then nothing: every value
+    ///      checked, every column's start noted.
+    function _columns(Reader memory r, Columns memory c) private pure {
+        uint256 n = c.count;
+        c.flagsAt = r.pos;
         _need(r, n);
         for (uint256 i = 0; i < n; i++) {
-            if (_byteAt(r.buf, r.pos + i) & ~KNOWN_FLAGS != 0) _fail(UNKNOWN_FLAGS);
+            if (_byteAt(r.buf, c.flagsAt + i) & ~KNOWN_FLAGS != 0) _fail(UNKNOWN_FLAGS);
         }
         r.pos += n;
-        txs.tokens = new address[](n);
+        c.tokenIndexAt = r.pos;
         for (uint256 i = 0; i < n; i++) {
-            uint256 index = _varint(r);
-            if (index >= table.length) _fail(TOKEN_INDEX_OUT_OF_RANGE);
-            txs.tokens[i] = table[index];
+            if (_varint(r) >= c.tokenCount) _fail(TOKEN_INDEX_OUT_OF_RANGE);
         }
-        txs.amounts = _decimals(r, n);
-        txs.fees = _decimals(r, n);
-        txs.nonces = new uint256[](n);
-        for (uint256 i = 0; i < n; i++) txs.nonces[i] = _varbig(r, type(uint64).max);
-        txs.toAt = r.pos;
+        c.amountExpAt = r.pos;
+        _decimals(r, n);
+        c.feeExpAt = r.pos;
+        _decimals(r, n);
+        c.nonceAt = r.pos;
+        for (uint256 i = 0; i < n; i++) _varbig(r, type(uint64).max);
+        c.toAt = r.pos;
         _need(r, n * 20);
         r.pos += n * 20;
-        txs.rsAt = r.pos;
+        c.rsAt = r.pos;
         _need(r, n * 64);
         r.pos += n * 64;
         if (r.pos != r.buf.length) _fail(TRAILING_BYTES);
     }
 
     /// @dev exponent[N] (1 byte each) then mantissa[N] (varints up to 2^256 - 1): codec.ts joinDecimal.
-    function _decimals(Reader memory r, uint256 n) private pure returns (uint256[] memory values) {
+    function _decimals(Reader memory r, uint256 n) private pure {
         uint256 expAt = r.pos;
         _need(r, n);
         r.pos += n;
-        values = new uint256[](n);
         for (uint256 i = 0; i < n; i++) {
             uint256 mantissa = _varbig(r, type(uint256).max);
             uint256 exponent = _byteAt(r.buf, expAt + i);
@@ -247,34 +270,50 @@ contract BatchDecoder {
                 scale = 10 ** exponent; // exponent <= 77: no overflow, one EXP
             }
             if (mantissa > type(uint256).max / scale) _fail(DECIMAL_OUT_OF_RANGE);
-            values[i] = mantissa * scale;
         }
     }
 
-    /// @dev Every sender must recover (codec.ts: src/crypto recoverAddress of txDigest).
-    function _recoverAll(bytes memory buf, Txs memory txs) private view {
+    /// @dev Second pass: every sender must recover (codec.ts: src/crypto recoverAddress of txDigest).
+    function _recoverAll(bytes memory buf, Columns memory c) private view {
+        uint256 n = c.count;
+        Cursors memory cur = Cursors(c.tokenIndexAt, c.amountExpAt + n, c.feeExpAt + n, c.nonceAt);
         // The EIP-712 preimages go into one scratch buffer, not an allocation per transaction.
         bytes memory scratch = new bytes(192);
         bytes32 separator = domainSeparator;
-        for (uint256 i = 0; i < txs.count; i++) {
-            uint256 flags = _byteAt(buf, txs.flagsAt + i);
-            bytes32 digest = _digest(scratch, separator, flags, _addressAt(buf, txs.toAt + i * 20), txs, i);
-            (bytes32 rr, bytes32 ss) = _rsAt(buf, txs.rsAt + i * 64);
+        for (uint256 i = 0; i < n; i++) {
+            uint256 flags = _byteAt(buf, c.flagsAt + i);
+            bytes32 digest = _digest(buf, scratch, separator, flags, c, cur, i);
+            (bytes32 rr, bytes32 ss) = _rsAt(buf, c.rsAt + i * 64);
             if (!_recovers(digest, (flags & FLAG_RECID) != 0 ? 28 : 27, rr, ss)) _fail(SIGNATURE_DOES_NOT_RECOVER);
         }
     }
 
-    /// @dev src/crypto/eip712.ts txDigest (OneStepVerifier._digest) of transaction i.
-    function _digest(bytes memory scratch, bytes32 separator, uint256 flags, address to, Txs memory txs, uint256 i)
-        private
-        pure
-        returns (bytes32 digest)
-    {
+    /// @dev src/crypto/eip712.ts txDigest (OneStepVerifier._digest) of transaction i, its
+    ///      varints re-read at the cursors (checked by the first pass: no failure, no overflow).
+    function _digest(
+        bytes memory buf,
+        bytes memory scratch,
+        bytes32 separator,
+        uint256 flags,
+        Columns memory c,
+        Cursors memory cur,
+        uint256 i
+    ) private pure returns (bytes32 digest) {
         bytes32 typeHash = (flags & FLAG_WITHDRAW) != 0 ? WITHDRAW_TYPEHASH : TRANSFER_TYPEHASH;
-        address token = txs.tokens[i];
-        uint256 amount = txs.amounts[i];
-        uint256 fee = txs.fees[i];
-        uint256 nonce = txs.nonces[i];
+        address to = _addressAt(buf, c.toAt + i * 20);
+        uint256 index;
+        uint256 amount;
+        uint256 fee;
+        uint256 nonce;
+        (index, cur.tokenIndex) = _rereadVarint(buf, cur.tokenIndex);
+        (amount, cur.amount) = _rereadVarint(buf, cur.amount);
+        (fee, cur.fee) = _rereadVarint(buf, cur.fee);
+        (nonce, cur.nonce) = _rereadVarint(buf, cur.nonce);
+        address token = _addressAt(buf, c.tokensAt + index * 20);
+        unchecked {
+            amount *= 10 ** _byteAt(buf, c.amountExpAt + i);
+            fee *= 10 ** _byteAt(buf, c.feeExpAt + i);
+        }
         assembly ("memory-safe") {
             let p := add(scratch, 0x20)
             mstore(p, typeHash)
@@ -343,10 +382,20 @@ contract BatchDecoder {
         r.pos = pos;
     }
 
-    function _address(Reader memory r) private pure returns (address a) {
-        _need(r, 20);
-        a = _addressAt(r.buf, r.pos);
-        r.pos += 20;
+    /// @dev Re-reads a LEB128 value at `pos` that the first pass checked (so within the buffer,
+    ///      and any digit past bit 255 is zero): the value and the position after it.
+    function _rereadVarint(bytes memory buf, uint256 pos) private pure returns (uint256 value, uint256 next) {
+        assembly ("memory-safe") {
+            let start := add(buf, 0x20)
+            let p := add(start, pos)
+            for { let shift := 0 } 1 { shift := add(shift, 7) } {
+                let b := byte(0, mload(p))
+                p := add(p, 1)
+                value := or(value, shl(shift, and(b, 0x7f)))
+                if lt(b, 0x80) { break }
+            }
+            next := sub(p, start)
+        }
     }
 
     function _need(Reader memory r, uint256 n) private pure {

@@ -195,6 +195,19 @@ const TOKENS = [hexToBytes(ETH), hexToBytes(TOKEN)];
 const to32 = (v: bigint): number[] => Array.from(hexToBytes(`0x${v.toString(16).padStart(64, '0')}` as Hex));
 const rsOf = (r: bigint, s: bigint): Uint8Array => new Uint8Array([...to32(r), ...to32(s)]);
 
+/** `count` distinct token addresses (sharing all but their last bytes, so nearly equal), with
+ * entry `dupOf` repeated at `dupAt` when both are given. */
+function manyTokens(count: number, dupOf?: number, dupAt?: number): Uint8Array[] {
+  const out = Array.from({ length: count }, (_, i) => {
+    const t = new Uint8Array(20).fill(0x77);
+    t[18] = i >> 8;
+    t[19] = i & 0xff;
+    return t;
+  });
+  if (dupOf !== undefined && dupAt !== undefined) out[dupAt] = out[dupOf]!;
+  return out;
+}
+
 /** A transaction of a crafted batch, really signed by KEYS[k] (recid in the flags). */
 function craftTx(k: number, m: { type?: TxType; to: Uint8Array; token: number; amount: bigint; fee: bigint; nonce: bigint; rawV?: boolean }): CraftTx {
   const type = m.type ?? 'transfer';
@@ -347,6 +360,7 @@ describe('BatchDecoder', () => {
       ['token count above the payload', c({ tokenCount: 2 ** 30 }), 'COUNT_DOES_NOT_FIT'],
       ['transaction count above the payload', c({ blocks: [{ ts: 0, l1: 0, txs: 2 ** 20 }, { ts: 0, l1: 0, txs: 1 }] }), 'COUNT_DOES_NOT_FIT'],
       ['duplicate token', c({ tokens: [TOKENS[0]!, TOKENS[1]!, TOKENS[0]!] }), 'DUPLICATE_TOKEN'],
+      ['duplicate token 300 entries apart', c({ tokens: manyTokens(301, 3, 300), txs: [], blocks: [{ ts: 0, l1: 0, txs: 0 }] }), 'DUPLICATE_TOKEN'],
       ['duplicate zero-address token', c({ tokens: [TOKENS[0]!, TOKENS[0]!], txs: [], blocks: [{ ts: 0, l1: 0, txs: 0 }] }), 'DUPLICATE_TOKEN'],
       ['timestamp delta below 0', c({ blocks: [{ ts: 5, l1: 1, txs: 1 }, { ts: zigzag(-6n), l1: 0, txs: 1 }] }), 'TIMESTAMP_OUT_OF_RANGE'],
       ['timestamp delta above 2^53 - 1', c({ blocks: [{ ts: 2 ** 49 - 1, l1: 1, txs: 1 }, { ts: zigzag(2n ** 53n - 2n ** 49n + 1n), l1: 0, txs: 1 }] }), 'TIMESTAMP_OUT_OF_RANGE'],
@@ -418,6 +432,7 @@ describe('BatchDecoder', () => {
       ['first block 2^49 - 2', c({ first: 2 ** 49 - 2 })],
       ['unused tokens in the table', c({ tokens: [...TOKENS, hexToBytes(KEYS[0]!.address)] })],
       ['a token table without transactions', c({ txs: [], blocks: [{ ts: 0, l1: 9, txs: 0 }] })],
+      ...[4, 5, 8, 9, 300].map((k): [string, Uint8Array] => [`${k} distinct tokens`, c({ tokens: [...TOKENS, ...manyTokens(k - 2)] })]),
     ];
     await inGroups(accepted, async ([name, bytes]) => {
       const ts = tsRange(bytes);
@@ -623,6 +638,12 @@ describe('BatchDecoder', () => {
         rows.push(`${String(count).padStart(4)} transfers  ${compression.padEnd(7)} ${String(bytes.length).padStart(7)} bytes  ${String(gas).padStart(10)} gas  ${(Number(gas) / count).toFixed(0).padStart(6)} gas/tx`);
       }
     }
+    // A refusal found late in a large payload: 128 KiB of distinct tokens, then a truncated block.
+    const count = Math.floor((128 * 1024 - 8) / 20);
+    const late = craft({ first: 0, tokens: manyTokens(count), blocks: [{ ts: 0, l1: 0, txs: 0 }], txs: [] }).slice(0, -1);
+    expect((await decodeRange(late)).code).toBe(code('TRUNCATED'));
+    const lateGas = await chain.pub.estimateContractGas({ address: decoder, abi, functionName: 'decodeRange', args: [bytesToHex(late)], account: chain.accounts[0]! });
+    rows.push(`refused: ${count} tokens then a cut   none ${String(late.length).padStart(7)} bytes  ${String(lateGas).padStart(10)} gas`);
     console.log(`BatchDecoder.decodeRange gas\n${rows.join('\n')}`);
   });
 });
