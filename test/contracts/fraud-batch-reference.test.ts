@@ -175,17 +175,18 @@ describe('proveBadBatchReference', () => {
     await refused(d, [out, '0x'], 'OutputNotPending', [out, ORACLE_STATUS.Final]);
   });
 
-  it('gas of the proof over calldata batches of 10, 100 and 500 transfers that fail at their last byte', async () => {
+  it('gas of the proof over calldata batches of 10, 100 and 500 transfers whose last signature does not recover', async () => {
     const d = await setup();
     const rows: string[] = [];
     for (const n of [10, 100, 500]) {
-      // The worst garbage for the prover: a batch that fails only at its very end (one trailing
-      // byte after the payload), after every signature was recovered; raw, and deflated.
-      const payload = encodeBatch(realisticBlocks(n, { perBlock: n }), { compression: 'none' });
-      const raw = new Uint8Array(payload.length + 1);
-      raw.set(payload);
+      // The worst garbage for the prover: a batch that fails only at its very end, after every
+      // other signature was recovered (the last column is r‖s; r = 0 never recovers); raw, and
+      // deflated.
+      const raw = encodeBatch(realisticBlocks(n, { perBlock: n }), { compression: 'none' });
+      raw.fill(0, raw.length - 64, raw.length - 32);
+      expect(judgeBatchData(raw, 1, CHAIN_ID).detail).toMatch(/does not recover/);
       const body = deflateRawSync(raw.subarray(2), { level: 9 });
-      const deflated = new Uint8Array([payload[0]!, 1, ...body]);
+      const deflated = new Uint8Array([raw[0]!, 1, ...body]);
       const gas: bigint[] = [];
       for (const batch of [raw, deflated]) {
         expect(judgeBatchData(batch, 1, CHAIN_ID).reason).toBe('undecodable');
