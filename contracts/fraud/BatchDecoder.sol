@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {Inflate} from "./Inflate.sol";
+import {StrandSignatures} from "./StrandSignatures.sol";
 
 /// @title BatchDecoder
 /// @notice Decides on L1 whether a posted batch decodes, and which L2 blocks it carries: accepts
@@ -22,7 +23,7 @@ import {Inflate} from "./Inflate.sol";
 ///         result directly), so decodeRange must only be called externally. It never reverts on
 ///         any input; out of gas is the caller's to avoid (a revert, never a failure code).
 ///         Gas (test/contracts/batch-decoder.test.ts prints it): ~10.5k per transfer
-///         uncompressed (3.3k of it ecrecover), ~20.5k deflated (Inflate: ~115 gas per payload
+///         uncompressed (3.3k of it ecrecover), ~20.7k deflated (Inflate: ~115 gas per payload
 ///         byte). Memory holds the payload and little else (the columns are checked in one pass
 ///         and re-read in a second), but it still grows with the payload: one of more than a few
 ///         MiB (decodeBatch allows 16) cannot be decoded within an L1 block's gas, valid or not.
@@ -78,15 +79,6 @@ contract BatchDecoder {
     uint256 private constant MAX_EXPONENT = 77;
     uint256 private constant MAX_SAFE_INTEGER = 2 ** 53 - 1;
     uint256 private constant MAX_TS_DELTA_ZIGZAG = 2 ** 60;
-    /// @dev secp256k1 n / 2, as in OneStepVerifier and src/crypto recoverAddress.
-    uint256 private constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
-
-    // src/crypto/eip712.ts, as OneStepVerifier._digest.
-    bytes32 private constant DOMAIN_TYPEHASH = keccak256("EIP712Domain(string name,string version,uint256 chainId)");
-    bytes32 private constant TRANSFER_TYPEHASH =
-        keccak256("Transfer(address to,address token,uint256 amount,uint256 fee,uint64 nonce)");
-    bytes32 private constant WITHDRAW_TYPEHASH =
-        keccak256("Withdraw(address to,address token,uint256 amount,uint256 fee,uint64 nonce)");
 
     /// @notice The L2 chain id: the EIP-712 domain senders are recovered under.
     uint256 public immutable chainId;
@@ -124,7 +116,7 @@ contract BatchDecoder {
 
     constructor(uint256 chainId_) {
         chainId = chainId_;
-        domainSeparator = keccak256(abi.encode(DOMAIN_TYPEHASH, keccak256("Strand"), keccak256("1"), chainId_));
+        domainSeparator = StrandSignatures.domainSeparator(chainId_);
     }
 
     /// @notice Decodes `data` (a batch as posted) the way codec.ts decodeBatch does.
@@ -284,7 +276,7 @@ contract BatchDecoder {
             uint256 flags = _byteAt(buf, c.flagsAt + i);
             bytes32 digest = _digest(buf, scratch, separator, flags, c, cur, i);
             (bytes32 rr, bytes32 ss) = _rsAt(buf, c.rsAt + i * 64);
-            if (!_recovers(digest, (flags & FLAG_RECID) != 0 ? 28 : 27, rr, ss)) _fail(SIGNATURE_DOES_NOT_RECOVER);
+            if (!_recovers(digest, (flags & FLAG_RECID) != 0 ? 1 : 0, rr, ss)) _fail(SIGNATURE_DOES_NOT_RECOVER);
         }
     }
 
@@ -299,7 +291,7 @@ contract BatchDecoder {
         Cursors memory cur,
         uint256 i
     ) private pure returns (bytes32 digest) {
-        bytes32 typeHash = (flags & FLAG_WITHDRAW) != 0 ? WITHDRAW_TYPEHASH : TRANSFER_TYPEHASH;
+        bytes32 typeHash = (flags & FLAG_WITHDRAW) != 0 ? StrandSignatures.WITHDRAW_TYPEHASH : StrandSignatures.TRANSFER_TYPEHASH;
         address to = _addressAt(buf, c.toAt + i * 20);
         uint256 index;
         uint256 amount;
@@ -330,12 +322,9 @@ contract BatchDecoder {
         }
     }
 
-    /// @dev src/crypto recoverAddress: s in [1, n/2]; r is checked by the precompile, which (like
-    ///      libsecp256k1) recovers nothing for r = 0, r >= n, an r off the curve or a key at infinity.
-    function _recovers(bytes32 digest, uint8 v, bytes32 rr, bytes32 ss) private pure returns (bool) {
-        uint256 s = uint256(ss);
-        if (s == 0 || s > HALF_N) return false;
-        return ecrecover(digest, v, rr, ss) != address(0);
+    /// @dev src/crypto recoverAddress recovers some key (StrandSignatures.recover).
+    function _recovers(bytes32 digest, uint8 recid, bytes32 rr, bytes32 ss) private pure returns (bool) {
+        return StrandSignatures.recover(digest, recid, rr, ss) != address(0);
     }
 
     // -----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {SmtProof, SparseMerkle} from "./SparseMerkle.sol";
+import {StrandSignatures} from "./StrandSignatures.sol";
 
 /// @title OneStepVerifier
 /// @notice Re-executes one ledger entry on L1: given the state root before it, the entry in
@@ -45,14 +46,6 @@ contract OneStepVerifier {
     uint8 private constant TAG_FORCED_WITHDRAWAL = 4;
     uint256 private constant TX_LENGTH = 198;
     uint256 private constant L1_MESSAGE_LENGTH = 137;
-    /// @dev secp256k1 n / 2: a higher s is refused (EIP-2), as src/crypto's recoverAddress does.
-    uint256 private constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
-
-    bytes32 private constant DOMAIN_TYPEHASH = keccak256("EIP712Domain(string name,string version,uint256 chainId)");
-    bytes32 private constant TRANSFER_TYPEHASH =
-        keccak256("Transfer(address to,address token,uint256 amount,uint256 fee,uint64 nonce)");
-    bytes32 private constant WITHDRAW_TYPEHASH =
-        keccak256("Withdraw(address to,address token,uint256 amount,uint256 fee,uint64 nonce)");
 
     /// @notice The L2 chain id every signature is bound to.
     uint256 public immutable chainId;
@@ -107,7 +100,7 @@ contract OneStepVerifier {
         if (tokens.length != minFees.length) revert ConfigLengthMismatch(tokens.length, minFees.length);
         chainId = chainId_;
         feeRecipient = feeRecipient_;
-        domainSeparator = keccak256(abi.encode(DOMAIN_TYPEHASH, keccak256("Strand"), keccak256("1"), chainId_));
+        domainSeparator = StrandSignatures.domainSeparator(chainId_);
         queueKey = sha256("strand/l1-queue");
         for (uint256 i = 0; i < tokens.length; i++) {
             if (knownToken[tokens[i]]) revert DuplicateToken(tokens[i]);
@@ -239,21 +232,17 @@ contract OneStepVerifier {
 
     /// @dev src/crypto/eip712.ts txDigest.
     function _digest(UserTx memory t) private view returns (bytes32) {
-        bytes32 typeHash = t.isTransfer ? TRANSFER_TYPEHASH : WITHDRAW_TYPEHASH;
+        bytes32 typeHash = t.isTransfer ? StrandSignatures.TRANSFER_TYPEHASH : StrandSignatures.WITHDRAW_TYPEHASH;
         bytes32 structHash = keccak256(abi.encode(typeHash, t.to, t.token, t.amount, t.fee, t.nonce));
         return keccak256(abi.encodePacked(hex"1901", domainSeparator, structHash));
     }
 
-    /// @dev src/crypto/secp256k1.ts recoverAddress: v is 0, 1, 27 or 28; s is in [1, n/2]; r is
-    ///      checked by the precompile (which, like libsecp256k1, returns nothing for r = 0 or
-    ///      r >= n).
+    /// @dev src/crypto/secp256k1.ts recoverAddress: v is 0, 1, 27 or 28, then
+    ///      StrandSignatures.recover's rules.
     function _signedBy(bytes32 digest, bytes calldata e, address from) private pure returns (bool) {
         uint8 v = uint8(e[197]);
         if (v >= 27) v -= 27;
-        if (v > 1) return false;
-        uint256 s = uint256(bytes32(e[165:197]));
-        if (s == 0 || s > HALF_N) return false;
-        address signer = ecrecover(digest, v + 27, bytes32(e[133:165]), bytes32(s));
+        address signer = StrandSignatures.recover(digest, v, bytes32(e[133:165]), bytes32(e[165:197]));
         return signer != address(0) && signer == from;
     }
 
