@@ -9,13 +9,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestClient, createWalletClient, http, parseEventLogs, type Address as ViemAddress, type PublicClient } from 'viem';
+import { createTestClient, createWalletClient, http, type Address as ViemAddress, type PublicClient } from 'viem';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ETH, hexToBytes, type Address } from '../../src/core/index.js';
 import { addressOfPrivateKey } from '../../src/crypto/index.js';
-import { GAME_ABI, ORACLE_ABI, ORACLE_STATUS, PORTAL_ABI, PORTAL_WITHDRAWAL_ABI, type Anvil, type Deployment } from '../../src/l1/index.js';
-import { BURN, CHALLENGER, FRAUD_ACCOUNTS, SEQUENCER, SEQUENCER_KEY, sequencerConfig, startFraudChain } from '../helpers/fraud-chain.js';
+import { GAME_ABI, ORACLE_ABI, PORTAL_ABI, type Anvil, type Deployment } from '../../src/l1/index.js';
+import { CHALLENGER, expectProofPaid, expectWithdrawalRefused, FRAUD_ACCOUNTS, SEQUENCER, SEQUENCER_KEY, sequencerConfig, startFraudChain } from '../helpers/fraud-chain.js';
 import { spawnStrand, type NodeProcess } from '../helpers/node-process.js';
 import { DEV_KEYS, getJson, postJson, signedTx, waitUntil } from '../helpers/txs.js';
 
@@ -128,37 +128,11 @@ describe('fraud proofs: a sequencer that skips a forced deposit', () => {
 
       const output = await pub.readContract({ address: deployment.oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [outputIndex] });
       expect(output.l1BlockNumber).toBeGreaterThanOrEqual(depositBlock + BigInt(WINDOW));
-      const receipt = await pub.getTransactionReceipt({ hash: proven.transactionHash });
-      const block = await pub.getBlock({ blockNumber: receipt.blockNumber });
-      expect(block.timestamp).toBeLessThan(output.timestamp + PERIOD);
-      const [deleted] = parseEventLogs({ abi: ORACLE_ABI, eventName: 'OutputsDeleted', logs: receipt.logs });
-      expect(deleted!.args.fromIndex).toBe(outputIndex);
-      const paid = deleted!.args.bondsPaid;
-      expect(paid).toBe(deleted!.args.count * BOND);
-      expect(proven.args.bondsPaid).toBe(paid);
-      expect(await pub.readContract({ address: deployment.oracle, abi: ORACLE_ABI, functionName: 'statusOf', args: [outputIndex], blockNumber: receipt.blockNumber })).toBe(ORACLE_STATUS.Deleted);
-      const gained = async (who: ViemAddress): Promise<bigint> => (await pub.getBalance({ address: who, blockNumber: receipt.blockNumber })) - (await pub.getBalance({ address: who, blockNumber: receipt.blockNumber - 1n }));
-      expect(await gained(CHALLENGER.address as ViemAddress)).toBe(paid / 2n - receipt.gasUsed * receipt.effectiveGasPrice);
-      expect(await gained(BURN)).toBe(paid - paid / 2n);
+      await expectProofPaid({ anvil, pub, deployment }, proven.transactionHash, outputIndex, BOND, proven.args.bondsPaid, PERIOD);
 
       // The output the withdrawal was proposed under (the censor keeps proposing, the challenger
       // keeps proving) is deleted too: the portal refuses the withdrawal whatever its proof.
-      const withdrawalBlock = BigInt(((await getJson(`${sequencer.url}/v1/txs/${withdrawalHash}`)).json as { blockNumber: number }).blockNumber);
-      const under = await waitUntil(async () => {
-        const next = await pub.readContract({ address: deployment.oracle, abi: ORACLE_ABI, functionName: 'nextOutputIndex' });
-        for (let i = outputIndex; i < next; i++) {
-          const o = await pub.readContract({ address: deployment.oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [i] });
-          if (o.l2BlockNumber < withdrawalBlock) continue;
-          const st = await pub.readContract({ address: deployment.oracle, abi: ORACLE_ABI, functionName: 'statusOf', args: [i] });
-          return st === ORACLE_STATUS.Deleted ? i : undefined;
-        }
-        return undefined;
-      }, 60_000, 200);
-      const w = { txHash: withdrawalHash, from: USER.address as ViemAddress, to: L1_RECIPIENT as ViemAddress, token: ETH as ViemAddress, amount };
-      const refusal = await pub
-        .simulateContract({ address: deployment.portal, abi: PORTAL_WITHDRAWAL_ABI, functionName: 'finalizeWithdrawal', args: [under, w, 0n, 1n, []], account: ACCOUNTS[8]!.address as ViemAddress })
-        .then(() => 'no revert', (err: Error) => err.message);
-      expect(refusal).toMatch(/OutputDeleted/);
+      await expectWithdrawalRefused({ anvil, pub, deployment }, sequencer.url, outputIndex, { txHash: withdrawalHash, from: USER.address, to: L1_RECIPIENT, amount });
 
       // The challenger says what happened: its derivation reports the overdue deposit, and the proof.
       const status = (await getJson(`${challenger.url}/v1/status`)).json as { derivation?: { overdueQueueIndex: string | null }; disputes?: { forcedInclusionProofs: number } };
