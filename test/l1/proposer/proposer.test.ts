@@ -339,6 +339,23 @@ describe('Proposer', () => {
     expect(p.outputFor(safe)?.l2BlockNumber).toBe(safe);
   });
 
+  it('waits rather than propose an output that names no batch, and names the batch once one carries the block', async () => {
+    // With fraud proofs, an output naming no batch is deleted by anyone (proveBadBatchReference).
+    let carrying: Hash | undefined = undefined;
+    const p = new Proposer({ ...proposerOptions(store, 1), batchHashOf: () => carrying });
+    l2.block();
+    safe = l2.headNumber();
+    const before = await nextIndex();
+    await passUntilIdle(p);
+    expect(await nextIndex()).toBe(before);
+    carrying = `0x${'b7'.repeat(32)}` as Hash;
+    await passUntilIdle(p);
+    expect(await nextIndex()).toBe(before + 1n);
+    const onL1 = await pub.readContract({ address: deployment.oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [before] });
+    expect(onL1.batchHash).toBe(carrying);
+    expect(onL1.l2BlockNumber).toBe(BigInt(safe));
+  });
+
   it('takes the bonds of final outputs back in one transaction, once', async () => {
     await advance(PERIOD + 1);
     const locked = await pub.getBalance({ address: deployment.oracle });
