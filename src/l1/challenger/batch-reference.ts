@@ -43,8 +43,8 @@ export function judgeBatchData(data: Uint8Array, l2Block: number, chainId: numbe
 }
 
 /** Reads the output's batch from L1 (the inbox's record, then the posting transaction's
- * calldata, found by its BatchSubmitted event from `fromBlock`) and judges the reference. */
-export async function checkBatchReference(pinned: PinnedL1, inbox: Address, out: ReferencingOutput, chainId: number, fromBlock: bigint): Promise<BatchReferenceVerdict> {
+ * calldata, found by its BatchSubmitted event) and judges the reference. */
+export async function checkBatchReference(pinned: PinnedL1, inbox: Address, out: ReferencingOutput, chainId: number): Promise<BatchReferenceVerdict> {
   const address = getAddress(inbox);
   const ref = await pinned.readContract({ address, abi: BATCH_INBOX_ABI, functionName: 'batchIndexOf', args: [out.batchHash] });
   if (ref === 0n) return { kind: 'bad', reason: 'no-such-batch', data: '0x', detail: `no batch has hash ${out.batchHash}` };
@@ -54,11 +54,13 @@ export async function checkBatchReference(pinned: PinnedL1, inbox: Address, out:
     return { kind: 'bad', reason: 'posted-after-output', data: '0x', detail: `batch ${batchIndex} was posted in L1 block ${batch.l1Block}, after the output (${out.l1BlockNumber})` };
   }
   if (batch.blobs > 0) return { kind: 'unprovable', why: `batch ${batchIndex} is a blob batch: its data cannot be shown on L1 by this proof` };
+  // The inbox recorded the batch's L1 block: its event is looked for there alone (public RPCs cap
+  // getLogs ranges).
   const logs = await pinned.request('getLogs', (c) =>
-    c.getLogs({ address, event: BATCH_INBOX_ABI[2], args: { index: batchIndex }, fromBlock, toBlock: batch.l1Block, strict: true }),
+    c.getLogs({ address, event: BATCH_INBOX_ABI[2], args: { index: batchIndex }, fromBlock: batch.l1Block, toBlock: batch.l1Block, strict: true }),
   );
   const log = logs[0];
-  if (!log?.transactionHash) return { kind: 'unprovable', why: `no BatchSubmitted event of batch ${batchIndex} since L1 block ${fromBlock}` };
+  if (!log?.transactionHash) return { kind: 'unprovable', why: `no BatchSubmitted event of batch ${batchIndex} in L1 block ${batch.l1Block}` };
   const tx = await pinned.request('getTransaction', (c) => c.getTransaction({ hash: log.transactionHash }));
   let data: Hex;
   try {

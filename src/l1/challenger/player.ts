@@ -415,7 +415,7 @@ export class DisputePlayer {
    * does not back it (batch-reference.ts); true when the proof was sent. */
   private async maybeProveBadReference(pinned: PinnedL1, params: Params, index: number, out: OracleOutput): Promise<boolean> {
     if (this.o.role !== 'challenger' || this.o.lie || this.referencesJudged.has(index)) return false;
-    const verdict = await checkBatchReference(pinned, params.inbox, out, this.o.ledger.chainId, this.o.fromBlock);
+    const verdict = await checkBatchReference(pinned, params.inbox, out, this.o.ledger.chainId);
     this.referencesJudged.add(index);
     if (verdict.kind === 'unprovable') {
       this.o.logger?.warn({ outputIndex: index, why: verdict.why }, 'cannot check this output\'s batch reference on L1');
