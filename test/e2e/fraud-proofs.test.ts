@@ -9,7 +9,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createWalletClient, http, parseEventLogs, type Address as ViemAddress, type PublicClient } from 'viem';
+import { createTestClient, createWalletClient, http, parseEventLogs, type Address as ViemAddress, type PublicClient } from 'viem';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ETH, hexToBytes, type Address } from '../../src/core/index.js';
@@ -162,9 +162,17 @@ describe('fraud proofs: a faulty proposer against a challenger process', () => {
     const sequencer = await startSequencer(fault);
     try {
       const before = await gameCount();
-      const withdrawal = await sendTransferAndWithdrawal(sequencer.url);
-      // One kind is played across a kill -9 of the challenger, as soon as its game is open.
+      // One kind is played across a kill -9 of the challenger, as soon as its game is open. L1
+      // then mines one block a second instead of one per transaction, so that the game's moves
+      // are seconds apart and the kill lands before the last one (with instant mining a loaded
+      // machine once saw the whole game end between two polls of the test).
       const killMidGame = fault === 'overspend';
+      const l1 = createTestClient({ chain: foundry, mode: 'anvil', transport: http(anvil.rpcUrl) });
+      if (killMidGame) {
+        await l1.setAutomine(false);
+        await l1.setIntervalMining({ interval: 1 });
+      }
+      const withdrawal = await sendTransferAndWithdrawal(sequencer.url);
       let phaseAtKill: number | undefined;
       const { id, g } = await nextEndedGame(before, killMidGame ? async (open) => {
         phaseAtKill = open.phase;
@@ -180,6 +188,10 @@ describe('fraud proofs: a faulty proposer against a challenger process', () => {
         const tail = (text: string): string => text.split('\n').slice(-40).join('\n');
         throw new Error(`${err.message}\n--- challenger ---\n${tail(challenger.output())}\n--- sequencer ---\n${tail(sequencer.output())}`);
       });
+      if (killMidGame) {
+        await l1.setIntervalMining({ interval: 0 });
+        await l1.setAutomine(true);
+      }
       expect(g.challenger.toLowerCase()).toBe(CHALLENGER.address);
       expect(g.phase).toBe(GAME_PHASE.ChallengerWon);
       // Killed while the game still needed its moves (a choice or the step): the new process made them.
