@@ -11,6 +11,7 @@ import { getAddress, type Abi, type Address as ViemAddress, type Hex } from 'vie
 import { foundry } from 'viem/chains';
 import { INFLATE_ERRORS, InflateError, encodeBatch, inflateStrict } from '../../src/l1/index.js';
 import { realisticBlocks } from '../l1/batcher/helpers.js';
+import { Bits, canonical, FIXED_LIT, FIXED_LIT_CODES } from '../helpers/deflate-bits.js';
 import { ensureArtifacts, startAnvil, type Chain } from './chain.js';
 
 const artifact = (): { abi: Abi; bytecode: Hex } =>
@@ -65,49 +66,10 @@ async function inGroups<T>(items: readonly T[], f: (item: T) => Promise<void>, s
 }
 
 // ---------------------------------------------------------------------------------------------
-// crafting streams (the same writer as src/l1/batcher/inflate.test.ts)
+// crafting streams (test/helpers/deflate-bits.ts)
 
-class Bits {
-  private readonly bytes: number[] = [];
-  private acc = 0;
-  private n = 0;
-  put(value: number, count: number): this {
-    for (let i = 0; i < count; i++) this.bit((value >>> i) & 1);
-    return this;
-  }
-  /** A Huffman code, MSB first. */
-  code(code: number, len: number): this {
-    for (let i = len - 1; i >= 0; i--) this.bit((code >>> i) & 1);
-    return this;
-  }
-  private bit(b: number): void {
-    this.acc |= b << this.n;
-    if (++this.n === 8) {
-      this.bytes.push(this.acc);
-      this.acc = 0;
-      this.n = 0;
-    }
-  }
-  done(pad = 0): Uint8Array {
-    while (this.n !== 0) this.bit(pad);
-    return Uint8Array.from(this.bytes);
-  }
-}
 
-function canonical(lens: readonly number[]): number[] {
-  const count = new Array<number>(16).fill(0);
-  for (const l of lens) if (l) count[l]!++;
-  const next = new Array<number>(16).fill(0);
-  for (let l = 1, code = 0; l < 16; l++) {
-    code = (code + (l > 1 ? count[l - 1]! : 0)) << 1;
-    next[l] = code;
-  }
-  return lens.map((l) => (l ? next[l]!++ : 0));
-}
-
-const FIXED_LIT = Array.from({ length: 288 }, (_, i) => (i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8));
-const FIXED = canonical(FIXED_LIT);
-const fixedSym = (w: Bits, s: number): Bits => w.code(FIXED[s]!, FIXED_LIT[s]!);
+const fixedSym = (w: Bits, s: number): Bits => w.code(FIXED_LIT_CODES[s]!, FIXED_LIT[s]!);
 const ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 /** Code length code: 0..15 of length 5, 16 and 17 of length 2. */
 const CL_LENS = [...new Array<number>(16).fill(5), 2, 2, 0];
