@@ -28,6 +28,7 @@ import {
   type WalletClient,
 } from 'viem';
 import { isL1Message, type Block, type Hash } from '../../core/index.js';
+import { keccak256 } from '../../crypto/index.js';
 import type { Clock } from '../clock.js';
 import { PollingLoop } from '../loop.js';
 import type { L1Client } from '../client.js';
@@ -146,7 +147,7 @@ export interface BatcherOptions {
 export function garbageBatch(batch: Uint8Array): Uint8Array {
   const out = new Uint8Array(Math.max(batch.length, 3));
   for (let i = 0; i < out.length; i += 32) {
-    const chunk = hexToBytesViem(viemKeccak(bytesToHexViem(Uint8Array.of(i >> 24, i >> 16, i >> 8, i, ...batch.subarray(0, 32)))));
+    const chunk = keccak256(Uint8Array.of(i >> 24, i >> 16, i >> 8, i), batch.subarray(0, 32));
     out.set(chunk.subarray(0, Math.min(32, out.length - i)), i);
   }
   out[0] = BATCH_VERSION;
