@@ -3,18 +3,16 @@
 // with the same block range (brotli, which has no L1 decoder, gets NOT_L1_DECODABLE instead).
 // Named cases craft one refusal class each; the property runs feed real batches, mutations of
 // them, crafted payloads with edge values and random bytes to both.
-import { readFileSync } from 'node:fs';
 import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { secp256k1 as noble } from '@noble/curves/secp256k1.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getAddress, type Abi, type Address as ViemAddress, type Hex } from 'viem';
-import { foundry } from 'viem/chains';
+import type { Abi, Address as ViemAddress, Hex } from 'viem';
 import { ETH, MAX_UINT256, bytesToHex, hexToBytes, type Address, type Block, type Entry, type TxMessage, type TxType } from '../../src/core/index.js';
 import { recoverAddress, secp256k1Backend, signDigest, txDigest } from '../../src/crypto/index.js';
-import { BatchDecodeError, decodeBatch, encodeBatch } from '../../src/l1/index.js';
+import { BatchDecodeError, decodeBatch, encodeBatch, loadArtifact } from '../../src/l1/index.js';
 import { CHAIN_ID, deposit, makeBlock, realisticBlocks, senders, signTx } from '../l1/batcher/helpers.js';
-import { ensureArtifacts, startAnvil, type Chain } from './chain.js';
+import { deploy, ensureArtifacts, startAnvil, type Chain } from './chain.js';
 
 const N = noble.Point.Fn.ORDER;
 const HALF_N = N >> 1n;
@@ -55,10 +53,8 @@ const CODES = new Map<CodeName, number>();
 beforeAll(async () => {
   ensureArtifacts();
   chain = await startAnvil();
-  const a = JSON.parse(readFileSync(new URL('../../contracts/artifacts/BatchDecoder.json', import.meta.url), 'utf8')) as { abi: Abi; bytecode: Hex };
-  abi = a.abi;
-  const hash = await chain.wallet.deployContract({ account: chain.accounts[0]!, chain: foundry, abi, bytecode: a.bytecode, args: [BigInt(CHAIN_ID)] });
-  decoder = getAddress((await chain.pub.waitForTransactionReceipt({ hash })).contractAddress!);
+  abi = loadArtifact('BatchDecoder').abi;
+  decoder = await deploy(chain, chain.accounts[0]!, 'BatchDecoder', [BigInt(CHAIN_ID)]);
   for (const name of CODE_NAMES) CODES.set(name, Number(await chain.pub.readContract({ address: decoder, abi, functionName: name })));
   expect(new Set(CODES.values()).size).toBe(CODE_NAMES.length);
 });

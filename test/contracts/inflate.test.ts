@@ -3,19 +3,14 @@
 // and each failure code; the property feeds zlib streams of every level and strategy, mutations
 // of them, random bytes and tight output caps; the gas of inflating deflated batches of 1, 16 and
 // 64 KB is measured with eth_estimateGas and printed.
-import { readFileSync } from 'node:fs';
 import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getAddress, type Abi, type Address as ViemAddress, type Hex } from 'viem';
-import { foundry } from 'viem/chains';
-import { INFLATE_ERRORS, InflateError, encodeBatch, inflateStrict } from '../../src/l1/index.js';
+import type { Abi, Address as ViemAddress, Hex } from 'viem';
+import { INFLATE_ERRORS, InflateError, encodeBatch, inflateStrict, loadArtifact } from '../../src/l1/index.js';
 import { realisticBlocks } from '../l1/batcher/helpers.js';
 import { Bits, canonical, FIXED_LIT, FIXED_LIT_CODES } from '../helpers/deflate-bits.js';
-import { ensureArtifacts, startAnvil, type Chain } from './chain.js';
-
-const artifact = (): { abi: Abi; bytecode: Hex } =>
-  JSON.parse(readFileSync(new URL('../../contracts/artifacts/InflateHarness.json', import.meta.url), 'utf8')) as { abi: Abi; bytecode: Hex };
+import { deploy, ensureArtifacts, startAnvil, type Chain } from './chain.js';
 
 let chain: Chain;
 let harness: ViemAddress;
@@ -24,11 +19,8 @@ let abi: Abi;
 beforeAll(async () => {
   ensureArtifacts();
   chain = await startAnvil();
-  const a = artifact();
-  abi = a.abi;
-  const hash = await chain.wallet.deployContract({ account: chain.accounts[0]!, chain: foundry, abi, bytecode: a.bytecode });
-  const receipt = await chain.pub.waitForTransactionReceipt({ hash });
-  harness = getAddress(receipt.contractAddress!);
+  abi = loadArtifact('InflateHarness').abi;
+  harness = await deploy(chain, chain.accounts[0]!, 'InflateHarness');
 });
 
 afterAll(async () => {
