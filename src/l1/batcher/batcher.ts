@@ -33,7 +33,7 @@ import type { Clock } from '../clock.js';
 import { PollingLoop } from '../loop.js';
 import type { L1Client } from '../client.js';
 import { blobCapacity, blobSidecars, BlobUnavailableError, encodeBlobs, MAX_BLOBS_PER_TX, readBlobBatch, rpcBlobSource, type BlobSidecars, type BlobSource } from '../blob/index.js';
-import { BATCH_VERSION, COMPRESSION_IDS, encodeBatch, readBatchRange } from './codec.js';
+import { encodeBatch, readBatchHeader, readBatchRange } from './codec.js';
 
 export const BATCH_INBOX_ABI = parseAbi([
   'function submitBatch(bytes data) returns (uint256)',
@@ -141,17 +141,20 @@ export interface BatcherOptions {
   readonly testGarbageBatch?: boolean;
 }
 
-/** A version-1 deflate batch of `batch`'s length whose body is a keccak stream: a decoder must
- * inflate it to find that it is garbage. The test-only garbage batch (a sequencer that treats
- * garbage data as valid). Whether it decodes is left to the caller to check. */
+/** `batch` with every chunk's body replaced by a keccak stream of the same length: the header
+ * still reads (the same range), but a decoder must decompress a chunk to find that it is
+ * garbage. The test-only garbage batch (a sequencer that treats garbage data as valid), made
+ * from a deflated batch so that the garbage is in the DEFLATE streams. Whether it decodes is
+ * left to the caller to check. */
 export function garbageBatch(batch: Uint8Array): Uint8Array {
-  const out = new Uint8Array(Math.max(batch.length, 3));
-  for (let i = 0; i < out.length; i += 32) {
-    const chunk = keccak256(Uint8Array.of(i >> 24, i >> 16, i >> 8, i), batch.subarray(0, 32));
-    out.set(chunk.subarray(0, Math.min(32, out.length - i)), i);
+  const out = Uint8Array.from(batch);
+  for (const chunk of readBatchHeader(batch).chunks) {
+    for (let i = 0; i < chunk.bodyBytes; i += 32) {
+      const at = chunk.bodyOffset + i;
+      const block = keccak256(Uint8Array.of(at >> 24, at >> 16, at >> 8, at), batch.subarray(0, 32));
+      out.set(block.subarray(0, Math.min(32, chunk.bodyBytes - i)), at);
+    }
   }
-  out[0] = BATCH_VERSION;
-  out[1] = COMPRESSION_IDS.deflate;
   return out;
 }
 
@@ -397,7 +400,7 @@ export class Batcher {
     const toBlock = from + blocks.length - 1;
     if (this.o.testGarbageBatch && !blobs && (this.garbageFrom || blocks.some((b) => b.entries.some((e) => !isL1Message(e))))) {
       this.garbageFrom = true;
-      bytes = garbageBatch(bytes);
+      bytes = garbageBatch(encodeBatch(blocks, { compression: 'deflate' }));
       this.o.logger?.warn({ fromBlock: from, toBlock }, 'FAULT TESTING: posting this batch as garbage data');
     }
     const data = blobs

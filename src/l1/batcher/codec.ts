@@ -1,9 +1,11 @@
-// The batch format: what the batcher posts to L1 and what a verifier re-derives the L2 chain
-// from. Everything L1 already has (deposits and forced withdrawals, in the portal's queue) or
-// that can be recomputed (senders, hashes, roots, headers) is left out; what remains is laid
-// out column by column, because a column of fees or flags compresses to almost nothing while
-// the same fields interleaved with signatures would not.
-import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants, deflateRawSync } from 'node:zlib';
+// The batch format (docs/BATCH-FORMAT.md): what the batcher posts to L1 and what a verifier
+// re-derives the L2 chain from. Everything L1 already has (deposits and forced withdrawals, in
+// the portal's queue) or that can be recomputed (senders, hashes, roots, headers) is left out;
+// what remains is laid out column by column, because a column of fees or flags compresses to
+// almost nothing while the same fields interleaved with signatures would not. A batch is cut
+// into chunks that decompress to at most 32 KiB each, behind an uncompressed header, so that a
+// fraud proof can decode on L1 the one chunk it is about (contracts/fraud/BatchDecoder.sol).
+import { deflateRawSync } from 'node:zlib';
 import {
   addressFromBytes,
   bytesToHex,
@@ -20,14 +22,17 @@ import {
 import { keccak256, recoverAddress, txDigest } from '../../crypto/index.js';
 import { INFLATE_ERRORS, InflateError, inflateStrict } from './inflate.js';
 
-export const BATCH_VERSION = 1;
+export const BATCH_VERSION = 2;
 
-/** Compression ids, as written in byte 1 of a batch. */
-export const COMPRESSION_IDS = { none: 0, deflate: 1, brotli: 2 } as const;
+/** Compression ids, as written in each chunk's header: the ones L1 can decode. */
+export const COMPRESSION_IDS = { none: 0, deflate: 1 } as const;
 export type Compression = keyof typeof COMPRESSION_IDS;
 
-/** A decoder's cap on the decompressed payload: a zip bomb stops here, not at the heap limit. */
-export const DEFAULT_MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024;
+/** The cap on a chunk's decompressed payload: what one L1 transaction can decode, valid or not
+ * (a deflate bomb stops here), and far below the heap. */
+export const MAX_CHUNK_PAYLOAD_BYTES = 32 * 1024;
+/** Chunks per batch: 8 MiB of payload, more than one L1 transaction can carry. */
+export const MAX_CHUNKS = 256;
 
 const FLAG_WITHDRAW = 0x01;
 /** The signature's recovery id (v - 27). */
@@ -41,10 +46,19 @@ const KNOWN_FLAGS = FLAG_WITHDRAW | FLAG_RECID | FLAG_RAW_V;
 const MIN_TX_BYTES = 1 + 1 + 1 + 1 + 1 + 1 + 1 + 20 + 64;
 /** 10^77 < 2^256 < 10^78. */
 const MAX_EXPONENT = 77;
+/** Below this a chunk could not hold one transaction of the largest encoding. */
+const MIN_CHUNK_PAYLOAD_BYTES = 512;
 
-/** Any failure to decode a batch: the only error decodeBatch throws. */
+/** Any failure to decode a batch: the only error decodeBatch throws. `chunk` is the chunk that
+ * does not decode (what a fraud proof names), undefined when the header itself is bad. */
 export class BatchDecodeError extends Error {
   override readonly name = 'BatchDecodeError';
+  constructor(
+    message: string,
+    readonly chunk?: number,
+  ) {
+    super(chunk === undefined ? message : `chunk ${chunk}: ${message}`);
+  }
 }
 
 /** Blocks that the batch format cannot represent (a caller bug, never the batch's fault). */
@@ -53,16 +67,16 @@ export class BatchEncodeError extends Error {
 }
 
 export interface EncodeBatchOptions {
-  /** 'auto' (default) keeps the smaller of deflate-raw and no compression: the encodings L1 can
-   * decode (contracts/fraud/BatchDecoder.sol), so that anyone can show there that a batch is
-   * garbage. Brotli (~5-10 % smaller) only when asked for, on chains without fraud proofs. */
+  /** 'auto' (default) keeps, chunk by chunk, the smaller of deflate-raw and no compression. */
   readonly compression?: Compression | 'auto';
+  /** Fill chunks up to this many payload bytes (at most, and by default, MAX_CHUNK_PAYLOAD_BYTES):
+   * lower only to exercise multi-chunk batches with few transactions. */
+  readonly maxChunkPayloadBytes?: number;
 }
 
 export interface DecodeBatchOptions {
   /** The L2 chain id: the EIP-712 domain the senders are recovered under. */
   readonly chainId: number;
-  readonly maxDecompressedBytes?: number;
 }
 
 /** One L2 block as the batch carries it. */
@@ -76,13 +90,30 @@ export interface DecodedBlock {
   readonly txs: readonly SignedTx[];
 }
 
-export interface DecodedBatch {
-  readonly version: number;
+/** A chunk as the batch's header describes it. */
+export interface ChunkHeader {
   readonly compression: Compression;
+  /** The chunk's first piece continues the previous chunk's last block. */
+  readonly continues: boolean;
+  readonly pieceCount: number;
+  /** The chunk's first and last L2 block. */
   readonly firstBlock: number;
   readonly lastBlock: number;
+  /** Where its body sits in the batch, and its length. */
+  readonly bodyOffset: number;
+  readonly bodyBytes: number;
+}
+
+export interface BatchHeader {
+  readonly version: number;
+  readonly firstBlock: number;
+  readonly lastBlock: number;
+  readonly chunks: readonly ChunkHeader[];
+}
+
+export interface DecodedBatch extends BatchHeader {
   readonly blocks: readonly DecodedBlock[];
-  /** Size of the payload after decompression. */
+  /** Size of the chunks' payloads after decompression, in all. */
   readonly payloadBytes: number;
 }
 
@@ -221,88 +252,6 @@ function joinDecimal(mantissa: bigint, exponent: number, what: string): bigint {
   return value;
 }
 
-// ---------------------------------------------------------------------------------------------
-// encode
-
-/*
- * Payload (before compression), all integers unsigned LEB128 unless said otherwise:
- *   firstBlock · blockCount · tokenCount · tokenCount × token (20 bytes)
- *   blockCount × (timestamp: absolute for the first block, then zigzag delta from the previous
- *                 block · l1MessageCount · txCount)
- *   then, for the N = Σ txCount user transactions in block order, one column per field:
- *   flags[N] (1 byte: bit0 withdraw, bit1 recovery id, bit2 v written as 0/1)
- *   tokenIndex[N] · amountExponent[N] (1 byte) · amountMantissa[N] · feeExponent[N] (1 byte)
- *   · feeMantissa[N] · nonce[N] · to[N] (20 bytes) · rs[N] (64 bytes: r then s)
- */
-function encodePayload(blocks: readonly Block[]): Uint8Array {
-  const first = blocks[0];
-  if (!first) throw new BatchEncodeError('a batch needs at least one block');
-  const w = new Writer();
-  w.varint(first.header.number);
-  w.varint(blocks.length);
-
-  const txs: SignedTx[] = [];
-  const tokens = new Map<Address, number>();
-  const perBlock: { timestamp: number; l1: number; txs: number }[] = [];
-  blocks.forEach((block, i) => {
-    if (block.header.number !== first.header.number + i) {
-      throw new BatchEncodeError(`blocks are not consecutive: ${block.header.number} at position ${i} after ${first.header.number}`);
-    }
-    let l1 = 0;
-    let user = 0;
-    for (const entry of block.entries) {
-      if (isL1Message(entry)) {
-        // The count alone stands for the L1 messages only because they come first.
-        if (user > 0) throw new BatchEncodeError(`block ${block.header.number}: an L1 message after a user transaction`);
-        l1++;
-      } else {
-        user++;
-        txs.push(entry);
-        const token = entry.message.token.toLowerCase() as Address;
-        if (!tokens.has(token)) tokens.set(token, tokens.size);
-      }
-    }
-    perBlock.push({ timestamp: block.header.timestamp, l1, txs: user });
-  });
-
-  w.varint(tokens.size);
-  for (const token of tokens.keys()) w.bytes(hexToBytes(token));
-  let prevTs = 0;
-  perBlock.forEach((b, i) => {
-    if (i === 0) w.varint(b.timestamp);
-    else w.varbig(zigzag(BigInt(b.timestamp - prevTs)));
-    prevTs = b.timestamp;
-    w.varint(b.l1);
-    w.varint(b.txs);
-  });
-
-  const sigs = txs.map((tx) => {
-    const sig = hexToBytes(tx.signature);
-    if (sig.length !== 65) throw new BatchEncodeError(`tx ${tx.hash}: signature is not 65 bytes`);
-    return sig;
-  });
-  txs.forEach((tx, i) => {
-    const v = sigs[i]![64]!;
-    const raw = v === 0 || v === 1;
-    if (!raw && v !== 27 && v !== 28) throw new BatchEncodeError(`tx ${tx.hash}: signature v ${v} is not 0, 1, 27 or 28`);
-    const recid = raw ? v : v - 27;
-    w.u8((tx.type === 'withdraw' ? FLAG_WITHDRAW : 0) | (recid === 1 ? FLAG_RECID : 0) | (raw ? FLAG_RAW_V : 0));
-  });
-  for (const tx of txs) w.varint(tokens.get(tx.message.token.toLowerCase() as Address) ?? 0);
-  const amounts = txs.map((tx) => splitDecimal(checkU256(tx.message.amount, 'amount')));
-  for (const a of amounts) w.u8(a.exponent);
-  for (const a of amounts) w.varbig(a.mantissa);
-  const fees = txs.map((tx) => splitDecimal(checkU256(tx.message.fee, 'fee')));
-  for (const f of fees) w.u8(f.exponent);
-  for (const f of fees) w.varbig(f.mantissa);
-  for (const tx of txs) {
-    if (tx.message.nonce < 0n || tx.message.nonce > MAX_UINT64) throw new BatchEncodeError(`tx ${tx.hash}: nonce above uint64`);
-    w.varbig(tx.message.nonce);
-  }
-  for (const tx of txs) w.bytes(hexToBytes(tx.message.to));
-  for (const sig of sigs) w.bytes(sig.subarray(0, 64));
-  return w.finish();
-}
 
 function checkU256(v: bigint, what: string): bigint {
   if (v < 0n || v > MAX_UINT256) throw new BatchEncodeError(`${what} out of uint256 range`);
@@ -317,134 +266,347 @@ function unzigzag(v: bigint): bigint {
   return (v & 1n) === 0n ? v >> 1n : -((v + 1n) >> 1n);
 }
 
-function compress(payload: Uint8Array, how: Compression): Uint8Array {
-  switch (how) {
-    case 'none':
-      return payload;
-    case 'deflate':
-      return deflateRawSync(payload, { level: 9, memLevel: 9 });
-    case 'brotli':
-      return brotliCompressSync(payload, {
-        params: {
-          [zlibConstants.BROTLI_PARAM_QUALITY]: zlibConstants.BROTLI_MAX_QUALITY,
-          [zlibConstants.BROTLI_PARAM_LGWIN]: 24,
-          [zlibConstants.BROTLI_PARAM_SIZE_HINT]: payload.length,
-        },
-      });
+/** Bytes of the LEB128 encoding of `v`. */
+function varintBytes(v: number | bigint): number {
+  if (typeof v === 'number' && v < 0x80) return 1;
+  let x = BigInt(v);
+  let n = 1;
+  while (x >= 0x80n) {
+    x >>= 7n;
+    n++;
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// encode
+
+/** A user transaction with its columns worked out once: they are both measured (to fill a
+ * chunk) and written. */
+interface PreparedTx {
+  readonly token: Address;
+  readonly flags: number;
+  readonly amount: { readonly mantissa: bigint; readonly exponent: number };
+  readonly fee: { readonly mantissa: bigint; readonly exponent: number };
+  readonly nonce: bigint;
+  readonly to: Uint8Array;
+  readonly rs: Uint8Array;
+  /** Its bytes in the columns, but for the token index (which depends on the chunk). */
+  readonly bytes: number;
+}
+
+function prepareTx(tx: SignedTx): PreparedTx {
+  const sig = hexToBytes(tx.signature);
+  if (sig.length !== 65) throw new BatchEncodeError(`tx ${tx.hash}: signature is not 65 bytes`);
+  const v = sig[64]!;
+  const raw = v === 0 || v === 1;
+  if (!raw && v !== 27 && v !== 28) throw new BatchEncodeError(`tx ${tx.hash}: signature v ${v} is not 0, 1, 27 or 28`);
+  const recid = raw ? v : v - 27;
+  if (tx.message.nonce < 0n || tx.message.nonce > MAX_UINT64) throw new BatchEncodeError(`tx ${tx.hash}: nonce above uint64`);
+  const amount = splitDecimal(checkU256(tx.message.amount, 'amount'));
+  const fee = splitDecimal(checkU256(tx.message.fee, 'fee'));
+  return {
+    token: tx.message.token.toLowerCase() as Address,
+    flags: (tx.type === 'withdraw' ? FLAG_WITHDRAW : 0) | (recid === 1 ? FLAG_RECID : 0) | (raw ? FLAG_RAW_V : 0),
+    amount,
+    fee,
+    nonce: tx.message.nonce,
+    to: hexToBytes(tx.message.to),
+    rs: sig.subarray(0, 64),
+    bytes: 1 + 1 + varintBytes(amount.mantissa) + 1 + varintBytes(fee.mantissa) + varintBytes(tx.message.nonce) + 20 + 64,
+  };
+}
+
+interface Piece {
+  readonly continues: boolean;
+  readonly timestamp: number;
+  readonly l1: number;
+  readonly txs: PreparedTx[];
+}
+
+/** One chunk being filled, counting its payload bytes exactly as encodeChunk will write them. */
+class ChunkBuilder {
+  readonly pieces: Piece[] = [];
+  readonly tokens = new Map<Address, number>();
+  /** The token count (a one-byte 0 to start with). */
+  private size = 1;
+  private lastTimestamp: number | undefined;
+
+  constructor(
+    readonly continues: boolean,
+    private readonly cap: number,
+  ) {
+    // The first piece of a continuing chunk is the rest of the previous chunk's last block.
+    if (continues) this.pieces.push({ continues: true, timestamp: 0, l1: 0, txs: [] });
+    this.size += continues ? 1 : 0;
+  }
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  /** Starts a block's piece; false when its header does not fit. */
+  openBlock(timestamp: number, l1: number): boolean {
+    const ts = this.lastTimestamp === undefined ? varintBytes(timestamp) : varintBytes(zigzag(BigInt(timestamp - this.lastTimestamp)));
+    const cost = ts + varintBytes(l1) + 1;
+    if (this.size + cost > this.cap) return false;
+    this.size += cost;
+    this.lastTimestamp = timestamp;
+    this.pieces.push({ continues: false, timestamp, l1, txs: [] });
+    return true;
+  }
+
+  /** Adds a transaction to the open piece; false when it does not fit. */
+  addTx(tx: PreparedTx): boolean {
+    const piece = this.pieces[this.pieces.length - 1]!;
+    const known = this.tokens.get(tx.token);
+    const index = known ?? this.tokens.size;
+    let cost = tx.bytes + varintBytes(index) + varintBytes(piece.txs.length + 1) - varintBytes(piece.txs.length);
+    if (known === undefined) cost += 20 + varintBytes(this.tokens.size + 1) - varintBytes(this.tokens.size);
+    if (this.size + cost > this.cap) return false;
+    if (known === undefined) this.tokens.set(tx.token, index);
+    piece.txs.push(tx);
+    this.size += cost;
+    return true;
   }
 }
 
+/** Cuts consecutive blocks into chunks of at most `cap` payload bytes, a block going on into the
+ * next chunk when it does not fit. */
+function chunkBlocks(blocks: readonly Block[], cap: number): ChunkBuilder[] {
+  const first = blocks[0];
+  if (!first) throw new BatchEncodeError('a batch needs at least one block');
+  let current = new ChunkBuilder(false, cap);
+  const chunks = [current];
+  blocks.forEach((block, i) => {
+    if (block.header.number !== first.header.number + i) {
+      throw new BatchEncodeError(`blocks are not consecutive: ${block.header.number} at position ${i} after ${first.header.number}`);
+    }
+    let l1 = 0;
+    const txs: PreparedTx[] = [];
+    for (const entry of block.entries) {
+      if (isL1Message(entry)) {
+        // The count alone stands for the L1 messages only because they come first.
+        if (txs.length > 0) throw new BatchEncodeError(`block ${block.header.number}: an L1 message after a user transaction`);
+        l1++;
+      } else {
+        txs.push(prepareTx(entry));
+      }
+    }
+    if (!current.openBlock(block.header.timestamp, l1)) {
+      current = new ChunkBuilder(false, cap);
+      chunks.push(current);
+      if (!current.openBlock(block.header.timestamp, l1)) throw new BatchEncodeError(`block ${block.header.number}: its header does not fit a chunk`);
+    }
+    for (const tx of txs) {
+      if (current.addTx(tx)) continue;
+      current = new ChunkBuilder(true, cap);
+      chunks.push(current);
+      if (!current.addTx(tx)) throw new BatchEncodeError(`block ${block.header.number}: a transaction larger than a chunk`);
+    }
+  });
+  if (chunks.length > MAX_CHUNKS) throw new BatchEncodeError(`${chunks.length} chunks: a batch holds at most ${MAX_CHUNKS}; post fewer blocks at a time`);
+  return chunks;
+}
+
+/*
+ * Chunk payload (before compression), all integers unsigned LEB128 unless said otherwise:
+ *   tokenCount · tokenCount × token (20 bytes)
+ *   pieces: txCount alone for a continuing chunk's first piece; otherwise timestamp (absolute for
+ *           the chunk's first such piece, then the zigzag delta from the previous) ·
+ *           l1MessageCount · txCount
+ *   then, for the N = Σ txCount user transactions in block order, one column per field:
+ *   flags[N] (1 byte: bit0 withdraw, bit1 recovery id, bit2 v written as 0/1)
+ *   tokenIndex[N] · amountExponent[N] (1 byte) · amountMantissa[N] · feeExponent[N] (1 byte)
+ *   · feeMantissa[N] · nonce[N] · to[N] (20 bytes) · rs[N] (64 bytes: r then s)
+ */
+function encodeChunk(chunk: ChunkBuilder): Uint8Array {
+  const w = new Writer();
+  w.varint(chunk.tokens.size);
+  for (const token of chunk.tokens.keys()) w.bytes(hexToBytes(token));
+  let prevTs: number | undefined;
+  const txs: PreparedTx[] = [];
+  for (const piece of chunk.pieces) {
+    if (!piece.continues) {
+      if (prevTs === undefined) w.varint(piece.timestamp);
+      else w.varbig(zigzag(BigInt(piece.timestamp - prevTs)));
+      prevTs = piece.timestamp;
+      w.varint(piece.l1);
+    }
+    w.varint(piece.txs.length);
+    txs.push(...piece.txs);
+  }
+  for (const tx of txs) w.u8(tx.flags);
+  for (const tx of txs) w.varint(chunk.tokens.get(tx.token) ?? 0);
+  for (const tx of txs) w.u8(tx.amount.exponent);
+  for (const tx of txs) w.varbig(tx.amount.mantissa);
+  for (const tx of txs) w.u8(tx.fee.exponent);
+  for (const tx of txs) w.varbig(tx.fee.mantissa);
+  for (const tx of txs) w.varbig(tx.nonce);
+  for (const tx of txs) w.bytes(tx.to);
+  for (const tx of txs) w.bytes(tx.rs);
+  const payload = w.finish();
+  // The builder's count is what kept the chunk under the cap: it must be the truth.
+  if (payload.length !== chunk.bytes) throw new BatchEncodeError(`chunk of ${payload.length} bytes counted as ${chunk.bytes}`);
+  return payload;
+}
+
+function compress(payload: Uint8Array, how: Compression): Uint8Array {
+  return how === 'none' ? payload : deflateRawSync(payload, { level: 9, memLevel: 9 });
+}
+
 /**
- * Encodes consecutive L2 blocks as one batch: version (1 byte) · compression id (1 byte) ·
- * the compressed payload. With compression 'auto' deflate is kept unless the payload itself is
- * smaller (tiny batches).
+ * Encodes consecutive L2 blocks as one batch (docs/BATCH-FORMAT.md): version · firstBlock ·
+ * chunk count · each chunk's compression, continuation flag, piece count and body length · the
+ * bodies. With compression 'auto' each chunk is deflated unless its payload itself is smaller.
  */
 export function encodeBatch(blocks: readonly Block[], opts: EncodeBatchOptions = {}): Uint8Array {
-  const payload = encodePayload(blocks);
+  const cap = opts.maxChunkPayloadBytes ?? MAX_CHUNK_PAYLOAD_BYTES;
+  if (!Number.isInteger(cap) || cap < MIN_CHUNK_PAYLOAD_BYTES || cap > MAX_CHUNK_PAYLOAD_BYTES) {
+    throw new BatchEncodeError(`maxChunkPayloadBytes ${cap} is not within ${MIN_CHUNK_PAYLOAD_BYTES}-${MAX_CHUNK_PAYLOAD_BYTES}`);
+  }
   const choice = opts.compression ?? 'auto';
   const candidates: Compression[] = choice === 'auto' ? ['deflate', 'none'] : [choice];
-  let best: { how: Compression; body: Uint8Array } | undefined;
-  for (const how of candidates) {
-    const body = compress(payload, how);
-    if (!best || body.length < best.body.length) best = { how, body };
-  }
-  if (!best) throw new BatchEncodeError('no compression candidate');
-  const out = new Uint8Array(2 + best.body.length);
-  out[0] = BATCH_VERSION;
-  out[1] = COMPRESSION_IDS[best.how];
-  out.set(best.body, 2);
-  return out;
+  const chunks = chunkBlocks(blocks, cap);
+  const bodies = chunks.map((chunk) => {
+    const payload = encodeChunk(chunk);
+    let best: { how: Compression; body: Uint8Array } | undefined;
+    for (const how of candidates) {
+      const body = compress(payload, how);
+      if (!best || body.length < best.body.length) best = { how, body };
+    }
+    if (!best) throw new BatchEncodeError('no compression candidate');
+    return best;
+  });
+  const w = new Writer();
+  w.u8(BATCH_VERSION);
+  w.varint(blocks[0]!.header.number);
+  w.varint(chunks.length);
+  chunks.forEach((chunk, i) => {
+    w.u8(COMPRESSION_IDS[bodies[i]!.how]);
+    w.u8(chunk.continues ? 1 : 0);
+    w.varint(chunk.pieces.length);
+    w.varint(bodies[i]!.body.length);
+  });
+  for (const b of bodies) w.bytes(b.body);
+  return w.finish();
 }
 
 // ---------------------------------------------------------------------------------------------
 // decode
 
-function decompress(body: Uint8Array, how: Compression, maxOutputLength: number): Uint8Array {
-  if (how === 'none') {
-    if (body.length > maxOutputLength) throw new BatchDecodeError('payload above the size cap');
-    return body;
-  }
-  if (how === 'deflate') {
-    // The strict inflater, bit-exact with the L1 one (contracts/fraud/Inflate.sol), so that the
-    // chain derived here and what a fraud proof can show on L1 agree on every stream; it refuses
-    // bytes after the final block itself.
-    try {
-      return inflateStrict(body, maxOutputLength);
-    } catch (err) {
-      if (!(err instanceof InflateError)) throw err;
-      if (err.code === INFLATE_ERRORS.outputTooLarge) throw new BatchDecodeError(`payload above the size cap of ${maxOutputLength} bytes`);
-      throw new BatchDecodeError(`deflate stream does not decompress: ${err.message}`);
-    }
-  }
-  let result: { buffer: Buffer; engine: { bytesWritten: number } };
-  try {
-    // info: the engine reports how much input it consumed, which is how bytes after the end of
-    // the compressed stream (that zlib would silently ignore) are caught.
-    const opts = { maxOutputLength, info: true } as const;
-    const out: unknown = brotliDecompressSync(body, opts);
-    result = out as { buffer: Buffer; engine: { bytesWritten: number } };
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') throw new BatchDecodeError(`payload above the size cap of ${maxOutputLength} bytes`);
-    throw new BatchDecodeError(`${how} stream does not decompress: ${(err as Error).message}`);
-  }
-  if (result.engine.bytesWritten !== body.length) {
-    throw new BatchDecodeError(`${body.length - result.engine.bytesWritten} trailing bytes after the ${how} stream`);
-  }
-  return new Uint8Array(result.buffer.buffer, result.buffer.byteOffset, result.buffer.byteLength);
+/** Reads and checks a batch's header (no chunk is decompressed): its range and its chunks.
+ * Throws BatchDecodeError (with no chunk) when the header is bad. */
+export function readBatchHeader(bytes: Uint8Array): BatchHeader {
+  return typed(undefined, () => headerUnchecked(bytes));
 }
 
-/**
- * Decodes a batch and recovers every sender. Throws only BatchDecodeError, for any input:
- * bad version or compression id, a stream that does not decompress or decompresses above the
- * cap, bytes after the stream or after the payload, counts that do not fit the bytes present,
- * out-of-range values, non-canonical encodings, and signatures that do not recover (the
- * sequencer never includes one, so a batch holding one is invalid as a whole).
- */
-export function decodeBatch(bytes: Uint8Array, opts: DecodeBatchOptions): DecodedBatch {
+/** The block range of a batch, from its header alone (cheap): what the batcher needs to
+ * reconcile its progress with the batches already on L1. */
+export function readBatchRange(bytes: Uint8Array): { firstBlock: number; lastBlock: number } {
+  const h = readBatchHeader(bytes);
+  return { firstBlock: h.firstBlock, lastBlock: h.lastBlock };
+}
+
+/** Runs `f`, turning whatever slips through (a RangeError from a helper) into a typed decode
+ * failure of `chunk`. */
+function typed<T>(chunk: number | undefined, f: () => T): T {
   try {
-    return decodeUnchecked(bytes, opts);
+    return f();
   } catch (err) {
-    if (err instanceof BatchDecodeError) throw err;
-    // Whatever slipped through (a RangeError from a helper): still a typed decode failure.
-    throw new BatchDecodeError(`undecodable batch: ${err instanceof Error ? err.message : String(err)}`);
+    if (err instanceof BatchDecodeError) throw err.chunk === chunk ? err : new BatchDecodeError(err.message, chunk);
+    throw new BatchDecodeError(`undecodable: ${err instanceof Error ? err.message : String(err)}`, chunk);
   }
 }
 
-function decodeUnchecked(bytes: Uint8Array, opts: DecodeBatchOptions): DecodedBatch {
+function headerUnchecked(bytes: Uint8Array): BatchHeader {
   if (!(bytes instanceof Uint8Array)) throw new BatchDecodeError('not bytes');
   if (bytes.length < 3) throw new BatchDecodeError('batch shorter than 3 bytes');
-  const version = bytes[0]!;
+  const r = new Reader(bytes);
+  const version = r.u8();
   if (version !== BATCH_VERSION) throw new BatchDecodeError(`unknown batch version ${version}`);
-  const id = bytes[1]!;
-  const compression = (Object.keys(COMPRESSION_IDS) as Compression[]).find((k) => COMPRESSION_IDS[k] === id);
-  if (compression === undefined) throw new BatchDecodeError(`unknown compression id ${id}`);
-  const payload = decompress(bytes.subarray(2), compression, opts.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
-
-  const r = new Reader(payload);
   const firstBlock = r.varint();
-  const blockCount = r.varint();
-  // Each block takes at least 3 bytes: a count above that is a lie, refused before allocating.
-  if (blockCount === 0 || blockCount * 3 > r.remaining) throw new BatchDecodeError(`block count ${blockCount} does not fit the payload`);
-  if (firstBlock + blockCount - 1 > Number.MAX_SAFE_INTEGER) throw new BatchDecodeError('block numbers above 2^53');
+  const count = r.varint();
+  if (count === 0) throw new BatchDecodeError('a batch without chunks');
+  if (count > MAX_CHUNKS) throw new BatchDecodeError(`${count} chunks, above ${MAX_CHUNKS}`);
+  const chunks: ChunkHeader[] = [];
+  let bodyOffset = 0;
+  let next = firstBlock;
+  for (let i = 0; i < count; i++) {
+    const id = r.u8();
+    const compression = (Object.keys(COMPRESSION_IDS) as Compression[]).find((k) => COMPRESSION_IDS[k] === id);
+    if (compression === undefined) throw new BatchDecodeError(`chunk ${i}: unknown compression id ${id}`);
+    const continues = r.u8();
+    if (continues > 1 || (i === 0 && continues === 1)) throw new BatchDecodeError(`chunk ${i}: bad continuation flag ${continues}`);
+    const pieceCount = r.varint();
+    if (pieceCount === 0) throw new BatchDecodeError(`chunk ${i} has no pieces`);
+    const first = next - continues;
+    const last = first + pieceCount - 1;
+    if (last > Number.MAX_SAFE_INTEGER) throw new BatchDecodeError('block numbers above 2^53');
+    const bodyBytes = r.varint();
+    if (bodyBytes === 0) throw new BatchDecodeError(`chunk ${i} has an empty body`);
+    if (compression === 'none' && bodyBytes > MAX_CHUNK_PAYLOAD_BYTES) throw new BatchDecodeError(`chunk ${i}: payload above the size cap of ${MAX_CHUNK_PAYLOAD_BYTES} bytes`);
+    chunks.push({ compression, continues: continues === 1, pieceCount, firstBlock: first, lastBlock: last, bodyOffset, bodyBytes });
+    bodyOffset += bodyBytes;
+    next = last + 1;
+  }
+  const at = bytes.length - r.remaining;
+  if (at + bodyOffset > bytes.length) throw new BatchDecodeError(`truncated: the chunks need ${bodyOffset} bytes, ${r.remaining} are left`);
+  if (at + bodyOffset < bytes.length) throw new BatchDecodeError(`${bytes.length - at - bodyOffset} trailing bytes after the chunks`);
+  return { version, firstBlock, lastBlock: next - 1, chunks: chunks.map((c) => ({ ...c, bodyOffset: c.bodyOffset + at })) };
+}
+
+function decompress(body: Uint8Array, how: Compression): Uint8Array {
+  if (how === 'none') return body; // its size was checked with the header
+  // The strict inflater, bit-exact with the L1 one (contracts/fraud/Inflate.sol), so that the
+  // chain derived here and what a fraud proof can show on L1 agree on every stream; it refuses
+  // bytes after the final block itself.
+  try {
+    return inflateStrict(body, MAX_CHUNK_PAYLOAD_BYTES);
+  } catch (err) {
+    if (!(err instanceof InflateError)) throw err;
+    if (err.code === INFLATE_ERRORS.outputTooLarge) throw new BatchDecodeError(`payload above the size cap of ${MAX_CHUNK_PAYLOAD_BYTES} bytes`);
+    throw new BatchDecodeError(`deflate stream does not decompress: ${err.message}`);
+  }
+}
+
+interface DecodedPiece {
+  readonly continues: boolean;
+  readonly timestamp: number;
+  readonly l1: number;
+  readonly txs: SignedTx[];
+}
+
+/** One chunk, judged with nothing but its header and its body (as L1 judges it). */
+function decodeChunk(bytes: Uint8Array, chunk: ChunkHeader, chainId: number): { pieces: DecodedPiece[]; payloadBytes: number } {
+  const payload = decompress(bytes.subarray(chunk.bodyOffset, chunk.bodyOffset + chunk.bodyBytes), chunk.compression);
+  const r = new Reader(payload);
   const tokenCount = r.varint();
   if (tokenCount * 20 > r.remaining) throw new BatchDecodeError(`token count ${tokenCount} does not fit the payload`);
   const tokens: Address[] = [];
   for (let i = 0; i < tokenCount; i++) tokens.push(addressFromBytes(r.bytes(20)));
-  const seen = new Set(tokens);
-  if (seen.size !== tokens.length) throw new BatchDecodeError('duplicate token in the token table');
+  if (new Set(tokens).size !== tokens.length) throw new BatchDecodeError('duplicate token in the token table');
+  // Each piece takes at least a byte: a count above that is a lie, refused before allocating.
+  if (chunk.pieceCount > r.remaining) throw new BatchDecodeError(`piece count ${chunk.pieceCount} does not fit the payload`);
 
-  const heads: { number: number; timestamp: number; l1: number; txs: number }[] = [];
-  let ts = 0n;
+  const heads: { continues: boolean; timestamp: number; l1: number; txs: number }[] = [];
+  let ts: bigint | undefined;
   let total = 0;
-  for (let i = 0; i < blockCount; i++) {
-    ts = i === 0 ? BigInt(r.varint()) : ts + unzigzag(r.varbig(1n << 60n));
-    if (ts < 0n || ts > BigInt(Number.MAX_SAFE_INTEGER)) throw new BatchDecodeError(`block ${firstBlock + i}: timestamp out of range`);
-    const l1 = r.varint();
-    const n = r.varint();
-    total += n;
+  for (let j = 0; j < chunk.pieceCount; j++) {
+    let head: (typeof heads)[number];
+    if (j === 0 && chunk.continues) {
+      const n = r.varint();
+      if (n === 0) throw new BatchDecodeError('a continuing piece without transactions');
+      head = { continues: true, timestamp: 0, l1: 0, txs: n };
+    } else {
+      ts = ts === undefined ? BigInt(r.varint()) : ts + unzigzag(r.varbig(1n << 60n));
+      if (ts < 0n || ts > BigInt(Number.MAX_SAFE_INTEGER)) throw new BatchDecodeError(`block ${chunk.firstBlock + j}: timestamp out of range`);
+      const l1 = r.varint();
+      head = { continues: false, timestamp: Number(ts), l1, txs: r.varint() };
+    }
+    total += head.txs;
     if (total * MIN_TX_BYTES > r.remaining) throw new BatchDecodeError(`transaction count ${total} does not fit the payload`);
-    heads.push({ number: firstBlock + i, timestamp: Number(ts), l1, txs: n });
+    heads.push(head);
   }
   if (total > 0 && tokenCount === 0) throw new BatchDecodeError('transactions without a token table');
 
@@ -475,11 +637,10 @@ function decodeUnchecked(bytes: Uint8Array, opts: DecodeBatchOptions): DecodedBa
   for (let i = 0; i < total; i++) sigs.push(r.bytes(64));
   r.end();
 
-  const blocks: DecodedBlock[] = [];
   let k = 0;
-  for (const h of heads) {
+  const pieces = heads.map((h, j): DecodedPiece => {
     const txs: SignedTx[] = [];
-    for (let j = 0; j < h.txs; j++, k++) {
+    for (let t = 0; t < h.txs; t++, k++) {
       const f = flags[k]!;
       const type: TxType = (f & FLAG_WITHDRAW) !== 0 ? 'withdraw' : 'transfer';
       const recid = (f & FLAG_RECID) !== 0 ? 1 : 0;
@@ -487,31 +648,37 @@ function decodeUnchecked(bytes: Uint8Array, opts: DecodeBatchOptions): DecodedBa
       sig.set(sigs[k]!, 0);
       sig[64] = (f & FLAG_RAW_V) !== 0 ? recid : 27 + recid;
       const message = { to: tos[k]!, token: tokenIdx[k]!, amount: amounts[k]!, fee: fees[k]!, nonce: nonces[k]! };
-      const digest = txDigest(opts.chainId, type, message);
+      const digest = txDigest(chainId, type, message);
       const from = recoverAddress(digest, sig);
-      if (from === null) throw new BatchDecodeError(`block ${h.number}, transaction ${j}: signature does not recover`);
+      if (from === null) throw new BatchDecodeError(`block ${chunk.firstBlock + j}, transaction ${t} of the chunk's piece: signature does not recover`);
       const hash = hashFromBytes(keccak256(digest, hexToBytes(from)));
       txs.push({ type, from, message, signature: bytesToHex(sig), hash });
     }
-    blocks.push({ number: h.number, timestamp: h.timestamp, l1MessageCount: h.l1, txs });
-  }
-  return { version, compression, firstBlock, lastBlock: firstBlock + blockCount - 1, blocks, payloadBytes: payload.length };
+    return { continues: h.continues, timestamp: h.timestamp, l1: h.l1, txs };
+  });
+  return { pieces, payloadBytes: payload.length };
 }
 
-/** The block range of a batch, read without recovering any sender (cheap): what the batcher
- * needs to reconcile its progress with the batches already on L1. */
-export function readBatchRange(bytes: Uint8Array, maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): { firstBlock: number; lastBlock: number } {
-  try {
-    if (bytes.length < 3 || bytes[0] !== BATCH_VERSION) throw new BatchDecodeError('not a version 1 batch');
-    const compression = (Object.keys(COMPRESSION_IDS) as Compression[]).find((k) => COMPRESSION_IDS[k] === bytes[1]);
-    if (compression === undefined) throw new BatchDecodeError(`unknown compression id ${bytes[1]}`);
-    const r = new Reader(decompress(bytes.subarray(2), compression, maxDecompressedBytes));
-    const firstBlock = r.varint();
-    const count = r.varint();
-    if (count === 0) throw new BatchDecodeError('empty batch');
-    return { firstBlock, lastBlock: firstBlock + count - 1 };
-  } catch (err) {
-    if (err instanceof BatchDecodeError) throw err;
-    throw new BatchDecodeError(`undecodable batch: ${err instanceof Error ? err.message : String(err)}`);
-  }
+/**
+ * Decodes a batch and recovers every sender. Throws only BatchDecodeError, for any input, with
+ * the chunk that failed (undefined for the header): bad version, compression id or chunk header,
+ * a stream that does not decompress or decompresses above the cap, bytes after a stream, a
+ * payload or the chunks, counts that do not fit the bytes present, out-of-range values,
+ * non-canonical encodings, and signatures that do not recover (the sequencer never includes
+ * one, so a batch holding one is invalid as a whole).
+ */
+export function decodeBatch(bytes: Uint8Array, opts: DecodeBatchOptions): DecodedBatch {
+  const header = readBatchHeader(bytes);
+  const blocks: { number: number; timestamp: number; l1MessageCount: number; txs: SignedTx[] }[] = [];
+  let payloadBytes = 0;
+  header.chunks.forEach((chunk, i) => {
+    const decoded = typed(i, () => decodeChunk(bytes, chunk, opts.chainId));
+    payloadBytes += decoded.payloadBytes;
+    decoded.pieces.forEach((piece, j) => {
+      // The header made a continuing chunk start at the previous chunk's last block.
+      if (piece.continues) blocks[blocks.length - 1]!.txs.push(...piece.txs);
+      else blocks.push({ number: chunk.firstBlock + j, timestamp: piece.timestamp, l1MessageCount: piece.l1, txs: piece.txs });
+    });
+  });
+  return { ...header, blocks, payloadBytes };
 }

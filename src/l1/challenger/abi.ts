@@ -20,7 +20,7 @@ export const GAME_ABI = parseAbi([
   'function step(uint256 gameId, uint256 stepIndex, Commitment pre, bytes entry, bytes32[] inputsProof, SmtProof[] proofs)',
   'function resolve(uint256 gameId)',
   'function proveUnconsumedMessage(uint256 outputIndex, uint256 queueIndex, QueueMessage m, SmtProof proof)',
-  'function proveBadBatchReference(uint256 outputIndex, bytes data)',
+  'function proveBadBatchReference(uint256 outputIndex, bytes data, uint256 chunk)',
   'function gameOf(uint256 gameId) view returns (Game)',
   'function gameCount() view returns (uint256)',
   'function oracle() view returns (address)',

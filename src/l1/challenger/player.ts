@@ -424,7 +424,7 @@ export class DisputePlayer {
     if (verdict.kind === 'valid') return false;
     this.o.logger?.warn({ outputIndex: index, l2Block: Number(out.l2BlockNumber), reason: verdict.reason, detail: verdict.detail }, 'output names a batch that does not back it: proving it on L1');
     try {
-      await this.send(params.game, 'proveBadBatchReference', [BigInt(index), verdict.data]);
+      await this.send(params.game, 'proveBadBatchReference', [BigInt(index), verdict.data, BigInt(verdict.chunk)]);
     } catch (err) {
       if (revertName(err) === 'OutputNotPending') return false; // deleted or final meanwhile
       this.referencesJudged.delete(index); // a failed send (gas, RPC) is tried again next pass
