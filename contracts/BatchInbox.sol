@@ -31,6 +31,7 @@ contract BatchInbox {
     event BlobBatchSubmitted(uint256 indexed index, bytes32[] blobHashes);
 
     error NotBatcher(address caller);
+    error NotDirectCall(address caller);
     error EmptyBatch();
     error NoBlobs();
     error ZeroAddress();
@@ -42,10 +43,16 @@ contract BatchInbox {
         batcher = batcher_;
     }
 
-    /// @notice Posts a calldata batch; records keccak256(data).
+    /// @notice Posts a calldata batch; records keccak256(data). Only as the top-level call of a
+    ///         transaction sent by the batcher, an account without code.
+    /// @dev Verifiers, and the fraud proofs that show a batch on L1, read the bytes from the
+    ///      posting transaction's input: they must be there. A call from a contract, or from an
+    ///      EIP-7702-delegated account (which has code, and whose code could call in with other
+    ///      bytes than its transaction carries), would record a hash whose data nobody can find.
     /// @return index The batch index.
     function submitBatch(bytes calldata data) external returns (uint256 index) {
         if (msg.sender != batcher) revert NotBatcher(msg.sender);
+        if (msg.sender != tx.origin || msg.sender.code.length != 0) revert NotDirectCall(msg.sender);
         if (data.length == 0) revert EmptyBatch();
         return _record(keccak256(data), 0);
     }

@@ -6,6 +6,7 @@ import { loadArtifact } from '../../src/l1/index.js';
 import {
   advanceTime,
   BOND,
+  deploy,
   CHALLENGE_PERIOD,
   deployAll,
   ensureArtifacts,
@@ -177,5 +178,18 @@ describe('BatchInbox', () => {
     expect((await revertOf(send(chain, batcher, d.inbox, inboxAbi(), 'submitBlobBatch'))).name).toBe('NoBlobs');
     expect((await revertOf(send(chain, eve, d.inbox, inboxAbi(), 'submitBlobBatch'))).name).toBe('NotBatcher');
     expect((await revertOf(read(chain, d.inbox, inboxAbi(), 'getBatch', [2n]))).name).toBe('BatchNotFound');
+  });
+
+  it('takes a calldata batch only as the top-level call of a batcher without code', async () => {
+    // A contract batcher posts from inside its own call: the bytes are not its transaction's input.
+    const forwarder = await deploy(chain, eve, 'BatchForwarder');
+    const inbox = await deploy(chain, eve, 'BatchInbox', [forwarder]);
+    const forwarderAbi = [...loadArtifact('BatchForwarder').abi, ...inboxAbi().filter((x) => x.type === 'error')];
+    expect((await revertOf(send(chain, eve, forwarder, forwarderAbi, 'forward', [inbox, '0x01']))).name).toBe('NotDirectCall');
+    expect(await read<bigint>(chain, inbox, inboxAbi(), 'batchCount')).toBe(0n);
+    // An EIP-7702-delegated batcher has code (0xef0100 ‖ delegate): refused even at top level.
+    await chain.test.setCode({ address: batcher, bytecode: `0xef0100${forwarder.slice(2)}` });
+    expect((await revertOf(send(chain, batcher, d.inbox, inboxAbi(), 'submitBatch', ['0x01']))).name).toBe('NotDirectCall');
+    expect(await read<bigint>(chain, d.inbox, inboxAbi(), 'batchCount')).toBe(0n);
   });
 });
