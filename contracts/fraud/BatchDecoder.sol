@@ -5,49 +5,51 @@ import {Inflate} from "./Inflate.sol";
 import {StrandSignatures} from "./StrandSignatures.sol";
 
 /// @title BatchDecoder
-/// @notice Decides on L1 whether a posted batch decodes, and which L2 blocks it carries: accepts
-///         exactly the batches that src/l1/batcher/codec.ts `decodeBatch` accepts (senders
-///         recovered under `chainId`, default 16 MiB payload cap) and returns the same range.
-///         A fraud proof uses it to show that a batch does not decode (code != OK) or that it
-///         does not carry a given block (outside firstBlock..lastBlock).
+/// @notice Decides on L1 whether a posted batch (format version 2, docs/BATCH-FORMAT.md) has a
+///         good header and a good chunk `chunk`, and which L2 blocks the batch carries: the
+///         same verdict as src/l1/batcher/codec.ts `decodeBatch` (senders recovered under
+///         `chainId`), restricted to the header and that one chunk. A batch is valid when
+///         decodeRange returns OK for every chunk; a fraud proof shows that a batch does not
+///         decode by naming a chunk that fails (or any chunk, when the header does), or that it
+///         does not carry a block (outside firstBlock..lastBlock).
 ///
-///         Batch: version (1 byte, = 1) · compression id (1 byte) · body. Compression 0 is the
-///         payload as is; 1 is raw DEFLATE; 2 (brotli) decodes in TypeScript but has no L1
-///         decoder, so it gets its own code, NOT_L1_DECODABLE, and is never called valid or
-///         invalid here. The payload layout is the comment above codec.ts `encodePayload`.
-///
-///         Every check of decodeBatch has a code below; the count checks ("does not fit") are
-///         early refusals of payloads that would run out of bytes anyway, so for them only
-///         accept/refuse is guaranteed to match TypeScript, not which code.
+///         Every check of the spec has a code below, in the spec's order; the count checks
+///         ("does not fit") are early refusals of payloads that would run out of bytes anyway,
+///         so for them only accept/refuse is guaranteed to match TypeScript, not which code.
 /// @dev    A failure ends the call from wherever it is found (`_fail` returns the ABI-encoded
 ///         result directly), so decodeRange must only be called externally. It never reverts on
 ///         any input; out of gas is the caller's to avoid (a revert, never a failure code).
-///         Gas (test/contracts/batch-decoder.test.ts prints it): ~10.5k per transfer
-///         uncompressed (3.3k of it ecrecover), ~20.7k deflated (Inflate: ~115 gas per payload
-///         byte). Memory holds the payload and little else (the columns are checked in one pass
-///         and re-read in a second), but it still grows with the payload: one of more than a few
-///         MiB (decodeBatch allows 16) cannot be decoded within an L1 block's gas, valid or not.
+///         The header is read in calldata and only the named chunk's body is copied to memory,
+///         so the cost is the header's (~1.2k gas per chunk entry, 0.3 M for 256) plus one
+///         chunk's decode, which its 32 KiB payload cap bounds whatever the batch (~3.3 M gas
+///         uncompressed, ~8.2 M deflated for a full chunk of transfers); a deflated body's
+///         compressed size is not capped, but every byte of it is calldata the caller pays for
+///         anyway. test/contracts/batch-decoder.test.ts prints the figures.
 contract BatchDecoder {
     uint8 public constant OK = 0;
-    /// @notice Shorter than 3 bytes (version, compression id and at least one body byte).
+    /// @notice Shorter than 3 bytes (version, firstBlock, chunkCount).
     uint8 public constant SHORT_BATCH = 1;
     uint8 public constant BAD_VERSION = 2;
+    /// @notice A chunk compression other than 0 (none) or 1 (raw DEFLATE).
     uint8 public constant UNKNOWN_COMPRESSION = 3;
-    /// @notice Brotli (id 2): valid or not, it cannot be decoded on L1.
-    uint8 public constant NOT_L1_DECODABLE = 4;
-    /// @notice The DEFLATE stream is malformed, incomplete, followed by bytes, or inflates above the cap.
+    // 4 was NOT_L1_DECODABLE (brotli, format version 1): retired rather than reused, so that a
+    // BadBatchReferenceProven decodeCode keeps one meaning across versions.
+    /// @notice The chunk's DEFLATE stream is malformed, incomplete, followed by bytes, or
+    ///         inflates above MAX_CHUNK_PAYLOAD_BYTES.
     uint8 public constant DECOMPRESSION_FAILED = 5;
-    /// @notice An uncompressed payload above MAX_PAYLOAD_BYTES.
+    /// @notice An uncompressed chunk body above MAX_CHUNK_PAYLOAD_BYTES.
     uint8 public constant PAYLOAD_TOO_LARGE = 6;
+    /// @notice A field cut short, or chunk bodies announced beyond the end of the batch.
     uint8 public constant TRUNCATED = 7;
     /// @notice A varint with a zero byte after its first (one encoding per value).
     uint8 public constant OVERLONG_VARINT = 8;
     /// @notice A varint of more than 7 bytes, or above its field's maximum.
     uint8 public constant VARINT_OUT_OF_RANGE = 9;
-    /// @notice block count 0: a batch carries at least one block.
+    /// @notice chunkCount 0, or a chunk of pieceCount 0.
     uint8 public constant EMPTY_BATCH = 10;
-    /// @notice A block, token or transaction count larger than the bytes left could hold.
+    /// @notice A token, piece or transaction count larger than the bytes left could hold.
     uint8 public constant COUNT_DOES_NOT_FIT = 11;
+    /// @notice A chunk that would end above block 2^53 - 1.
     uint8 public constant BLOCK_NUMBER_OUT_OF_RANGE = 12;
     uint8 public constant DUPLICATE_TOKEN = 13;
     /// @notice A running timestamp below 0 or above 2^53 - 1.
@@ -59,17 +61,29 @@ contract BatchDecoder {
     uint8 public constant DECIMAL_OUT_OF_RANGE = 18;
     /// @notice A zero with an exponent, or a mantissa divisible by 10 with an exponent.
     uint8 public constant NON_CANONICAL_DECIMAL = 19;
+    /// @notice Bytes after the last chunk body, or after the last column of the chunk's payload.
     uint8 public constant TRAILING_BYTES = 20;
     /// @notice s = 0 or s > n/2 (EIP-2), or the precompile recovers nothing.
     uint8 public constant SIGNATURE_DOES_NOT_RECOVER = 21;
+    /// @notice chunkCount above MAX_CHUNKS.
+    uint8 public constant TOO_MANY_CHUNKS = 22;
+    /// @notice A continues byte above 1 or set on chunk 0, or a bodyLength of 0.
+    uint8 public constant BAD_CHUNK_HEADER = 23;
+    /// @notice A continuing chunk whose first piece has no transaction (it would continue a
+    ///         block with nothing).
+    uint8 public constant EMPTY_CONTINUATION = 24;
+    /// @notice The header is good but has no chunk of the index asked for: a caller's mistake,
+    ///         never a verdict on the batch.
+    uint8 public constant NO_SUCH_CHUNK = 25;
 
-    /// @notice codec.ts DEFAULT_MAX_DECOMPRESSED_BYTES.
-    uint256 public constant MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+    /// @notice The cap on a chunk's payload (its body, decompressed): what one L1 transaction
+    ///         can always decode.
+    uint256 public constant MAX_CHUNK_PAYLOAD_BYTES = 32768;
+    uint256 public constant MAX_CHUNKS = 256;
 
-    uint8 private constant BATCH_VERSION = 1;
-    uint8 private constant COMPRESSION_NONE = 0;
-    uint8 private constant COMPRESSION_DEFLATE = 1;
-    uint8 private constant COMPRESSION_BROTLI = 2;
+    uint8 private constant BATCH_VERSION = 2;
+    uint256 private constant COMPRESSION_NONE = 0;
+    uint256 private constant COMPRESSION_DEFLATE = 1;
     uint256 private constant FLAG_WITHDRAW = 0x01;
     uint256 private constant FLAG_RECID = 0x02;
     /// @dev FLAG_RAW_V (0x04) only says how v was written; recovery uses 27 + recid either way.
@@ -83,6 +97,16 @@ contract BatchDecoder {
     /// @notice The L2 chain id: the EIP-712 domain senders are recovered under.
     uint256 public immutable chainId;
     bytes32 private immutable domainSeparator;
+
+    /// @dev The named chunk as its header entry gives it.
+    struct Chunk {
+        uint256 compression;
+        bool continues;
+        uint256 pieceCount;
+        /// @dev Offset of its body in the batch.
+        uint256 bodyAt;
+        uint256 bodyLength;
+    }
 
     /// @dev The payload being read and the read position.
     struct Reader {
@@ -119,45 +143,80 @@ contract BatchDecoder {
         domainSeparator = StrandSignatures.domainSeparator(chainId_);
     }
 
-    /// @notice Decodes `data` (a batch as posted) the way codec.ts decodeBatch does.
-    /// @return code       OK, or the failure code of the first check that failed.
+    /// @notice Checks `data`'s header (every chunk's entry, the body lengths), then chunk
+    ///         `chunk` alone, in the order of docs/BATCH-FORMAT.md.
+    /// @return code       OK, NO_SUCH_CHUNK when the header is good and `chunk` >= chunkCount,
+    ///                    or the failure code of the first check that failed.
     /// @return firstBlock The batch's first L2 block (0 unless code is OK).
-    /// @return lastBlock  Its last L2 block (0 unless code is OK).
-    function decodeRange(bytes calldata data) external view returns (uint8 code, uint64 firstBlock, uint64 lastBlock) {
-        if (data.length < 3) _fail(SHORT_BATCH);
-        if (uint8(data[0]) != BATCH_VERSION) _fail(BAD_VERSION);
-        uint8 id = uint8(data[1]);
+    /// @return lastBlock  The batch's last L2 block, the last chunk's end (0 unless code is OK).
+    function decodeRange(bytes calldata data, uint256 chunk) external view returns (uint8 code, uint64 firstBlock, uint64 lastBlock) {
+        (uint256 first, uint256 last, Chunk memory c) = _header(data, chunk);
+        bytes calldata body = data[c.bodyAt:c.bodyAt + c.bodyLength];
         bytes memory payload;
-        if (id == COMPRESSION_NONE) {
-            if (data.length - 2 > MAX_PAYLOAD_BYTES) _fail(PAYLOAD_TOO_LARGE);
-            payload = data[2:];
-        } else if (id == COMPRESSION_DEFLATE) {
-            uint8 err;
-            (err, payload) = Inflate.inflate(data[2:], MAX_PAYLOAD_BYTES);
-            if (err != 0) _fail(DECOMPRESSION_FAILED);
-        } else if (id == COMPRESSION_BROTLI) {
-            _fail(NOT_L1_DECODABLE);
+        if (c.compression == COMPRESSION_NONE) {
+            payload = body;
         } else {
-            _fail(UNKNOWN_COMPRESSION);
+            uint8 err;
+            (err, payload) = Inflate.inflate(body, MAX_CHUNK_PAYLOAD_BYTES);
+            if (err != 0) _fail(DECOMPRESSION_FAILED);
         }
-        (uint256 first, uint256 last) = _decodePayload(Reader(payload, 0));
+        _decodeChunk(Reader(payload, 0), c);
         return (OK, uint64(first), uint64(last));
     }
 
-    /// @dev codec.ts decodeUnchecked after decompression: header, token table, block heads, then
-    ///      the transaction columns, then every signature.
-    function _decodePayload(Reader memory r) private view returns (uint256 firstBlock, uint256 lastBlock) {
-        firstBlock = _varint(r);
-        uint256 blockCount = _varint(r);
-        if (blockCount == 0) _fail(EMPTY_BATCH);
-        // Each block takes at least 3 bytes.
-        if (blockCount * 3 > _remaining(r)) _fail(COUNT_DOES_NOT_FIT);
-        lastBlock = firstBlock + blockCount - 1;
-        if (lastBlock > MAX_SAFE_INTEGER) _fail(BLOCK_NUMBER_OUT_OF_RANGE);
+    /// @dev version · firstBlock · chunkCount · chunkCount × (compression · continues ·
+    ///      pieceCount · bodyLength) · the bodies, read in calldata (memory for a header of 256
+    ///      entries would be cheap, but for the bodies behind it would not). Returns the batch's
+    ///      range and the named chunk.
+    function _header(bytes calldata data, uint256 chunk) private pure returns (uint256 first, uint256 last, Chunk memory named) {
+        if (data.length < 3) _fail(SHORT_BATCH);
+        if (uint8(data[0]) != BATCH_VERSION) _fail(BAD_VERSION);
+        uint256 pos = 1;
+        uint256 count;
+        (first, pos) = _cdVarint(data, pos);
+        (count, pos) = _cdVarint(data, pos);
+        if (count == 0) _fail(EMPTY_BATCH);
+        if (count > MAX_CHUNKS) _fail(TOO_MANY_CHUNKS);
+        uint256 bodies;
+        // Unchecked: varints are below 2^49, a chunk's end is checked below 2^53 before the next
+        // one adds to it, and there are at most 256 bodies.
+        unchecked {
+            for (uint256 i = 0; i < count; i++) {
+                uint256 compression;
+                uint256 continues;
+                uint256 pieces;
+                uint256 length;
+                (compression, pos) = _cdByte(data, pos);
+                if (compression > COMPRESSION_DEFLATE) _fail(UNKNOWN_COMPRESSION);
+                (continues, pos) = _cdByte(data, pos);
+                if (continues > 1 || (i == 0 && continues == 1)) _fail(BAD_CHUNK_HEADER);
+                (pieces, pos) = _cdVarint(data, pos);
+                if (pieces == 0) _fail(EMPTY_BATCH);
+                // f_i = f_{i-1} + pieceCount_{i-1} - continues_i: the previous end + 1 - continues.
+                last = (i == 0 ? first : last + 1 - continues) + pieces - 1;
+                if (last > MAX_SAFE_INTEGER) _fail(BLOCK_NUMBER_OUT_OF_RANGE);
+                (length, pos) = _cdVarint(data, pos);
+                if (length == 0) _fail(BAD_CHUNK_HEADER);
+                if (compression == COMPRESSION_NONE && length > MAX_CHUNK_PAYLOAD_BYTES) _fail(PAYLOAD_TOO_LARGE);
+                if (i == chunk) named = Chunk(compression, continues == 1, pieces, bodies, length);
+                bodies += length;
+            }
+        }
+        // pos <= data.length: every header byte was read through a bounds check.
+        if (bodies > data.length - pos) _fail(TRUNCATED);
+        if (bodies < data.length - pos) _fail(TRAILING_BYTES);
+        if (chunk >= count) _fail(NO_SUCH_CHUNK);
+        named.bodyAt += pos;
+    }
 
+    /// @dev A chunk's payload: token table, pieces, then the transaction columns, then every
+    ///      signature.
+    function _decodeChunk(Reader memory r, Chunk memory chunk) private view {
         Columns memory c;
         (c.tokensAt, c.tokenCount) = _tokenTable(r);
-        c.count = _blockHeads(r, blockCount);
+        // Each piece takes at least 1 byte.
+        if (chunk.pieceCount > _remaining(r)) _fail(COUNT_DOES_NOT_FIT);
+        c.count = _pieces(r, chunk.pieceCount, chunk.continues);
         if (c.count > 0 && c.tokenCount == 0) _fail(TXS_WITHOUT_TOKENS);
         _columns(r, c);
         _recoverAll(r.buf, c);
@@ -199,20 +258,30 @@ contract BatchDecoder {
         }
     }
 
-    /// @dev blockCount × (timestamp: absolute, then zigzag delta · l1MessageCount · txCount);
-    ///      returns the total transaction count.
-    function _blockHeads(Reader memory r, uint256 blockCount) private pure returns (uint256 total) {
+    /// @dev pieceCount × piece: the first piece of a continuing chunk is txCount alone (its
+    ///      block's timestamp and L1 messages are in the previous chunk), every other one is
+    ///      timestamp (absolute for the first of them, then zigzag delta) · l1MessageCount ·
+    ///      txCount. Returns the chunk's transaction count.
+    function _pieces(Reader memory r, uint256 pieceCount, bool continues) private pure returns (uint256 total) {
+        uint256 firstTimed = continues ? 1 : 0;
         int256 ts;
-        for (uint256 i = 0; i < blockCount; i++) {
-            if (i == 0) {
-                ts = int256(_varint(r));
+        for (uint256 i = 0; i < pieceCount; i++) {
+            uint256 txCount;
+            if (i < firstTimed) {
+                txCount = _varint(r);
+                if (txCount == 0) _fail(EMPTY_CONTINUATION);
             } else {
-                uint256 z = _varbig(r, MAX_TS_DELTA_ZIGZAG);
-                ts += (z & 1) == 0 ? int256(z >> 1) : -int256((z + 1) >> 1);
+                if (i == firstTimed) {
+                    ts = int256(_varint(r));
+                } else {
+                    uint256 z = _varbig(r, MAX_TS_DELTA_ZIGZAG);
+                    ts += (z & 1) == 0 ? int256(z >> 1) : -int256((z + 1) >> 1);
+                }
+                if (ts < 0 || uint256(ts) > MAX_SAFE_INTEGER) _fail(TIMESTAMP_OUT_OF_RANGE);
+                _varint(r); // l1MessageCount: the portal's queue holds the messages.
+                txCount = _varint(r);
             }
-            if (ts < 0 || uint256(ts) > MAX_SAFE_INTEGER) _fail(TIMESTAMP_OUT_OF_RANGE);
-            _varint(r); // l1MessageCount: the portal's queue holds the messages.
-            total += _varint(r);
+            total += txCount;
             if (total * MIN_TX_BYTES > _remaining(r)) _fail(COUNT_DOES_NOT_FIT);
         }
     }
@@ -385,6 +454,34 @@ contract BatchDecoder {
             }
             next := sub(p, start)
         }
+    }
+
+    /// @dev The header's byte at `pos` of the batch, and the position after it.
+    function _cdByte(bytes calldata data, uint256 pos) private pure returns (uint256 b, uint256 next) {
+        if (pos >= data.length) _fail(TRUNCATED);
+        assembly ("memory-safe") {
+            b := byte(0, calldataload(add(data.offset, pos)))
+            next := add(pos, 1)
+        }
+    }
+
+    /// @dev _varint over the batch in calldata (the header): the value and the position after it.
+    function _cdVarint(bytes calldata data, uint256 pos) private pure returns (uint256 value, uint256 next) {
+        unchecked {
+            for (uint256 shift = 0; ; shift += 7) {
+                if (pos >= data.length) _fail(TRUNCATED);
+                uint256 b;
+                assembly ("memory-safe") {
+                    b := byte(0, calldataload(add(data.offset, pos)))
+                }
+                pos++;
+                if (shift == 49) _fail(VARINT_OUT_OF_RANGE);
+                if (shift != 0 && b == 0) _fail(OVERLONG_VARINT);
+                value |= (b & 0x7f) << shift;
+                if (b < 0x80) break;
+            }
+        }
+        next = pos;
     }
 
     function _need(Reader memory r, uint256 n) private pure {
