@@ -24,9 +24,11 @@ interface IBatchInbox {
     function batchIndexOf(bytes32 hash) external view returns (uint256);
 }
 
-/// @notice BatchDecoder: decodes a calldata batch exactly as src/l1/batcher/codec.ts does.
+/// @notice BatchDecoder: judges a calldata batch's header and one of its chunks exactly as
+///         src/l1/batcher/codec.ts does (docs/BATCH-FORMAT.md).
 interface IBatchDecoder {
-    function decodeRange(bytes calldata data) external view returns (uint8 code, uint64 firstBlock, uint64 lastBlock);
+    function decodeRange(bytes calldata data, uint256 chunk) external view returns (uint8 code, uint64 firstBlock, uint64 lastBlock);
+    function NO_SUCH_CHUNK() external view returns (uint8);
 }
 
 /// @title DisputeGame
@@ -55,8 +57,8 @@ interface IBatchDecoder {
 ///
 ///         A second one (`proveBadBatchReference`) enforces that an output's `batchHash` names a
 ///         calldata batch posted no later than the output that decodes (BatchDecoder, the same
-///         rules as derivation) and carries the output's L2 block: garbage batch data cannot
-///         back an output.
+///         rules as derivation, one chunk at a time) and carries the output's L2 block: garbage
+///         batch data cannot back an output.
 ///
 ///         Trust: ownerless and not upgradeable. Not yet covered (see the design): disputes over
 ///         the inputs themselves (the proposer's inputs root is trusted by both sides here) and
@@ -135,6 +137,8 @@ contract DisputeGame {
     IBatchDecoder public immutable batchDecoder;
     /// @dev The verifier's state key of the next L1 queue index, read once (it is immutable there).
     bytes32 private immutable _queueKey;
+    /// @dev The decoder's NO_SUCH_CHUNK, read once like _queueKey.
+    uint8 private immutable _noSuchChunk;
 
     Game[] private _games;
 
@@ -156,7 +160,8 @@ contract DisputeGame {
     event UnconsumedMessageProven(uint256 indexed outputIndex, uint256 indexed queueIndex, address indexed prover, uint256 bondsPaid);
     /// @notice Output `outputIndex` (and every later live output) was deleted because its batch
     ///         reference is bad: `reason` is one of the BAD_REF_* constants, `decodeCode` the
-    ///         BatchDecoder's failure code when the batch does not decode (else 0).
+    ///         BatchDecoder's failure code when the batch does not decode (else 0). The chunk
+    ///         that failed is the proof's `chunk` argument, in its transaction's input.
     event BadBatchReferenceProven(uint256 indexed outputIndex, uint8 reason, uint8 decodeCode, address indexed prover, uint256 bondsPaid);
 
     error ZeroAddress();
@@ -197,8 +202,12 @@ contract DisputeGame {
     error BlobBatchNotProvable(uint256 batchIndex);
     /// @notice `data` is not the batch the output references (keccak256 differs from the inbox's).
     error WrongBatchData(uint256 batchIndex);
-    /// @notice The referenced batch decodes and carries the output's block: nothing to prove.
+    /// @notice The referenced batch's header and the named chunk decode and the batch carries
+    ///         the output's block: nothing to prove with that chunk.
     error BatchReferenceValid(uint256 outputIndex, uint256 batchIndex);
+    /// @notice The referenced batch's header is good and has no chunk `chunk`: the prover named
+    ///         a chunk that is not there, which says nothing about the batch.
+    error NoSuchChunk(uint256 batchIndex, uint256 chunk);
 
     /// @param oracle_           The oracle whose `challenger` is this contract's address.
     /// @param verifier_         The one-step verifier configured with the L2's rules.
@@ -239,6 +248,7 @@ contract DisputeGame {
         sequencingWindow = sequencingWindow_;
         batchDecoder = batchDecoder_;
         _queueKey = verifier_.queueKey();
+        _noSuchChunk = batchDecoder_.NO_SUCH_CHUNK();
     }
 
     /// @notice Opens a game against `outputIndex`. `prevIndex` names the live output before it
@@ -387,15 +397,18 @@ contract DisputeGame {
     /// @notice Deletes Pending output `outputIndex` (and every later live output) because its
     ///         `batchHash` does not reference a batch that backs it: no batch in the inbox has
     ///         that hash; or the first batch with it was posted after the output; or that batch
-    ///         (a calldata batch, whose bytes are `data`) does not decode by the derivation rules;
-    ///         or it decodes to a range without the output's L2 block. `data` is ignored in the
-    ///         first two cases. Half the deleted outputs' bonds go to the caller, half are burned;
-    ///         no bond is asked, a wrong claim reverts. Blob batches cannot be shown here yet.
-    function proveBadBatchReference(uint256 outputIndex, bytes calldata data) external {
+    ///         (a calldata batch, whose bytes are `data`) does not decode by the derivation rules,
+    ///         shown by its header or by its chunk `chunk`; or its header gives a range without
+    ///         the output's L2 block (with `chunk` good). `data` and `chunk` are ignored in the
+    ///         first two cases. Only the header and that chunk are decoded, so the proof's cost
+    ///         is bounded by one chunk whatever the batch, apart from the batch's calldata.
+    ///         Half the deleted outputs' bonds go to the caller, half are burned; no bond is
+    ///         asked, a wrong claim reverts. Blob batches cannot be shown here yet.
+    function proveBadBatchReference(uint256 outputIndex, bytes calldata data, uint256 chunk) external {
         OutputOracle.OutputStatus status = oracle.statusOf(outputIndex);
         if (status != OutputOracle.OutputStatus.Pending) revert OutputNotPending(outputIndex, status);
         OutputOracle.Output memory out = oracle.getOutput(outputIndex);
-        (uint8 reason, uint8 decodeCode) = _badReference(outputIndex, out, data);
+        (uint8 reason, uint8 decodeCode) = _badReference(outputIndex, out, data, chunk);
         uint256 paid = _deleteOutputs(outputIndex);
         emit BadBatchReferenceProven(outputIndex, reason, decodeCode, msg.sender, paid);
         _payProver(paid);
@@ -549,7 +562,7 @@ contract DisputeGame {
     }
 
     /// @dev Why `out`'s batch reference is bad; reverts when it is not.
-    function _badReference(uint256 outputIndex, OutputOracle.Output memory out, bytes calldata data)
+    function _badReference(uint256 outputIndex, OutputOracle.Output memory out, bytes calldata data, uint256 chunk)
         private
         view
         returns (uint8 reason, uint8 decodeCode)
@@ -562,7 +575,8 @@ contract DisputeGame {
         if (b.l1Block > out.l1BlockNumber) return (BAD_REF_POSTED_AFTER_OUTPUT, 0);
         if (b.blobs != 0) revert BlobBatchNotProvable(batchIndex);
         if (keccak256(data) != b.hash) revert WrongBatchData(batchIndex);
-        (uint8 code, uint64 first, uint64 last) = batchDecoder.decodeRange(data);
+        (uint8 code, uint64 first, uint64 last) = batchDecoder.decodeRange(data, chunk);
+        if (code == _noSuchChunk) revert NoSuchChunk(batchIndex, chunk);
         if (code != 0) return (BAD_REF_UNDECODABLE, code);
         if (out.l2BlockNumber < first || out.l2BlockNumber > last) return (BAD_REF_DOES_NOT_CARRY_BLOCK, 0);
         revert BatchReferenceValid(outputIndex, batchIndex);

@@ -1,15 +1,29 @@
 // The batch-reference proof on a real anvil (DisputeGame.proveBadBatchReference), deployed the
 // way the node deploys (src/l1/deploy.ts, with BatchDecoder): an output whose batchHash names no
-// batch, a batch posted after it, a batch that does not decode (garbage, a corrupted real batch)
-// or one that decodes to other blocks is deleted in one transaction with every later output, the
-// bonds half to the prover and half to 0x…dEaD. An output that names the real batch of its block
-// stands: the proof reverts with its custom error and changes nothing, as do wrong calldata, a
-// blob batch, and outputs no longer pending.
-import { deflateRawSync } from 'node:zlib';
+// batch, a batch posted after it, a batch that does not decode (its header, or the chunk the
+// proof names: garbage, a corrupted real batch, one bad chunk among good ones) or one that
+// decodes to other blocks is deleted in one transaction with every later output, the bonds half
+// to the prover and half to 0x…dEaD. An output that names the real batch of its block stands:
+// the proof reverts with its custom error and changes nothing, as do a good chunk of a bad batch,
+// a chunk past the end, wrong calldata, a blob batch, and outputs no longer pending. The proof
+// decodes one chunk: its gas does not grow with the batch beyond the batch's calldata.
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keccak256, parseEventLogs, type Abi, type Address as ViemAddress, type Hex, type TransactionReceipt } from 'viem';
-import { bytesToHex, ETH } from '../../src/core/index.js';
-import { BAD_BATCH_REF, BATCH_INBOX_ABI, deployContracts, encodeBatch, GAME_ABI, garbageBatch, ORACLE_ABI, ORACLE_STATUS, judgeBatchData, type Deployment } from '../../src/l1/index.js';
+import { encodeFunctionData, keccak256, parseEventLogs, type Abi, type Address as ViemAddress, type Hex, type TransactionReceipt } from 'viem';
+import { bytesToHex, ETH, hexToBytes } from '../../src/core/index.js';
+import {
+  BAD_BATCH_REF,
+  BATCH_INBOX_ABI,
+  deployContracts,
+  encodeBatch,
+  garbageBatch,
+  loadArtifact,
+  ORACLE_ABI,
+  ORACLE_STATUS,
+  judgeBatchData,
+  readBatchHeader,
+  type Deployment,
+} from '../../src/l1/index.js';
 import { CHAIN_ID, realisticBlocks } from '../l1/batcher/helpers.js';
 import { advanceTime, ensureArtifacts, read, revertOf, send as sendTx, startAnvil, type Chain } from './chain.js';
 
@@ -18,7 +32,10 @@ const BOND = 10n ** 17n;
 const BURN: ViemAddress = '0x000000000000000000000000000000000000dEaD';
 const ROOT: Hex = `0x${'11'.repeat(32)}`;
 
-const gameAbi = GAME_ABI as Abi;
+// The compiled ABI, not the node's GAME_ABI: this tests the contract (the node's ABI is checked
+// against it in fraud-player.test.ts).
+const gameAbi = loadArtifact('DisputeGame').abi;
+const decoderAbi = loadArtifact('BatchDecoder').abi;
 const oracleAbi = ORACLE_ABI as Abi;
 const inboxAbi = BATCH_INBOX_ABI as Abi;
 
@@ -87,17 +104,25 @@ async function refused(d: Deployment, args: readonly unknown[], error: string, e
   expect(await snapshot(d)).toEqual(before);
 }
 
-/** Proves, and checks the payout and the event; returns the receipt. */
-async function proven(d: Deployment, outputIndex: bigint, data: Hex, reason: number, deletedCount: bigint): Promise<TransactionReceipt> {
+/** The decoder's failure code of that name. */
+async function decodeCode(d: Deployment, name: string): Promise<number> {
+  const decoder = await read<ViemAddress>(chain, d.disputeGame!, gameAbi, 'batchDecoder');
+  return read<number>(chain, decoder, decoderAbi, name);
+}
+
+/** Proves, and checks the payout and the event (`code`: the decoder's failure code expected,
+ * when known); returns the receipt. */
+async function proven(d: Deployment, outputIndex: bigint, data: Hex, chunk: number, reason: number, deletedCount: bigint, code?: number): Promise<TransactionReceipt> {
   const [p0, b0] = [await balance(prover), await balance(BURN)];
-  const r = await send(prover, d.disputeGame!, gameAbi, 'proveBadBatchReference', [outputIndex, data]);
+  const r = await send(prover, d.disputeGame!, gameAbi, 'proveBadBatchReference', [outputIndex, data, BigInt(chunk)]);
   const paid = deletedCount * BOND;
   expect((await balance(prover)) - p0 + fee(r)).toBe(paid / 2n);
   expect((await balance(BURN)) - b0).toBe(paid - paid / 2n);
-  const [event] = parseEventLogs({ abi: GAME_ABI, logs: r.logs, eventName: 'BadBatchReferenceProven' });
-  expect(event!.args).toMatchObject({ outputIndex, reason, prover, bondsPaid: paid });
-  if (reason === BAD_BATCH_REF.Undecodable) expect(event!.args.decodeCode).toBeGreaterThan(0);
-  else expect(event!.args.decodeCode).toBe(0);
+  const [event] = parseEventLogs({ abi: gameAbi, logs: r.logs, eventName: 'BadBatchReferenceProven' }) as unknown as [{ args: { decodeCode: number } }];
+  expect(event.args).toMatchObject({ outputIndex, reason, prover, bondsPaid: paid });
+  if (code !== undefined) expect(event.args.decodeCode).toBe(code);
+  else if (reason === BAD_BATCH_REF.Undecodable) expect(event.args.decodeCode).toBeGreaterThan(0);
+  else expect(event.args.decodeCode).toBe(0);
   const [deleted] = parseEventLogs({ abi: ORACLE_ABI, logs: r.logs, eventName: 'OutputsDeleted' });
   expect(deleted!.args).toMatchObject({ fromIndex: outputIndex, count: deletedCount });
   return r;
@@ -113,6 +138,40 @@ afterAll(async () => {
   await chain?.stop();
 });
 
+function leb128(v: number): number[] {
+  const out: number[] = [];
+  let x = v;
+  while (x >= 0x80) {
+    out.push((x % 0x80) | 0x80);
+    x = Math.floor(x / 0x80);
+  }
+  out.push(x);
+  return out;
+}
+
+/** `batch` with each chunk's payload passed through `edit` (given the chunk index) and every
+ * chunk re-written with `compression` (the header rebuilt around the new bodies). */
+function rewrite(batch: Uint8Array, compression: 'none' | 'deflate', edit: (payload: Uint8Array, chunk: number) => Uint8Array = (p) => p): Uint8Array {
+  const h = readBatchHeader(batch);
+  const bodies = h.chunks.map((c, i) => {
+    const body = batch.subarray(c.bodyOffset, c.bodyOffset + c.bodyBytes);
+    const payload = edit(Uint8Array.from(c.compression === 'none' ? body : inflateRawSync(body)), i);
+    return compression === 'none' ? payload : new Uint8Array(deflateRawSync(payload, { level: 9 }));
+  });
+  const out = [2, ...leb128(h.firstBlock), ...leb128(h.chunks.length)];
+  h.chunks.forEach((c, i) => out.push(compression === 'none' ? 0 : 1, c.continues ? 1 : 0, ...leb128(c.pieceCount), ...leb128(bodies[i]!.length)));
+  for (const body of bodies) out.push(...body);
+  return Uint8Array.from(out);
+}
+
+/** The payload with the r of its last signature zeroed: every other signature of the chunk is
+ * recovered before that one fails (r = 0 never recovers). */
+const lastSignatureBroken = (payload: Uint8Array): Uint8Array => {
+  const out = Uint8Array.from(payload);
+  out.fill(0, out.length - 64, out.length - 32);
+  return out;
+};
+
 describe('proveBadBatchReference', () => {
   it('an output naming a garbage batch is deleted with every later one; the real batch of a block stands', async () => {
     const d = await setup();
@@ -122,23 +181,24 @@ describe('proveBadBatchReference', () => {
     const realHash = await post(d, real);
     const out0 = await propose(d, realHash, 2n);
     // The real batch carries block 2: nothing to prove, whatever calldata is sent.
-    await refused(d, [out0, bytesToHex(real)], 'BatchReferenceValid', [out0, 0n]);
-    await refused(d, [out0, bytesToHex(garbageBatch(real))], 'WrongBatchData', [0n]);
+    await refused(d, [out0, bytesToHex(real), 0n], 'BatchReferenceValid', [out0, 0n]);
+    await refused(d, [out0, bytesToHex(garbageBatch(real)), 0n], 'WrongBatchData', [0n]);
 
     const next = realisticBlocks(20, { firstBlock: 3, perBlock: 10, seed: 2 });
     const garbage = garbageBatch(encodeBatch(next));
-    expect(judgeBatchData(garbage, 4, CHAIN_ID).reason).toBe('undecodable');
+    const verdict = judgeBatchData(garbage, 4, CHAIN_ID);
+    expect(verdict).toMatchObject({ reason: 'undecodable', chunk: 0 });
     const garbageHash = await post(d, garbage);
     const out1 = await propose(d, garbageHash, 4n);
     const out2 = await propose(d, realHash, 5n);
-    await proven(d, out1, bytesToHex(garbage) as Hex, BAD_BATCH_REF.Undecodable, 2n);
+    await proven(d, out1, bytesToHex(garbage) as Hex, verdict.chunk!, BAD_BATCH_REF.Undecodable, 2n);
     expect([await statusOf(d, out0), await statusOf(d, out1), await statusOf(d, out2)]).toEqual([ORACLE_STATUS.Pending, ORACLE_STATUS.Deleted, ORACLE_STATUS.Deleted]);
     // Again, or against an output the first proof deleted: refused.
-    await refused(d, [out1, bytesToHex(garbage)], 'OutputNotPending', [out1, ORACLE_STATUS.Deleted]);
-    await refused(d, [out2, bytesToHex(real)], 'OutputNotPending', [out2, ORACLE_STATUS.Deleted]);
+    await refused(d, [out1, bytesToHex(garbage), 0n], 'OutputNotPending', [out1, ORACLE_STATUS.Deleted]);
+    await refused(d, [out2, bytesToHex(real), 0n], 'OutputNotPending', [out2, ORACLE_STATUS.Deleted]);
   });
 
-  it('a real batch corrupted in one byte of its deflate stream does not back an output', async () => {
+  it('a real batch corrupted in one byte of a deflate stream does not back an output', async () => {
     const d = await setup();
     const real = encodeBatch(realisticBlocks(30, { perBlock: 10 }), { compression: 'deflate' });
     // Flip bytes from the middle of the stream until the batch no longer decodes (most do at once).
@@ -147,55 +207,139 @@ describe('proveBadBatchReference', () => {
       corrupted = real.slice();
       corrupted[i] = corrupted[i]! ^ 0x5a;
     }
-    expect(judgeBatchData(corrupted, 1, CHAIN_ID).reason).toBe('undecodable');
+    const verdict = judgeBatchData(corrupted, 1, CHAIN_ID);
+    expect(verdict.reason).toBe('undecodable');
     const out = await propose(d, await post(d, corrupted), 3n);
-    await proven(d, out, bytesToHex(corrupted) as Hex, BAD_BATCH_REF.Undecodable, 1n);
+    await proven(d, out, bytesToHex(corrupted) as Hex, verdict.chunk!, BAD_BATCH_REF.Undecodable, 1n);
+  });
+
+  it('one bad chunk among good ones is proven by naming it; naming a good one, or none, changes nothing', async () => {
+    const d = await setup();
+    // Blocks 1-6 in chunks of at most 1 KiB (blocks split over chunks), chunk 3's last signature
+    // broken: chunks 0-2 and 4-5 are good, and the header says the batch carries blocks 1-6.
+    const good = encodeBatch(realisticBlocks(60, { perBlock: 10, seed: 5 }), { compression: 'none', maxChunkPayloadBytes: 1_024 });
+    const chunks = readBatchHeader(good).chunks.length;
+    expect(chunks).toBeGreaterThanOrEqual(6);
+    expect(readBatchHeader(good).chunks.some((c) => c.continues)).toBe(true);
+    for (const compression of ['none', 'deflate'] as const) {
+      const bad = rewrite(good, compression, (p, i) => (i === 3 ? lastSignatureBroken(p) : p));
+      const verdict = judgeBatchData(bad, 4, CHAIN_ID);
+      expect(verdict).toMatchObject({ reason: 'undecodable', chunk: 3 });
+      expect(verdict.detail).toMatch(/does not recover/);
+      const hash = await post(d, bad);
+      const batchIndex = (await read<bigint>(chain, d.inbox, inboxAbi, 'batchIndexOf', [hash])) - 1n;
+      const out = await propose(d, hash, 4n);
+      const data = bytesToHex(bad) as Hex;
+      for (const chunk of [0, 2, 4, chunks - 1]) await refused(d, [out, data, BigInt(chunk)], 'BatchReferenceValid', [out, batchIndex]);
+      // A chunk that is not there is the prover's mistake, not evidence.
+      for (const chunk of [BigInt(chunks), 2n ** 256n - 1n]) await refused(d, [out, data, chunk], 'NoSuchChunk', [batchIndex, chunk]);
+      await proven(d, out, data, 3, BAD_BATCH_REF.Undecodable, 1n, await decodeCode(d, 'SIGNATURE_DOES_NOT_RECOVER'));
+    }
+  });
+
+  it('a bad header is proven whatever chunk the proof names', async () => {
+    const d = await setup();
+    const good = encodeBatch(realisticBlocks(30, { perBlock: 10, seed: 6 }), { compression: 'none', maxChunkPayloadBytes: 1_024 });
+    const bad = Uint8Array.from([...good, 0]); // a byte after the last body
+    expect(judgeBatchData(bad, 1, CHAIN_ID)).toMatchObject({ reason: 'undecodable', chunk: 0 });
+    const out = await propose(d, await post(d, bad), 1n);
+    await proven(d, out, bytesToHex(bad) as Hex, 1_000, BAD_BATCH_REF.Undecodable, 1n, await decodeCode(d, 'TRAILING_BYTES'));
   });
 
   it('an output naming no batch, a batch posted after it, or a batch of other blocks is deleted', async () => {
     const d = await setup();
     const out0 = await propose(d, `0x${'ab'.repeat(32)}`);
-    await proven(d, out0, '0x', BAD_BATCH_REF.NoSuchBatch, 1n);
+    await proven(d, out0, '0x', 0, BAD_BATCH_REF.NoSuchBatch, 1n);
 
     const later = encodeBatch(realisticBlocks(5, { perBlock: 5, seed: 3 }));
     const laterHash = keccak256(bytesToHex(later) as Hex);
     const out1 = await propose(d, laterHash, 1n);
     await post(d, later);
-    await proven(d, out1, bytesToHex(later) as Hex, BAD_BATCH_REF.PostedAfterOutput, 1n);
+    await proven(d, out1, bytesToHex(later) as Hex, 0, BAD_BATCH_REF.PostedAfterOutput, 1n);
 
-    const batch = encodeBatch(realisticBlocks(10, { firstBlock: 1, perBlock: 5, seed: 4 })); // blocks 1-2
+    // Blocks 1-2 in several chunks: the range is the header's, shown with any good chunk.
+    const batch = encodeBatch(realisticBlocks(30, { firstBlock: 1, perBlock: 15, seed: 4 }), { maxChunkPayloadBytes: 1_024 });
+    expect(readBatchHeader(batch).chunks.length).toBeGreaterThan(2);
+    expect(judgeBatchData(batch, 3, CHAIN_ID).reason).toBe('does-not-carry-block');
     const out2 = await propose(d, await post(d, batch), 3n);
-    await proven(d, out2, bytesToHex(batch) as Hex, BAD_BATCH_REF.DoesNotCarryBlock, 1n);
+    await proven(d, out2, bytesToHex(batch) as Hex, 2, BAD_BATCH_REF.DoesNotCarryBlock, 1n);
   });
 
   it('a final output cannot be proven against, whatever it names', async () => {
     const d = await setup();
     const out = await propose(d, `0x${'cd'.repeat(32)}`);
     await advanceTime(chain, Number(PERIOD) + 1);
-    await refused(d, [out, '0x'], 'OutputNotPending', [out, ORACLE_STATUS.Final]);
+    await refused(d, [out, '0x', 0n], 'OutputNotPending', [out, ORACLE_STATUS.Final]);
   });
 
-  it('gas of the proof over calldata batches of 10, 100 and 500 transfers whose last signature does not recover', async () => {
+  it('gas of the worst proofs: the named chunk fails at its last signature, up to a full chunk, in batches of up to 16 chunks', async () => {
     const d = await setup();
+    // Every row pays an account that already exists (the first payment to 0x…dEaD costs 25k more).
+    if ((await balance(BURN)) === 0n) await chain.pub.waitForTransactionReceipt({ hash: await chain.wallet.sendTransaction({ account: deployer, chain: null, to: BURN, value: 1n }) });
     const rows: string[] = [];
-    for (const n of [10, 100, 500]) {
-      // The worst garbage for the prover: a batch that fails only at its very end, after every
-      // other signature was recovered (the last column is r‖s; r = 0 never recovers); raw, and
-      // deflated.
-      const raw = encodeBatch(realisticBlocks(n, { perBlock: n }), { compression: 'none' });
-      raw.fill(0, raw.length - 64, raw.length - 32);
-      expect(judgeBatchData(raw, 1, CHAIN_ID).detail).toMatch(/does not recover/);
-      const body = deflateRawSync(raw.subarray(2), { level: 9 });
-      const deflated = new Uint8Array([raw[0]!, 1, ...body]);
-      const gas: bigint[] = [];
-      for (const batch of [raw, deflated]) {
-        expect(judgeBatchData(batch, 1, CHAIN_ID).reason).toBe('undecodable');
-        const out = await propose(d, await post(d, batch), (await read<bigint>(chain, d.oracle, oracleAbi, 'latestBlockNumber')) + 1n);
-        gas.push(await chain.pub.estimateContractGas({ account: prover, address: d.disputeGame!, abi: gameAbi, functionName: 'proveBadBatchReference', args: [out, bytesToHex(batch)] }));
-        await send(prover, d.disputeGame!, gameAbi, 'proveBadBatchReference', [out, bytesToHex(batch)]);
+    /** Posts `batch`, proposes over its first block, and measures the proof naming `chunk`
+     * (eth_estimateGas: the whole transaction, calldata included); then proves it. `calldata`
+     * is what the transaction pays before executing (21k, 16 or 4 gas a byte), `floor` what
+     * EIP-7623 makes it pay at least (21k, 40 or 10 gas a byte). */
+    const measure = async (batch: Uint8Array, chunk: number): Promise<{ gas: bigint; calldata: number; floor: number; posted: bigint }> => {
+      const v = judgeBatchData(batch, readBatchHeader(batch).firstBlock, CHAIN_ID);
+      expect(v).toMatchObject({ reason: 'undecodable', chunk });
+      expect(v.detail).toMatch(/does not recover/);
+      const posted = await chain.pub.estimateContractGas({ account: batcher, address: d.inbox, abi: inboxAbi, functionName: 'submitBatch', args: [bytesToHex(batch)] });
+      const out = await propose(d, await post(d, batch), (await read<bigint>(chain, d.oracle, oracleAbi, 'latestBlockNumber')) + 1n);
+      const args = [out, bytesToHex(batch), BigInt(chunk)] as const;
+      const gas = await chain.pub.estimateContractGas({ account: prover, address: d.disputeGame!, abi: gameAbi, functionName: 'proveBadBatchReference', args });
+      await send(prover, d.disputeGame!, gameAbi, 'proveBadBatchReference', [...args]);
+      const input = hexToBytes(encodeFunctionData({ abi: gameAbi, functionName: 'proveBadBatchReference', args }));
+      return { gas, calldata: input.reduce((a, b) => a + (b === 0 ? 4 : 16), 21_000), floor: input.reduce((a, b) => a + (b === 0 ? 10 : 40), 21_000), posted };
+    };
+    const fmt = (m: { gas: bigint; calldata: number; floor: number; posted: bigint }): string =>
+      `${String(m.gas).padStart(9)} gas ${Number(m.gas) <= m.floor + 1_000 ? '(the EIP-7623 floor)  ' : `(executing ${String(Number(m.gas) - m.calldata).padStart(8)})`}, posted for ${String(m.posted).padStart(8)}`;
+    // One chunk of 10, 100 and 358 transfers (358 fill a chunk: 32,712 bytes of payload).
+    for (const n of [10, 100, 358]) {
+      const blocks = realisticBlocks(n, { perBlock: n });
+      const raw = encodeBatch(blocks, { compression: 'none' });
+      expect(readBatchHeader(raw).chunks.length).toBe(1);
+      const m = [];
+      for (const compression of ['none', 'deflate'] as const) {
+        const batch = rewrite(raw, compression, lastSignatureBroken);
+        m.push({ bytes: batch.length, ...(await measure(batch, 0)) });
       }
-      rows.push(`${n} transfers: raw ${raw.length} bytes ${gas[0]} gas; deflate ${deflated.length} bytes ${gas[1]} gas`);
+      rows.push(`one chunk, ${String(n).padStart(3)} transfers: raw ${String(m[0]!.bytes).padStart(6)} B ${fmt(m[0]!)}`, `                          deflate ${String(m[1]!.bytes).padStart(6)} B ${fmt(m[1]!)}`);
     }
-    console.log(`proveBadBatchReference, whole transaction:\n  ${rows.join('\n  ')}`);
+    // Batches of 1, 4 and 16 full chunks, the last one bad: what grows is the calldata.
+    for (const full of [1, 4, 16]) {
+      const blocks = realisticBlocks(358 * full, { perBlock: 358, seed: 7 });
+      const raw = encodeBatch(blocks, { compression: 'none' });
+      const chunks = readBatchHeader(raw).chunks.length;
+      expect(chunks).toBe(full);
+      const m = [];
+      for (const compression of ['none', 'deflate'] as const) {
+        const batch = rewrite(raw, compression, (p, i) => (i === chunks - 1 ? lastSignatureBroken(p) : p));
+        m.push({ bytes: batch.length, ...(await measure(batch, chunks - 1)) });
+      }
+      rows.push(`${String(chunks).padStart(2)} full chunks, the last named: raw ${String(m[0]!.bytes).padStart(6)} B ${fmt(m[0]!)}`, `                           deflate ${String(m[1]!.bytes).padStart(6)} B ${fmt(m[1]!)}`);
+    }
+    // Calldata of zeros is cheap to post (4 gas a byte, 10 under EIP-7623's floor) but the game
+    // copies the whole batch to memory to hash it, which costs quadratically: 20 chunks of
+    // 32,767 zero bytes (10,922 empty blocks each, valid) before one bad full chunk.
+    const zeros = 20;
+    const tail = rewrite(encodeBatch(realisticBlocks(358, { perBlock: 358, firstBlock: zeros * 10_922 + 1, seed: 8 }), { compression: 'none' }), 'deflate', lastSignatureBroken);
+    const tailHeader = readBatchHeader(tail).chunks[0]!;
+    const zeroChunks = Array.from({ length: zeros }, () => [0, 0, ...leb128(10_922), ...leb128(32_767)]).flat();
+    const heavy = Uint8Array.from([
+      2,
+      1,
+      ...leb128(zeros + 1),
+      ...zeroChunks,
+      1,
+      0,
+      ...leb128(tailHeader.pieceCount),
+      ...leb128(tailHeader.bodyBytes),
+      ...new Uint8Array(zeros * 32_767),
+      ...tail.subarray(tailHeader.bodyOffset),
+    ]);
+    rows.push(`${zeros} zero chunks and a bad deflated one: ${heavy.length} B ${fmt(await measure(heavy, zeros))}`);
+    console.log(`proveBadBatchReference, whole transaction (executing: without the 21k and the calldata; EIP-7825 caps a transaction at ${2 ** 24}):\n  ${rows.join('\n  ')}`);
   });
 });
