@@ -544,8 +544,9 @@ function headerUnchecked(bytes: Uint8Array): BatchHeader {
     const pieceCount = r.varint();
     if (pieceCount === 0) throw new BatchDecodeError(`chunk ${i} has no pieces`);
     const first = next - continues;
+    // Compared without adding: first + pieceCount can round in doubles past 2^53.
+    if (pieceCount - 1 > Number.MAX_SAFE_INTEGER - first) throw new BatchDecodeError('block numbers above 2^53');
     const last = first + pieceCount - 1;
-    if (last > Number.MAX_SAFE_INTEGER) throw new BatchDecodeError('block numbers above 2^53');
     const bodyBytes = r.varint();
     if (bodyBytes === 0) throw new BatchDecodeError(`chunk ${i} has an empty body`);
     if (compression === 'none' && bodyBytes > MAX_CHUNK_PAYLOAD_BYTES) throw new BatchDecodeError(`chunk ${i}: payload above the size cap of ${MAX_CHUNK_PAYLOAD_BYTES} bytes`);
