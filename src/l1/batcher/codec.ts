@@ -104,14 +104,24 @@ export interface ChunkHeader {
   readonly bodyBytes: number;
 }
 
+/** A block as the header describes it: everything but its transactions. */
+export interface BlockSkeleton {
+  readonly number: number;
+  readonly timestamp: number;
+  readonly l1MessageCount: number;
+}
+
 export interface BatchHeader {
   readonly version: number;
   readonly firstBlock: number;
   readonly lastBlock: number;
   readonly chunks: readonly ChunkHeader[];
+  /** Every block of the batch, in order: rule 5 (the L1 messages a batch consumes) and the
+   * blocks' timestamps are read from the header alone. */
+  readonly blocks: readonly BlockSkeleton[];
 }
 
-export interface DecodedBatch extends BatchHeader {
+export interface DecodedBatch extends Omit<BatchHeader, 'blocks'> {
   readonly blocks: readonly DecodedBlock[];
   /** Size of the chunks' payloads after decompression, in all. */
   readonly payloadBytes: number;
@@ -319,8 +329,6 @@ function prepareTx(tx: SignedTx): PreparedTx {
 
 interface Piece {
   readonly continues: boolean;
-  readonly timestamp: number;
-  readonly l1: number;
   readonly txs: PreparedTx[];
 }
 
@@ -330,14 +338,13 @@ class ChunkBuilder {
   readonly tokens = new Map<Address, number>();
   /** The token count (a one-byte 0 to start with). */
   private size = 1;
-  private lastTimestamp: number | undefined;
 
   constructor(
     readonly continues: boolean,
     private readonly cap: number,
   ) {
     // The first piece of a continuing chunk is the rest of the previous chunk's last block.
-    if (continues) this.pieces.push({ continues: true, timestamp: 0, l1: 0, txs: [] });
+    if (continues) this.pieces.push({ continues: true, txs: [] });
     this.size += continues ? 1 : 0;
   }
 
@@ -345,14 +352,11 @@ class ChunkBuilder {
     return this.size;
   }
 
-  /** Starts a block's piece; false when its header does not fit. */
-  openBlock(timestamp: number, l1: number): boolean {
-    const ts = this.lastTimestamp === undefined ? varintBytes(timestamp) : varintBytes(zigzag(BigInt(timestamp - this.lastTimestamp)));
-    const cost = ts + varintBytes(l1) + 1;
-    if (this.size + cost > this.cap) return false;
-    this.size += cost;
-    this.lastTimestamp = timestamp;
-    this.pieces.push({ continues: false, timestamp, l1, txs: [] });
+  /** Starts a block's piece (its transaction count, 0 so far); false when it does not fit. */
+  openBlock(): boolean {
+    if (this.size + 1 > this.cap) return false;
+    this.size += 1;
+    this.pieces.push({ continues: false, txs: [] });
     return true;
   }
 
@@ -373,11 +377,12 @@ class ChunkBuilder {
 
 /** Cuts consecutive blocks into chunks of at most `cap` payload bytes, a block going on into the
  * next chunk when it does not fit. */
-function chunkBlocks(blocks: readonly Block[], cap: number): ChunkBuilder[] {
+function chunkBlocks(blocks: readonly Block[], cap: number): { chunks: ChunkBuilder[]; skeleton: BlockSkeleton[] } {
   const first = blocks[0];
   if (!first) throw new BatchEncodeError('a batch needs at least one block');
   let current = new ChunkBuilder(false, cap);
   const chunks = [current];
+  const skeleton: BlockSkeleton[] = [];
   blocks.forEach((block, i) => {
     if (block.header.number !== first.header.number + i) {
       throw new BatchEncodeError(`blocks are not consecutive: ${block.header.number} at position ${i} after ${first.header.number}`);
@@ -393,10 +398,11 @@ function chunkBlocks(blocks: readonly Block[], cap: number): ChunkBuilder[] {
         txs.push(prepareTx(entry));
       }
     }
-    if (!current.openBlock(block.header.timestamp, l1)) {
+    skeleton.push({ number: block.header.number, timestamp: block.header.timestamp, l1MessageCount: l1 });
+    if (!current.openBlock()) {
       current = new ChunkBuilder(false, cap);
       chunks.push(current);
-      if (!current.openBlock(block.header.timestamp, l1)) throw new BatchEncodeError(`block ${block.header.number}: its header does not fit a chunk`);
+      current.openBlock();
     }
     for (const tx of txs) {
       if (current.addTx(tx)) continue;
@@ -406,15 +412,13 @@ function chunkBlocks(blocks: readonly Block[], cap: number): ChunkBuilder[] {
     }
   });
   if (chunks.length > MAX_CHUNKS) throw new BatchEncodeError(`${chunks.length} chunks: a batch holds at most ${MAX_CHUNKS}; post fewer blocks at a time`);
-  return chunks;
+  return { chunks, skeleton };
 }
 
 /*
  * Chunk payload (before compression), all integers unsigned LEB128 unless said otherwise:
  *   tokenCount · tokenCount × token (20 bytes)
- *   pieces: txCount alone for a continuing chunk's first piece; otherwise timestamp (absolute for
- *           the chunk's first such piece, then the zigzag delta from the previous) ·
- *           l1MessageCount · txCount
+ *   pieceCount × txCount (at least 1 for a continuing chunk's first piece)
  *   then, for the N = Σ txCount user transactions in block order, one column per field:
  *   flags[N] (1 byte: bit0 withdraw, bit1 recovery id, bit2 v written as 0/1)
  *   tokenIndex[N] · amountExponent[N] (1 byte) · amountMantissa[N] · feeExponent[N] (1 byte)
@@ -424,15 +428,8 @@ function encodeChunk(chunk: ChunkBuilder): Uint8Array {
   const w = new Writer();
   w.varint(chunk.tokens.size);
   for (const token of chunk.tokens.keys()) w.bytes(hexToBytes(token));
-  let prevTs: number | undefined;
   const txs: PreparedTx[] = [];
   for (const piece of chunk.pieces) {
-    if (!piece.continues) {
-      if (prevTs === undefined) w.varint(piece.timestamp);
-      else w.varbig(zigzag(BigInt(piece.timestamp - prevTs)));
-      prevTs = piece.timestamp;
-      w.varint(piece.l1);
-    }
     w.varint(piece.txs.length);
     txs.push(...piece.txs);
   }
@@ -457,8 +454,9 @@ function compress(payload: Uint8Array, how: Compression): Uint8Array {
 
 /**
  * Encodes consecutive L2 blocks as one batch (docs/BATCH-FORMAT.md): version · firstBlock ·
- * chunk count · each chunk's compression, continuation flag, piece count and body length · the
- * bodies. With compression 'auto' each chunk is deflated unless its payload itself is smaller.
+ * chunk count · each chunk's compression, continuation flag, piece count and body length · each
+ * block's timestamp and L1-message count · the bodies. With compression 'auto' each chunk is
+ * deflated unless its payload itself is smaller.
  */
 export function encodeBatch(blocks: readonly Block[], opts: EncodeBatchOptions = {}): Uint8Array {
   const cap = opts.maxChunkPayloadBytes ?? MAX_CHUNK_PAYLOAD_BYTES;
@@ -467,7 +465,7 @@ export function encodeBatch(blocks: readonly Block[], opts: EncodeBatchOptions =
   }
   const choice = opts.compression ?? 'auto';
   const candidates: Compression[] = choice === 'auto' ? ['deflate', 'none'] : [choice];
-  const chunks = chunkBlocks(blocks, cap);
+  const { chunks, skeleton } = chunkBlocks(blocks, cap);
   const bodies = chunks.map((chunk) => {
     const payload = encodeChunk(chunk);
     let best: { how: Compression; body: Uint8Array } | undefined;
@@ -487,6 +485,11 @@ export function encodeBatch(blocks: readonly Block[], opts: EncodeBatchOptions =
     w.u8(chunk.continues ? 1 : 0);
     w.varint(chunk.pieces.length);
     w.varint(bodies[i]!.body.length);
+  });
+  skeleton.forEach((b, i) => {
+    if (i === 0) w.varint(b.timestamp);
+    else w.varbig(zigzag(BigInt(b.timestamp - skeleton[i - 1]!.timestamp)));
+    w.varint(b.l1MessageCount);
   });
   for (const b of bodies) w.bytes(b.body);
   return w.finish();
@@ -551,10 +554,20 @@ function headerUnchecked(bytes: Uint8Array): BatchHeader {
     bodyOffset += bodyBytes;
     next = last + 1;
   }
+  const blockCount = next - firstBlock;
+  // Each block takes at least 2 bytes: a count above that is a lie, refused before allocating.
+  if (blockCount * 2 > r.remaining) throw new BatchDecodeError(`block count ${blockCount} does not fit the batch`);
+  const blocks: BlockSkeleton[] = [];
+  let ts = 0n;
+  for (let i = 0; i < blockCount; i++) {
+    ts = i === 0 ? BigInt(r.varint()) : ts + unzigzag(r.varbig(1n << 60n));
+    if (ts < 0n || ts > BigInt(Number.MAX_SAFE_INTEGER)) throw new BatchDecodeError(`block ${firstBlock + i}: timestamp out of range`);
+    blocks.push({ number: firstBlock + i, timestamp: Number(ts), l1MessageCount: r.varint() });
+  }
   const at = bytes.length - r.remaining;
   if (at + bodyOffset > bytes.length) throw new BatchDecodeError(`truncated: the chunks need ${bodyOffset} bytes, ${r.remaining} are left`);
   if (at + bodyOffset < bytes.length) throw new BatchDecodeError(`${bytes.length - at - bodyOffset} trailing bytes after the chunks`);
-  return { version, firstBlock, lastBlock: next - 1, chunks: chunks.map((c) => ({ ...c, bodyOffset: c.bodyOffset + at })) };
+  return { version, firstBlock, lastBlock: next - 1, chunks: chunks.map((c) => ({ ...c, bodyOffset: c.bodyOffset + at })), blocks };
 }
 
 function decompress(body: Uint8Array, how: Compression): Uint8Array {
@@ -573,8 +586,6 @@ function decompress(body: Uint8Array, how: Compression): Uint8Array {
 
 interface DecodedPiece {
   readonly continues: boolean;
-  readonly timestamp: number;
-  readonly l1: number;
   readonly txs: SignedTx[];
 }
 
@@ -590,24 +601,14 @@ function decodeChunk(bytes: Uint8Array, chunk: ChunkHeader, chainId: number): { 
   // Each piece takes at least a byte: a count above that is a lie, refused before allocating.
   if (chunk.pieceCount > r.remaining) throw new BatchDecodeError(`piece count ${chunk.pieceCount} does not fit the payload`);
 
-  const heads: { continues: boolean; timestamp: number; l1: number; txs: number }[] = [];
-  let ts: bigint | undefined;
+  const counts: number[] = [];
   let total = 0;
   for (let j = 0; j < chunk.pieceCount; j++) {
-    let head: (typeof heads)[number];
-    if (j === 0 && chunk.continues) {
-      const n = r.varint();
-      if (n === 0) throw new BatchDecodeError('a continuing piece without transactions');
-      head = { continues: true, timestamp: 0, l1: 0, txs: n };
-    } else {
-      ts = ts === undefined ? BigInt(r.varint()) : ts + unzigzag(r.varbig(1n << 60n));
-      if (ts < 0n || ts > BigInt(Number.MAX_SAFE_INTEGER)) throw new BatchDecodeError(`block ${chunk.firstBlock + j}: timestamp out of range`);
-      const l1 = r.varint();
-      head = { continues: false, timestamp: Number(ts), l1, txs: r.varint() };
-    }
-    total += head.txs;
+    const n = r.varint();
+    if (n === 0 && j === 0 && chunk.continues) throw new BatchDecodeError('a continuing piece without transactions');
+    total += n;
     if (total * MIN_TX_BYTES > r.remaining) throw new BatchDecodeError(`transaction count ${total} does not fit the payload`);
-    heads.push(head);
+    counts.push(n);
   }
   if (total > 0 && tokenCount === 0) throw new BatchDecodeError('transactions without a token table');
 
@@ -639,9 +640,9 @@ function decodeChunk(bytes: Uint8Array, chunk: ChunkHeader, chainId: number): { 
   r.end();
 
   let k = 0;
-  const pieces = heads.map((h, j): DecodedPiece => {
+  const pieces = counts.map((n, j): DecodedPiece => {
     const txs: SignedTx[] = [];
-    for (let t = 0; t < h.txs; t++, k++) {
+    for (let t = 0; t < n; t++, k++) {
       const f = flags[k]!;
       const type: TxType = (f & FLAG_WITHDRAW) !== 0 ? 'withdraw' : 'transfer';
       const recid = (f & FLAG_RECID) !== 0 ? 1 : 0;
@@ -655,7 +656,7 @@ function decodeChunk(bytes: Uint8Array, chunk: ChunkHeader, chainId: number): { 
       const hash = hashFromBytes(keccak256(digest, hexToBytes(from)));
       txs.push({ type, from, message, signature: bytesToHex(sig), hash });
     }
-    return { continues: h.continues, timestamp: h.timestamp, l1: h.l1, txs };
+    return { continues: j === 0 && chunk.continues, txs };
   });
   return { pieces, payloadBytes: payload.length };
 }
@@ -670,16 +671,14 @@ function decodeChunk(bytes: Uint8Array, chunk: ChunkHeader, chainId: number): { 
  */
 export function decodeBatch(bytes: Uint8Array, opts: DecodeBatchOptions): DecodedBatch {
   const header = readBatchHeader(bytes);
-  const blocks: { number: number; timestamp: number; l1MessageCount: number; txs: SignedTx[] }[] = [];
+  const blocks = header.blocks.map((b) => ({ ...b, txs: [] as SignedTx[] }));
   let payloadBytes = 0;
   header.chunks.forEach((chunk, i) => {
     const decoded = typed(i, () => decodeChunk(bytes, chunk, opts.chainId));
     payloadBytes += decoded.payloadBytes;
-    decoded.pieces.forEach((piece, j) => {
-      // The header made a continuing chunk start at the previous chunk's last block.
-      if (piece.continues) blocks[blocks.length - 1]!.txs.push(...piece.txs);
-      else blocks.push({ number: chunk.firstBlock + j, timestamp: piece.timestamp, l1MessageCount: piece.l1, txs: piece.txs });
-    });
+    // Piece j is a share of block chunk.firstBlock + j (a continuing chunk starts at the previous
+    // chunk's last block, which the header accounted for).
+    decoded.pieces.forEach((piece, j) => blocks[chunk.firstBlock - header.firstBlock + j]!.txs.push(...piece.txs));
   });
   return { ...header, blocks, payloadBytes };
 }

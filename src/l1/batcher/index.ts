@@ -11,6 +11,7 @@ export {
   readBatchHeader,
   readBatchRange,
   type BatchHeader,
+  type BlockSkeleton,
   type ChunkHeader,
   type Compression,
   type DecodeBatchOptions,

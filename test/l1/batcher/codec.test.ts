@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ETH, MAX_UINT256, type Address, type Block, type Entry, type SignedTx } from '../../../src/core/index.js';
-import { BatchDecodeError, BatchEncodeError, decodeBatch, encodeBatch, MAX_CHUNK_PAYLOAD_BYTES, readBatchHeader, type DecodedBatch } from '../../../src/l1/index.js';
+import { BatchDecodeError, BatchEncodeError, decodeBatch, encodeBatch, garbageBatch, MAX_CHUNK_PAYLOAD_BYTES, readBatchHeader, type DecodedBatch } from '../../../src/l1/index.js';
 import { CHAIN_ID, deposit, makeBlock, realisticBlocks, senders, signTx } from './helpers.js';
 
 const TOKEN = '0x5fbdb2315678afecb367f032d93f642f64180aa3' as Address;
@@ -43,7 +43,9 @@ function oneChunk(compression: number, body: Uint8Array): Uint8Array {
     }
     len.push((x & 0x7f) | 0x80);
   }
-  return Buffer.concat([Buffer.from([2, 1, 1, compression, 0, 1, ...len]), body]);
+  // version 2, block 1, one chunk (compression, fresh, one piece, body length), block 1's
+  // timestamp 0 and no L1 message, then the body.
+  return Buffer.concat([Buffer.from([2, 1, 1, compression, 0, 1, ...len, 0, 0]), body]);
 }
 
 describe('batch codec', () => {
@@ -117,6 +119,20 @@ describe('batch codec', () => {
       expect(decoded.payloadBytes).toBeLessThanOrEqual(decoded.chunks.length * MAX_CHUNK_PAYLOAD_BYTES);
       expect(decoded.chunks.at(-1)!.lastBlock).toBe(big.header.number + 1);
     }
+  });
+
+  it('reads every block but its transactions from the header alone, garbage chunks or not', () => {
+    const a = pool[0]!;
+    const blocks = [
+      makeBlock(20, 1_000, [deposit(0n, a.address, 5n), deposit(1n, a.address, 6n), ...realisticBlocks(30, { perBlock: 30, seed: 5 })[0]!.entries]),
+      makeBlock(21, 990, []),
+      makeBlock(22, 2_000, [deposit(2n, a.address, 7n)]),
+    ];
+    const bytes = encodeBatch(blocks, { compression: 'deflate', maxChunkPayloadBytes: 1_024 });
+    const skeleton = blocks.map((b) => ({ number: b.header.number, timestamp: b.header.timestamp, l1MessageCount: b.entries.filter((e) => e.type === 'deposit').length }));
+    expect(readBatchHeader(bytes).blocks).toEqual(skeleton);
+    expect(readBatchHeader(garbageBatch(bytes)).blocks).toEqual(skeleton);
+    expect(decodeError(garbageBatch(bytes))).toBeInstanceOf(BatchDecodeError);
   });
 
   it('says which chunk does not decode (what a fraud proof names), or that the header does not', () => {
