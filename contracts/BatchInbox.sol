@@ -20,6 +20,12 @@ contract BatchInbox {
     /// @notice The only account that may post batches.
     address public immutable batcher;
 
+    /// @notice The largest calldata batch: a fraud proof resends a batch whole (its hash is what
+    ///         the inbox keeps) and copies it to memory, whose cost is quadratic. Cheap-to-post
+    ///         zero bytes made a ~1.5 MB batch unprovable under a 16.7 M gas cap (EIP-7825); at
+    ///         256 KiB the worst proof is ~12.6 M (test/contracts/fraud-batch-reference.test.ts).
+    uint256 public constant MAX_BATCH_BYTES = 256 * 1024;
+
     Batch[] private _batches;
     /// @dev First index + 1 of each recorded hash (0 = never posted): lets anyone show on L1 that
     ///      an output's batch reference names no batch at all.
@@ -33,6 +39,7 @@ contract BatchInbox {
     error NotBatcher(address caller);
     error NotDirectCall(address caller);
     error EmptyBatch();
+    error BatchTooLarge(uint256 length);
     error NoBlobs();
     error ZeroAddress();
     error BatchNotFound(uint256 index);
@@ -54,6 +61,7 @@ contract BatchInbox {
         if (msg.sender != batcher) revert NotBatcher(msg.sender);
         if (msg.sender != tx.origin || msg.sender.code.length != 0) revert NotDirectCall(msg.sender);
         if (data.length == 0) revert EmptyBatch();
+        if (data.length > MAX_BATCH_BYTES) revert BatchTooLarge(data.length);
         return _record(keccak256(data), 0);
     }
 

@@ -174,10 +174,16 @@ describe('BatchInbox', () => {
     expect(await read<bigint>(chain, d.inbox, inboxAbi(), 'batchCount')).toBe(2n);
     expect((await revertOf(send(chain, eve, d.inbox, inboxAbi(), 'submitBatch', [data]))).name).toBe('NotBatcher');
     expect((await revertOf(send(chain, batcher, d.inbox, inboxAbi(), 'submitBatch', ['0x']))).name).toBe('EmptyBatch');
+    // The largest batch is taken, one byte more is not (a proof must be able to resend it).
+    const max = await read<bigint>(chain, d.inbox, inboxAbi(), 'MAX_BATCH_BYTES');
+    expect(max).toBe(262_144n);
+    await send(chain, batcher, d.inbox, inboxAbi(), 'submitBatch', [`0x${'ab'.repeat(Number(max))}`]);
+    const tooLarge = await revertOf(send(chain, batcher, d.inbox, inboxAbi(), 'submitBatch', [`0x${'ab'.repeat(Number(max) + 1)}`]));
+    expect(tooLarge).toEqual({ name: 'BatchTooLarge', args: [max + 1n] });
     // A blob batch needs blobs; a plain call carries none.
     expect((await revertOf(send(chain, batcher, d.inbox, inboxAbi(), 'submitBlobBatch'))).name).toBe('NoBlobs');
     expect((await revertOf(send(chain, eve, d.inbox, inboxAbi(), 'submitBlobBatch'))).name).toBe('NotBatcher');
-    expect((await revertOf(read(chain, d.inbox, inboxAbi(), 'getBatch', [2n]))).name).toBe('BatchNotFound');
+    expect((await revertOf(read(chain, d.inbox, inboxAbi(), 'getBatch', [3n]))).name).toBe('BatchNotFound');
   });
 
   it('takes a calldata batch only as the top-level call of a batcher without code', async () => {

@@ -42,7 +42,16 @@ export const BATCH_INBOX_ABI = parseAbi([
   'function submitBlobBatch() returns (uint256)',
   'function getBatch(uint256 index) view returns ((bytes32 hash, uint64 l1Block, uint8 blobs))',
   'function batchIndexOf(bytes32 hash) view returns (uint256)',
+  'error NotBatcher(address caller)',
+  'error NotDirectCall(address caller)',
+  'error EmptyBatch()',
+  'error BatchTooLarge(uint256 length)',
+  'error NoBlobs()',
 ]);
+
+/** BatchInbox.MAX_BATCH_BYTES: the largest calldata batch the inbox records (a fraud proof has
+ * to resend a batch whole within one L1 transaction). */
+export const MAX_CALLDATA_BATCH_BYTES = 256 * 1024;
 
 /** How batches reach L1: calldata, blobs, or blobs whenever the L1 supports them (Cancun+). */
 export type BatchDataMode = 'calldata' | 'blob' | 'auto';
@@ -114,7 +123,8 @@ export interface BatcherOptions {
   readonly startL1Block?: bigint;
   /** Calldata (default), blobs, or `auto`: blobs when the latest L1 block has the blob fields. */
   readonly dataMode?: BatchDataMode;
-  /** Upper bound on a calldata batch's encoded size; a single larger block is still posted alone. */
+  /** Upper bound on a calldata batch's encoded size (at most MAX_CALLDATA_BATCH_BYTES, which the
+   * inbox enforces); a single larger block is still posted alone if the inbox takes it. */
   readonly maxBatchBytes?: number;
   /** Upper bound on a blob batch, in blobs (each ~127 KB of batch); default 6, Osaka's per-transaction cap. */
   readonly maxBlobsPerBatch?: number;
@@ -244,6 +254,9 @@ export class Batcher {
     if (this.o.confirmations < 1) throw new Error('Batcher: confirmations must be at least 1');
     if (!BATCH_DATA_MODES.includes(this.o.dataMode)) throw new Error(`Batcher: dataMode must be one of ${BATCH_DATA_MODES.join(', ')}`);
     if (!Number.isInteger(this.o.maxBlobsPerBatch) || this.o.maxBlobsPerBatch < 1) throw new Error('Batcher: maxBlobsPerBatch must be an integer >= 1');
+    if (!Number.isInteger(this.o.maxBatchBytes) || this.o.maxBatchBytes < 1 || this.o.maxBatchBytes > MAX_CALLDATA_BATCH_BYTES) {
+      throw new Error(`Batcher: maxBatchBytes must be an integer within 1-${MAX_CALLDATA_BATCH_BYTES} (the inbox's cap)`);
+    }
     this.blobSource = opts.blobSource ?? rpcBlobSource(opts.client);
     this.scannedThrough = (opts.startL1Block ?? 0n) - 1n;
     const loopOpts = { intervalMs: this.o.pollIntervalMs, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.logger ? { logger: opts.logger } : {}) };
@@ -395,6 +408,9 @@ export class Batcher {
     if (bytes.length > maxBytes) {
       // Blobs have a hard cap; calldata only a soft one.
       if (blobs) throw new Error(`L2 block ${from} encodes to ${bytes.length} bytes, more than ${this.o.maxBlobsPerBatch} blobs hold`);
+      if (bytes.length > MAX_CALLDATA_BATCH_BYTES) {
+        throw new Error(`L2 block ${from} encodes to ${bytes.length} bytes, more than the inbox takes in calldata (${MAX_CALLDATA_BATCH_BYTES}): post blobs, or make smaller blocks (maxBlockTxs)`);
+      }
       this.o.logger?.warn({ block: from, bytes: bytes.length }, 'one L2 block is larger than maxBatchBytes; posting it alone');
     }
     const toBlock = from + blocks.length - 1;

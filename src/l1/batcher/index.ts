@@ -25,6 +25,7 @@ export {
   BATCH_INBOX_ABI,
   Batcher,
   garbageBatch,
+  MAX_CALLDATA_BATCH_BYTES,
   MemoryBatchProgress,
   MemoryBlockSource,
   type BatchDataMode,

@@ -64,6 +64,7 @@ export const GAME_ABI = parseAbi([
   'error BlobBatchNotProvable(uint256 batchIndex)',
   'error WrongBatchData(uint256 batchIndex)',
   'error BatchReferenceValid(uint256 outputIndex, uint256 batchIndex)',
+  'error NoSuchChunk(uint256 batchIndex, uint256 chunk)',
   // SparseMerkle's, raised by proveUnconsumedMessage on a bad state proof.
   'error ProofTooLong(uint256 length)',
   'error ProofRootMismatch(bytes32 key, bytes32 computed, bytes32 root)',

@@ -5,7 +5,7 @@ import { mnemonicToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { L1Client } from '../../../src/l1/index.js';
-import { BATCH_INBOX_ABI, Batcher, decodeBatch, MemoryBatchProgress, MemoryBlockSource, type BatcherOptions } from '../../../src/l1/index.js';
+import { BATCH_INBOX_ABI, Batcher, decodeBatch, MAX_CALLDATA_BATCH_BYTES, MemoryBatchProgress, MemoryBlockSource, type BatcherOptions } from '../../../src/l1/index.js';
 import { startChain, type TestChain } from '../chain.js';
 import { CHAIN_ID, realisticBlocks } from './helpers.js';
 
@@ -121,6 +121,17 @@ describe('Batcher on anvil', () => {
       next = to! + 1;
     }
     for (const p of progress.posted) expect((await calldataOf(p.l1TxHash)).length).toBeLessThanOrEqual(6_000);
+  });
+
+  it('refuses a calldata batch larger than the inbox takes: by configuration, and for one huge block', async () => {
+    const source = new MemoryBlockSource();
+    expect(() => makeBatcher(source, new MemoryBatchProgress(), { maxBatchBytes: MAX_CALLDATA_BATCH_BYTES + 1 })).toThrow(/maxBatchBytes/);
+    // ~3,000 transfers in one block: ~260 KB encoded, past the 256 KiB the inbox records.
+    source.add(...realisticBlocks(3_000, { perBlock: 3_000, seed: 12, amounts: 'random' }));
+    const progress = new MemoryBatchProgress();
+    await expect(makeBatcher(source, progress).tick()).rejects.toThrow(/more than the inbox takes in calldata/);
+    expect(await batchCount()).toBe(0n);
+    expect(progress.postedThrough()).toBe(0);
   });
 
   it('after a restart between mining and markPosted, marks the mined batch instead of posting again', async () => {
