@@ -21,7 +21,7 @@ export {
 export type { NodeReader, SmtChild, SmtNode } from './smt-node.js';
 export { EMPTY_SMT_ROOT, smtUpdate } from './smt-update.js';
 export type { SmtRoot, SmtUpdateResult } from './smt-update.js';
-export { smtGet, smtProve, smtNodes } from './smt-read.js';
+export { smtGet, smtLowestSibling, smtProve, smtNodes } from './smt-read.js';
 export type { SmtProof } from './smt-read.js';
 export { smtVerify, smtProofToJson, smtProofFromJson } from './smt-proof.js';
 export type { SmtProofJson } from './smt-proof.js';

@@ -1,7 +1,7 @@
 // Reads against any version's root: lookups, proofs, and a walk over all of a root's nodes.
 import { bitAt, bytesEqual, copyBytes, ZERO_HASH } from './bytes.js';
-import { decodeInternalNode, encodeNodeKey, childNodeKey, LEAF_TAG, loadNode } from './smt-node.js';
-import type { NodeReader } from './smt-node.js';
+import { decodeInternalNode, decodeSmtNode, encodeNodeKey, childNodeKey, LEAF_TAG, loadNode } from './smt-node.js';
+import type { NodeReader, SmtNode } from './smt-node.js';
 import type { SmtRoot } from './smt-update.js';
 
 export type SmtProof = {
@@ -30,6 +30,32 @@ function descend(reader: NodeReader, root: SmtRoot, key: Uint8Array, out: Uint8A
     nodeKey = child === null ? null : encodeNodeKey(child.version, depth, key);
   }
   return null;
+}
+
+/**
+ * The lowest non-empty sibling on `key`'s path (the one nearest the leaf or empty slot the path
+ * reaches), as a node, with its depth; null when every sibling is empty. Deleting a leaf lifts a
+ * lone sibling leaf up through the empty levels above it, so a deletion proof carries this
+ * node's preimage (contracts/fraud/SparseMerkle.sol): read here in O(depth) from the store.
+ */
+export function smtLowestSibling(reader: NodeReader, root: SmtRoot, key: Uint8Array): { depth: number; node: SmtNode } | null {
+  if (!(key instanceof Uint8Array) || key.length !== 32) throw new RangeError('key must be 32 bytes');
+  let nodeKey = root.nodeKey;
+  let depth = 0;
+  let lowest: { parentKey: Uint8Array; bit: number; version: number; depth: number } | null = null;
+  while (nodeKey !== null) {
+    const bytes = loadNode(reader, nodeKey);
+    if (bytes[0] === LEAF_TAG) break;
+    const { left, right } = decodeInternalNode(bytes);
+    const bit = bitAt(key, depth);
+    const child = bit === 1 ? right : left;
+    const sibling = bit === 1 ? left : right;
+    if (sibling !== null) lowest = { parentKey: nodeKey, bit: 1 - bit, version: sibling.version, depth: depth + 1 };
+    depth++;
+    nodeKey = child === null ? null : encodeNodeKey(child.version, depth, key);
+  }
+  if (lowest === null) return null;
+  return { depth: lowest.depth, node: decodeSmtNode(loadNode(reader, childNodeKey(lowest.parentKey, lowest.bit, lowest.version))) };
 }
 
 export function smtGet(reader: NodeReader, root: SmtRoot, key: Uint8Array): Uint8Array | undefined {

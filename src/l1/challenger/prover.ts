@@ -4,7 +4,7 @@
 // Pure, in memory: a trace loads the leaves of one historical root from the node's store.
 import { MAX_UINT256, bytesToHex, isUserTx, type Entry, type Hex } from '../../core/index.js';
 import { balanceKey, checkStateless, decodeStateValue, encodeStateValue, nonceKey, queueKey, recoveringSignerCheck, type LedgerConfig } from '../../ledger/index.js';
-import { EMPTY_SMT_ROOT, MemoryNodeStore, smtInternalHash, smtLeafHash, smtProve, smtUpdate, type SmtRoot } from '../../merkle/index.js';
+import { EMPTY_SMT_ROOT, MemoryNodeStore, smtLowestSibling, smtProve, smtUpdate, type SmtRoot } from '../../merkle/index.js';
 
 /** SmtProof of SparseMerkle.sol, as viem encodes the struct. */
 export interface SolProof {
@@ -22,17 +22,6 @@ export type Leaves = Map<string, [Uint8Array, Uint8Array]>;
 const ZERO_BYTES = new Uint8Array(32);
 const hex = (b: Uint8Array): Hex => bytesToHex(b);
 export const keyStr = (k: Uint8Array): string => Buffer.from(k).toString('hex');
-const bitAt = (key: Uint8Array, i: number): number => ((key[i >>> 3] ?? 0) >>> (7 - (i & 7))) & 1;
-
-/** The compact tree's hash of the leaves under one subtree, from scratch (the prover's way to
- * find a sibling's preimage). */
-function subtreeHash(leaves: ReadonlyArray<[Uint8Array, Uint8Array]>, depth: number): Uint8Array {
-  if (leaves.length === 0) return ZERO_BYTES;
-  if (leaves.length === 1) return smtLeafHash(leaves[0]![0], leaves[0]![1]);
-  const left = leaves.filter(([k]) => bitAt(k, depth) === 0);
-  const right = leaves.filter(([k]) => bitAt(k, depth) === 1);
-  return smtInternalHash(subtreeHash(left, depth + 1), subtreeHash(right, depth + 1));
-}
 
 /** A sparse Merkle tree the prover can read, prove and write one key at a time. Versions only
  * grow, so no write overwrites a node the current root still uses. */
@@ -92,20 +81,15 @@ export class ProofTree {
       preimageB: hex(ZERO_BYTES),
       preimageIsLeaf: false,
     };
-    const j = p.siblings.findIndex((s) => s.some((b) => b !== 0));
-    if (j < 0 || p.leaf === null) return out;
-    const depth = p.siblings.length - j; // the sibling's own depth
-    const inSibling = [...this.leaves.values()].filter(([k]) => {
-      for (let i = 0; i < depth - 1; i++) if (bitAt(k, i) !== bitAt(key, i)) return false;
-      return bitAt(k, depth - 1) !== bitAt(key, depth - 1);
-    });
-    if (inSibling.length === 1) {
-      out.preimageA = hex(inSibling[0]![0]);
-      out.preimageB = hex(inSibling[0]![1]);
+    const sibling = p.leaf === null ? null : smtLowestSibling(this.store, this.root, key);
+    if (sibling === null) return out;
+    if (sibling.node.kind === 'leaf') {
+      out.preimageA = hex(sibling.node.key);
+      out.preimageB = hex(sibling.node.value);
       out.preimageIsLeaf = true;
     } else {
-      out.preimageA = hex(subtreeHash(inSibling.filter(([k]) => bitAt(k, depth) === 0), depth + 1));
-      out.preimageB = hex(subtreeHash(inSibling.filter(([k]) => bitAt(k, depth) === 1), depth + 1));
+      out.preimageA = hex(sibling.node.left?.hash ?? ZERO_BYTES);
+      out.preimageB = hex(sibling.node.right?.hash ?? ZERO_BYTES);
     }
     return out;
   }
