@@ -20,11 +20,15 @@ import {StrandSignatures} from "./StrandSignatures.sol";
 ///         result directly), so decodeRange must only be called externally. It never reverts on
 ///         any input; out of gas is the caller's to avoid (a revert, never a failure code).
 ///         The header is read in calldata and only the named chunk's body is copied to memory,
-///         so the cost is the header's (~1.2k gas per chunk entry, 0.3 M for 256) plus one
-///         chunk's decode, which its 32 KiB payload cap bounds whatever the batch (~3.3 M gas
-///         uncompressed, ~8.2 M deflated for a full chunk of transfers); a deflated body's
-///         compressed size is not capped, but every byte of it is calldata the caller pays for
-///         anyway. test/contracts/batch-decoder.test.ts prints the figures.
+///         so the cost is the header's plus one chunk's decode, which its 32 KiB payload cap
+///         bounds whatever the batch (~3.3 M gas uncompressed, ~6-8 M deflated for a full chunk
+///         of transfers); a deflated body's compressed size is not capped, but every byte of it
+///         is calldata the caller pays for anyway. The header costs ~1.4k gas per chunk entry and
+///         ~220 gas per block record (two one-byte varints; ~300 for a delta of two bytes, up to
+///         ~250 a byte for other shapes). Only the batch's size bounds the records: 256 KiB (the
+///         BatchInbox cap) holds ~115,000, ~25-56 M gas to check, above a transaction's gas cap
+///         (contracts/README.md, "Known limits"). test/contracts/batch-decoder.test.ts prints
+///         the figures.
 contract BatchDecoder {
     uint8 public constant OK = 0;
     /// @notice Shorter than 3 bytes (version, firstBlock, chunkCount).
@@ -47,12 +51,13 @@ contract BatchDecoder {
     uint8 public constant VARINT_OUT_OF_RANGE = 9;
     /// @notice chunkCount 0, or a chunk of pieceCount 0.
     uint8 public constant EMPTY_BATCH = 10;
-    /// @notice A token, piece or transaction count larger than the bytes left could hold.
+    /// @notice A block count (the header's records), or a chunk's token, piece or transaction
+    ///         count, larger than the bytes left could hold.
     uint8 public constant COUNT_DOES_NOT_FIT = 11;
     /// @notice A chunk that would end above block 2^53 - 1.
     uint8 public constant BLOCK_NUMBER_OUT_OF_RANGE = 12;
     uint8 public constant DUPLICATE_TOKEN = 13;
-    /// @notice A running timestamp below 0 or above 2^53 - 1.
+    /// @notice A block's timestamp (the header's running value) below 0 or above 2^53 - 1.
     uint8 public constant TIMESTAMP_OUT_OF_RANGE = 14;
     uint8 public constant TXS_WITHOUT_TOKENS = 15;
     uint8 public constant UNKNOWN_FLAGS = 16;
@@ -165,9 +170,9 @@ contract BatchDecoder {
     }
 
     /// @dev version · firstBlock · chunkCount · chunkCount × (compression · continues ·
-    ///      pieceCount · bodyLength) · the bodies, read in calldata (memory for a header of 256
-    ///      entries would be cheap, but for the bodies behind it would not). Returns the batch's
-    ///      range and the named chunk.
+    ///      pieceCount · bodyLength) · blockCount × (timestamp · l1MessageCount) · the bodies,
+    ///      read in calldata (memory for the header would be cheap, but for the bodies behind it
+    ///      would not). Returns the batch's range and the named chunk.
     function _header(bytes calldata data, uint256 chunk) private pure returns (uint256 first, uint256 last, Chunk memory named) {
         if (data.length < 3) _fail(SHORT_BATCH);
         if (uint8(data[0]) != BATCH_VERSION) _fail(BAD_VERSION);
@@ -201,6 +206,8 @@ contract BatchDecoder {
                 if (i == chunk) named = Chunk(compression, continues == 1, pieces, bodies, length);
                 bodies += length;
             }
+            // Chunk 0 never continues, so every chunk ends at or after the previous one's end.
+            pos = _blocks(data, pos, last + 1 - first);
         }
         // pos <= data.length: every header byte was read through a bounds check.
         if (bodies > data.length - pos) _fail(TRUNCATED);
@@ -209,14 +216,97 @@ contract BatchDecoder {
         named.bodyAt += pos;
     }
 
-    /// @dev A chunk's payload: token table, pieces, then the transaction columns, then every
-    ///      signature.
+    /// @dev blockCount × (timestamp · l1MessageCount) at `pos`: every timestamp checked, the L1
+    ///      message counts only read (the portal's queue holds the messages; derivation applies
+    ///      them). Returns the position after the last record.
+    function _blocks(bytes calldata data, uint256 pos, uint256 count) private pure returns (uint256 next) {
+        // Each record takes at least 2 bytes: a count above that is refused before the loop, so
+        // the loop runs at most data.length / 2 times.
+        if (count * 2 > data.length - pos) _fail(COUNT_DOES_NOT_FIT);
+        uint256 ts;
+        // The first timestamp is absolute: a varint of at most 7 bytes, so within range.
+        (ts, pos) = _cdVarint(data, pos);
+        (, pos) = _cdVarint(data, pos);
+        // In assembly: a batch can hold a hundred thousand records, and a proof pays for each.
+        assembly ("memory-safe") {
+            // _fail, which assembly cannot call.
+            function fail(code) {
+                let m := mload(0x40)
+                mstore(m, code)
+                mstore(add(m, 0x20), 0)
+                mstore(add(m, 0x40), 0)
+                return(m, 0x60)
+            }
+            let p := add(data.offset, pos)
+            let end := add(data.offset, data.length)
+            for { let n := sub(count, 1) } n { n := sub(n, 1) } {
+                let w := calldataload(p)
+                let z := 0
+                // The records real batches hold (a delta below 2^13, a one-byte count) and zero
+                // bytes give, read from one word; any other shape byte by byte below.
+                let c := and(shr(240, w), 0x8080)
+                if iszero(c) {
+                    // A one-byte delta, a one-byte count. The delta is unzigzagged into two's
+                    // complement: a running value below 0 wraps to above 2^255, so one
+                    // comparison refuses both ends.
+                    if lt(add(p, 1), end) {
+                        z := shr(248, w)
+                        p := add(p, 2)
+                        ts := add(ts, xor(shr(1, z), sub(0, and(z, 1))))
+                        if gt(ts, MAX_SAFE_INTEGER) { fail(TIMESTAMP_OUT_OF_RANGE) }
+                        continue
+                    }
+                }
+                if eq(c, 0x8000) {
+                    // A two-byte delta (its second byte not 0: not overlong), a one-byte count.
+                    if and(and(lt(add(p, 2), end), lt(byte(2, w), 0x80)), iszero(iszero(byte(1, w)))) {
+                        z := or(and(shr(248, w), 0x7f), shl(7, byte(1, w)))
+                        p := add(p, 3)
+                        ts := add(ts, xor(shr(1, z), sub(0, and(z, 1))))
+                        if gt(ts, MAX_SAFE_INTEGER) { fail(TIMESTAMP_OUT_OF_RANGE) }
+                        continue
+                    }
+                }
+                // The zigzag delta: _varbig with max MAX_TS_DELTA_ZIGZAG, in calldata.
+                for { let shift := 0 } 1 { shift := add(shift, 7) } {
+                    if iszero(lt(p, end)) { fail(TRUNCATED) }
+                    let b := byte(0, calldataload(p))
+                    p := add(p, 1)
+                    if iszero(or(b, iszero(shift))) { fail(OVERLONG_VARINT) }
+                    let digit := and(b, 0x7f)
+                    if digit {
+                        // A digit at bit 63 or above is above 2^60 whatever it is (and one
+                        // shifted past bit 255 would vanish).
+                        if gt(shift, 62) { fail(VARINT_OUT_OF_RANGE) }
+                        z := or(z, shl(shift, digit))
+                        if gt(z, MAX_TS_DELTA_ZIGZAG) { fail(VARINT_OUT_OF_RANGE) }
+                    }
+                    if lt(b, 0x80) { break }
+                }
+                ts := add(ts, xor(shr(1, z), sub(0, and(z, 1))))
+                if gt(ts, MAX_SAFE_INTEGER) { fail(TIMESTAMP_OUT_OF_RANGE) }
+                // l1MessageCount: _cdVarint(data, pos), its value unused.
+                for { let i := 0 } 1 { i := add(i, 1) } {
+                    if iszero(lt(p, end)) { fail(TRUNCATED) }
+                    let b := byte(0, calldataload(p))
+                    p := add(p, 1)
+                    if eq(i, 7) { fail(VARINT_OUT_OF_RANGE) }
+                    if iszero(or(b, iszero(i))) { fail(OVERLONG_VARINT) }
+                    if lt(b, 0x80) { break }
+                }
+            }
+            next := sub(p, data.offset)
+        }
+    }
+
+    /// @dev A chunk's payload: token table, the pieces' transaction counts, then the
+    ///      transaction columns, then every signature.
     function _decodeChunk(Reader memory r, Chunk memory chunk) private view {
         Columns memory c;
         (c.tokensAt, c.tokenCount) = _tokenTable(r);
         // Each piece takes at least 1 byte.
         if (chunk.pieceCount > _remaining(r)) _fail(COUNT_DOES_NOT_FIT);
-        c.count = _pieces(r, chunk.pieceCount, chunk.continues);
+        c.count = _txCounts(r, chunk.pieceCount, chunk.continues);
         if (c.count > 0 && c.tokenCount == 0) _fail(TXS_WITHOUT_TOKENS);
         _columns(r, c);
         _recoverAll(r.buf, c);
@@ -258,32 +348,67 @@ contract BatchDecoder {
         }
     }
 
-    /// @dev pieceCount × piece: the first piece of a continuing chunk is txCount alone (its
-    ///      block's timestamp and L1 messages are in the previous chunk), every other one is
-    ///      timestamp (absolute for the first of them, then zigzag delta) · l1MessageCount ·
-    ///      txCount. Returns the chunk's transaction count.
-    function _pieces(Reader memory r, uint256 pieceCount, bool continues) private pure returns (uint256 total) {
-        uint256 firstTimed = continues ? 1 : 0;
-        int256 ts;
-        for (uint256 i = 0; i < pieceCount; i++) {
-            uint256 txCount;
-            if (i < firstTimed) {
-                txCount = _varint(r);
-                if (txCount == 0) _fail(EMPTY_CONTINUATION);
-            } else {
-                if (i == firstTimed) {
-                    ts = int256(_varint(r));
-                } else {
-                    uint256 z = _varbig(r, MAX_TS_DELTA_ZIGZAG);
-                    ts += (z & 1) == 0 ? int256(z >> 1) : -int256((z + 1) >> 1);
-                }
-                if (ts < 0 || uint256(ts) > MAX_SAFE_INTEGER) _fail(TIMESTAMP_OUT_OF_RANGE);
-                _varint(r); // l1MessageCount: the portal's queue holds the messages.
-                txCount = _varint(r);
-            }
-            total += txCount;
+    /// @dev pieceCount × txCount; the first piece of a continuing chunk must have a
+    ///      transaction (it continues a block that another chunk opened). Returns the chunk's
+    ///      transaction count, refused as soon as it could not fit the bytes left.
+    function _txCounts(Reader memory r, uint256 pieceCount, bool continues) private pure returns (uint256 total) {
+        uint256 left = pieceCount;
+        if (continues) {
+            total = _varint(r);
+            if (total == 0) _fail(EMPTY_CONTINUATION);
             if (total * MIN_TX_BYTES > _remaining(r)) _fail(COUNT_DOES_NOT_FIT);
+            left--;
         }
+        bytes memory buf = r.buf;
+        uint256 pos = r.pos;
+        // In assembly: a chunk can hold 32,767 pieces (blocks without transactions).
+        assembly ("memory-safe") {
+            // _fail, which assembly cannot call.
+            function fail(code) {
+                let m := mload(0x40)
+                mstore(m, code)
+                mstore(add(m, 0x20), 0)
+                mstore(add(m, 0x40), 0)
+                return(m, 0x60)
+            }
+            let start := add(buf, 0x20)
+            let p := add(start, pos)
+            let end := add(start, mload(buf))
+            for {} left {} {
+                // 32 one-byte counts at once. Only the last check can fail among them (a count
+                // of one byte is neither cut short, overlong nor out of range; the total only
+                // grows and the bytes left only shrink), and it fails with the same code. A
+                // count of two bytes or more is at least 128 transactions: two at most fit.
+                if and(iszero(lt(left, 32)), iszero(gt(add(p, 32), end))) {
+                    let w := mload(p)
+                    if iszero(and(w, 0x8080808080808080808080808080808080808080808080808080808080808080)) {
+                        // Pairs of bytes into 16 lanes, then every lane summed into the top one.
+                        let lanes := add(and(w, 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff), and(shr(8, w), 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff))
+                        total := add(total, shr(240, mul(lanes, 0x0001000100010001000100010001000100010001000100010001000100010001)))
+                        p := add(p, 32)
+                        left := sub(left, 32)
+                        if gt(mul(total, MIN_TX_BYTES), sub(end, p)) { fail(COUNT_DOES_NOT_FIT) }
+                        continue
+                    }
+                }
+                // One count: _varint.
+                let v := 0
+                for { let i := 0 } 1 { i := add(i, 1) } {
+                    if iszero(lt(p, end)) { fail(TRUNCATED) }
+                    let b := byte(0, mload(p))
+                    p := add(p, 1)
+                    if eq(i, 7) { fail(VARINT_OUT_OF_RANGE) }
+                    if iszero(or(b, iszero(i))) { fail(OVERLONG_VARINT) }
+                    v := or(v, shl(mul(i, 7), and(b, 0x7f)))
+                    if lt(b, 0x80) { break }
+                }
+                total := add(total, v)
+                left := sub(left, 1)
+                if gt(mul(total, MIN_TX_BYTES), sub(end, p)) { fail(COUNT_DOES_NOT_FIT) }
+            }
+            pos := sub(p, start)
+        }
+        r.pos = pos;
     }
 
     /// @dev First pass over flags[N] · tokenIndex[N] · amountExponent[N] · amountMantissa[N] ·

@@ -6,7 +6,8 @@
 // to the prover and half to 0x…dEaD. An output that names the real batch of its block stands:
 // the proof reverts with its custom error and changes nothing, as do a good chunk of a bad batch,
 // a chunk past the end, wrong calldata, a blob batch, and outputs no longer pending. The proof
-// decodes one chunk: its gas does not grow with the batch beyond the batch's calldata.
+// decodes the header and one chunk: its gas grows with the batch only through the calldata and
+// the header's block records (one per block), and BatchInbox takes no batch above 256 KiB.
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFunctionData, keccak256, parseEventLogs, type Abi, type Address as ViemAddress, type Hex, type TransactionReceipt } from 'viem';
@@ -22,6 +23,7 @@ import {
   ORACLE_STATUS,
   judgeBatchData,
   readBatchHeader,
+  type BlockSkeleton,
   type Deployment,
 } from '../../src/l1/index.js';
 import { CHAIN_ID, realisticBlocks } from '../l1/batcher/helpers.js';
@@ -38,6 +40,8 @@ const gameAbi = loadArtifact('DisputeGame').abi;
 const decoderAbi = loadArtifact('BatchDecoder').abi;
 const oracleAbi = ORACLE_ABI as Abi;
 const inboxAbi = BATCH_INBOX_ABI as Abi;
+// The compiled inbox, for what the node's ABI leaves out (its cap, and the error above it).
+const inboxContractAbi = loadArtifact('BatchInbox').abi;
 
 let chain: Chain;
 let deployer: ViemAddress;
@@ -138,16 +142,22 @@ afterAll(async () => {
   await chain?.stop();
 });
 
-function leb128(v: number): number[] {
+function leb128(v: number | bigint): number[] {
   const out: number[] = [];
-  let x = v;
-  while (x >= 0x80) {
-    out.push((x % 0x80) | 0x80);
-    x = Math.floor(x / 0x80);
+  let x = BigInt(v);
+  while (x >= 0x80n) {
+    out.push(Number(x & 0x7fn) | 0x80);
+    x >>= 7n;
   }
-  out.push(x);
+  out.push(Number(x));
   return out;
 }
+
+const zigzag = (d: bigint): bigint => (d >= 0n ? d << 1n : (-d << 1n) - 1n);
+
+/** The header's block records of `blocks` (timestamps and L1-message counts). */
+const records = (blocks: readonly BlockSkeleton[]): number[] =>
+  blocks.flatMap((b, i) => [...leb128(i === 0 ? b.timestamp : zigzag(BigInt(b.timestamp - blocks[i - 1]!.timestamp))), ...leb128(b.l1MessageCount)]);
 
 /** `batch` with each chunk's payload passed through `edit` (given the chunk index) and every
  * chunk re-written with `compression` (the header rebuilt around the new bodies). */
@@ -160,8 +170,16 @@ function rewrite(batch: Uint8Array, compression: 'none' | 'deflate', edit: (payl
   });
   const out = [2, ...leb128(h.firstBlock), ...leb128(h.chunks.length)];
   h.chunks.forEach((c, i) => out.push(compression === 'none' ? 0 : 1, c.continues ? 1 : 0, ...leb128(c.pieceCount), ...leb128(bodies[i]!.length)));
-  for (const body of bodies) out.push(...body);
-  return Uint8Array.from(out);
+  out.push(...records(h.blocks));
+  const header = Uint8Array.from(out);
+  const joined = new Uint8Array(header.length + bodies.reduce((a, b) => a + b.length, 0));
+  joined.set(header, 0);
+  let at = header.length;
+  for (const body of bodies) {
+    joined.set(body, at);
+    at += body.length;
+  }
+  return joined;
 }
 
 /** The payload with the r of its last signature zeroed: every other signature of the chunk is
@@ -272,16 +290,19 @@ describe('proveBadBatchReference', () => {
     await refused(d, [out, '0x', 0n], 'OutputNotPending', [out, ORACLE_STATUS.Final]);
   });
 
-  it('gas of the worst proofs: the named chunk fails at its last signature, up to a full chunk, in batches of up to 16 chunks', async () => {
+  it('gas of the worst proofs: the named chunk fails at its last signature, up to a full chunk, in batches up to the inbox cap, behind up to 20,000 block records', async () => {
     const d = await setup();
     // Every row pays an account that already exists (the first payment to 0x…dEaD costs 25k more).
     if ((await balance(BURN)) === 0n) await chain.pub.waitForTransactionReceipt({ hash: await chain.wallet.sendTransaction({ account: deployer, chain: null, to: BURN, value: 1n }) });
+    const max = Number(await read<bigint>(chain, d.inbox, inboxContractAbi, 'MAX_BATCH_BYTES'));
+    expect(max).toBe(262_144);
     const rows: string[] = [];
     /** Posts `batch`, proposes over its first block, and measures the proof naming `chunk`
      * (eth_estimateGas: the whole transaction, calldata included); then proves it. `calldata`
      * is what the transaction pays before executing (21k, 16 or 4 gas a byte), `floor` what
      * EIP-7623 makes it pay at least (21k, 40 or 10 gas a byte). */
     const measure = async (batch: Uint8Array, chunk: number): Promise<{ gas: bigint; calldata: number; floor: number; posted: bigint }> => {
+      expect(batch.length).toBeLessThanOrEqual(max);
       const v = judgeBatchData(batch, readBatchHeader(batch).firstBlock, CHAIN_ID);
       expect(v).toMatchObject({ reason: 'undecodable', chunk });
       expect(v.detail).toMatch(/does not recover/);
@@ -307,10 +328,11 @@ describe('proveBadBatchReference', () => {
       }
       rows.push(`one chunk, ${String(n).padStart(3)} transfers: raw ${String(m[0]!.bytes).padStart(6)} B ${fmt(m[0]!)}`, `                          deflate ${String(m[1]!.bytes).padStart(6)} B ${fmt(m[1]!)}`);
     }
-    // Batches of 1, 4 and 16 full chunks, the last one bad: what grows is the calldata.
-    for (const full of [1, 4, 16]) {
-      const blocks = realisticBlocks(358 * full, { perBlock: 358, seed: 7 });
-      const raw = encodeBatch(blocks, { compression: 'none' });
+    // Batches of 1, 4 and 7 full chunks, the last one bad: what grows is the calldata. Seven fill
+    // ~229 kB of the inbox's 256 KiB; a larger batch cannot be posted, so no proof resends one.
+    const fullBlocks = realisticBlocks(358 * 9, { perBlock: 358, seed: 7 });
+    for (const full of [1, 4, 7]) {
+      const raw = encodeBatch(fullBlocks.slice(0, full), { compression: 'none' });
       const chunks = readBatchHeader(raw).chunks.length;
       expect(chunks).toBe(full);
       const m = [];
@@ -320,26 +342,34 @@ describe('proveBadBatchReference', () => {
       }
       rows.push(`${String(chunks).padStart(2)} full chunks, the last named: raw ${String(m[0]!.bytes).padStart(6)} B ${fmt(m[0]!)}`, `                           deflate ${String(m[1]!.bytes).padStart(6)} B ${fmt(m[1]!)}`);
     }
-    // Calldata of zeros is cheap to post (4 gas a byte, 10 under EIP-7623's floor) but the game
-    // copies the whole batch to memory to hash it, which costs quadratically: 20 chunks of
-    // 32,767 zero bytes (10,922 empty blocks each, valid) before one bad full chunk.
-    const zeros = 20;
-    const tail = rewrite(encodeBatch(realisticBlocks(358, { perBlock: 358, firstBlock: zeros * 10_922 + 1, seed: 8 }), { compression: 'none' }), 'deflate', lastSignatureBroken);
-    const tailHeader = readBatchHeader(tail).chunks[0]!;
-    const zeroChunks = Array.from({ length: zeros }, () => [0, 0, ...leb128(10_922), ...leb128(32_767)]).flat();
-    const heavy = Uint8Array.from([
-      2,
-      1,
-      ...leb128(zeros + 1),
-      ...zeroChunks,
-      1,
-      0,
-      ...leb128(tailHeader.pieceCount),
-      ...leb128(tailHeader.bodyBytes),
-      ...new Uint8Array(zeros * 32_767),
-      ...tail.subarray(tailHeader.bodyOffset),
-    ]);
-    rows.push(`${zeros} zero chunks and a bad deflated one: ${heavy.length} B ${fmt(await measure(heavy, zeros))}`);
+    const nine = encodeBatch(fullBlocks, { compression: 'none' });
+    expect(nine.length).toBeGreaterThan(max);
+    expect(await revertOf(send(batcher, d.inbox, inboxContractAbi, 'submitBatch', [bytesToHex(nine)]))).toEqual({ name: 'BatchTooLarge', args: [BigInt(nine.length)] });
+    // The header holds a record per block, which the decoder checks one by one whatever chunk
+    // is named: blocks without transactions (two zero bytes of record each, a byte of payload in
+    // a deflated chunk) before one bad full chunk.
+    const tail = rewrite(encodeBatch(realisticBlocks(358, { perBlock: 358, seed: 8 }), { compression: 'none' }), 'deflate', lastSignatureBroken);
+    const tailHeader = readBatchHeader(tail);
+    const tailChunk = tailHeader.chunks[0]!;
+    const heavy: Array<{ empty: number; bytes: number; gas: bigint }> = [];
+    for (const empty of [10_000, 20_000]) {
+      const body = new Uint8Array(deflateRawSync(new Uint8Array(1 + empty))); // no token, `empty` pieces of no transaction
+      const head = [2, ...leb128(1), 2, 1, 0, ...leb128(empty), ...leb128(body.length), 1, 0, 1, ...leb128(tailChunk.bodyBytes), ...leb128(tailHeader.blocks[0]!.timestamp), 0];
+      const batch = new Uint8Array(head.length + 2 * empty + body.length + tailChunk.bodyBytes);
+      batch.set(head, 0);
+      batch.set(body, head.length + 2 * empty);
+      batch.set(tail.subarray(tailChunk.bodyOffset), head.length + 2 * empty + body.length);
+      expect(readBatchHeader(batch).blocks.length).toBe(empty + 1);
+      const m = await measure(batch, 1);
+      heavy.push({ empty, bytes: batch.length, gas: m.gas });
+      rows.push(`${String(empty).padStart(6)} empty blocks, then a bad deflated full chunk: ${String(batch.length).padStart(6)} B ${fmt(m)}`);
+    }
+    // Straight on to the inbox's cap: every further record costs the same.
+    const [h1, h2] = heavy as [(typeof heavy)[0], (typeof heavy)[0]];
+    const perBlock = Number(h2.gas - h1.gas) / (h2.empty - h1.empty);
+    const atCap = h1.empty + Math.floor((max - h1.bytes) / 2);
+    const atCapGas = Number(h1.gas) + perBlock * (atCap - h1.empty);
+    rows.push(`  ${perBlock.toFixed(0)} gas per empty block: ${atCap} of them in 256 KiB would need ~${(atCapGas / 1e6).toFixed(1)} M (${atCapGas > 2 ** 24 ? 'above' : 'below'} EIP-7825's cap)`);
     console.log(`proveBadBatchReference, whole transaction (executing: without the 21k and the calldata; EIP-7825 caps a transaction at ${2 ** 24}):\n  ${rows.join('\n  ')}`);
   });
 });
