@@ -33,7 +33,7 @@ import type { Clock } from '../clock.js';
 import { PollingLoop } from '../loop.js';
 import type { L1Client } from '../client.js';
 import { blobCapacity, blobSidecars, BlobUnavailableError, encodeBlobs, MAX_BLOBS_PER_TX, readBlobBatch, rpcBlobSource, type BlobSidecars, type BlobSource } from '../blob/index.js';
-import { encodeBatch, readBatchHeader, readBatchRange } from './codec.js';
+import { encodeBatch, MAX_BLOCKS_PER_BATCH, readBatchHeader, readBatchRange } from './codec.js';
 
 export const BATCH_INBOX_ABI = parseAbi([
   'function submitBatch(bytes data) returns (uint256)',
@@ -396,6 +396,7 @@ export class Batcher {
       if (!b) break;
       const cost = 6 + 100 * b.entries.length;
       if (blocks.length > 0 && estimate + cost > maxBytes) break;
+      if (blocks.length === MAX_BLOCKS_PER_BATCH) break;
       blocks.push(b);
       estimate += cost;
     }

@@ -33,6 +33,12 @@ export type Compression = keyof typeof COMPRESSION_IDS;
 export const MAX_CHUNK_PAYLOAD_BYTES = 32 * 1024;
 /** Chunks per batch: 8 MiB of payload, more than one L1 transaction can carry. */
 export const MAX_CHUNKS = 256;
+/** Blocks per batch. L1 checks every block's record in the header whatever chunk a proof names
+ * (~220-2,700 gas each): unbounded, a batch of empty blocks could not be shown bad within one
+ * transaction. 512 records cost at most ~1.4 M gas. */
+export const MAX_BLOCKS_PER_BATCH = 512;
+/** What a 7-byte varint holds: the largest firstBlock or first timestamp a batch can carry. */
+const MAX_VARINT = 2 ** 49 - 1;
 
 const FLAG_WITHDRAW = 0x01;
 /** The signature's recovery id (v - 27). */
@@ -380,6 +386,8 @@ class ChunkBuilder {
 function chunkBlocks(blocks: readonly Block[], cap: number): { chunks: ChunkBuilder[]; skeleton: BlockSkeleton[] } {
   const first = blocks[0];
   if (!first) throw new BatchEncodeError('a batch needs at least one block');
+  if (blocks.length > MAX_BLOCKS_PER_BATCH) throw new BatchEncodeError(`${blocks.length} blocks: a batch holds at most ${MAX_BLOCKS_PER_BATCH}`);
+  if (first.header.number > MAX_VARINT || first.header.timestamp > MAX_VARINT) throw new BatchEncodeError(`block ${first.header.number}: number or timestamp above a 7-byte varint`);
   let current = new ChunkBuilder(false, cap);
   const chunks = [current];
   const skeleton: BlockSkeleton[] = [];
@@ -555,6 +563,7 @@ function headerUnchecked(bytes: Uint8Array): BatchHeader {
     next = last + 1;
   }
   const blockCount = next - firstBlock;
+  if (blockCount > MAX_BLOCKS_PER_BATCH) throw new BatchDecodeError(`${blockCount} blocks, above ${MAX_BLOCKS_PER_BATCH}`);
   // Each block takes at least 2 bytes: a count above that is a lie, refused before allocating.
   if (blockCount * 2 > r.remaining) throw new BatchDecodeError(`block count ${blockCount} does not fit the batch`);
   const blocks: BlockSkeleton[] = [];

@@ -7,6 +7,7 @@ export {
   decodeBatch,
   encodeBatch,
   MAX_CHUNK_PAYLOAD_BYTES,
+  MAX_BLOCKS_PER_BATCH,
   MAX_CHUNKS,
   readBatchHeader,
   readBatchRange,

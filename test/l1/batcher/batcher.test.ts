@@ -5,9 +5,9 @@ import { mnemonicToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { L1Client } from '../../../src/l1/index.js';
-import { BATCH_INBOX_ABI, Batcher, decodeBatch, MAX_CALLDATA_BATCH_BYTES, MemoryBatchProgress, MemoryBlockSource, type BatcherOptions } from '../../../src/l1/index.js';
+import { BATCH_INBOX_ABI, Batcher, decodeBatch, MAX_BLOCKS_PER_BATCH, MAX_CALLDATA_BATCH_BYTES, MemoryBatchProgress, MemoryBlockSource, type BatcherOptions } from '../../../src/l1/index.js';
 import { startChain, type TestChain } from '../chain.js';
-import { CHAIN_ID, realisticBlocks } from './helpers.js';
+import { CHAIN_ID, makeBlock, realisticBlocks } from './helpers.js';
 
 const MNEMONIC = 'test test test test test test test test test test test junk';
 /** test/l1/chain.ts deploys the inbox with anvil's account 3 as the batcher. */
@@ -121,6 +121,23 @@ describe('Batcher on anvil', () => {
       next = to! + 1;
     }
     for (const p of progress.posted) expect((await calldataOf(p.l1TxHash)).length).toBeLessThanOrEqual(6_000);
+  });
+
+  it('cuts a long run of empty blocks into batches of at most 512 blocks', async () => {
+    const source = new MemoryBlockSource();
+    source.add(...realisticBlocks(1, { perBlock: 1, seed: 13 }));
+    const next = source.headNumber() + 1;
+    source.add(...Array.from({ length: 700 }, (_, i) => makeBlock(next + i, 2_000 + i, [])));
+    const progress = new MemoryBatchProgress();
+    const batcher = makeBatcher(source, progress);
+    await batcher.tick();
+    await batcher.tick();
+    expect(await batchCountReaches(2n)).toBe(2n);
+    await batcher.tick();
+    expect(progress.posted.map((p) => [p.fromBlock, p.toBlock])).toEqual([
+      [1, MAX_BLOCKS_PER_BATCH],
+      [MAX_BLOCKS_PER_BATCH + 1, 701],
+    ]);
   });
 
   it('refuses a calldata batch larger than the inbox takes: by configuration, and for one huge block', async () => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ETH, MAX_UINT256, type Address, type Block, type Entry, type SignedTx } from '../../../src/core/index.js';
-import { BatchDecodeError, BatchEncodeError, decodeBatch, encodeBatch, garbageBatch, MAX_CHUNK_PAYLOAD_BYTES, readBatchHeader, type DecodedBatch } from '../../../src/l1/index.js';
+import { BatchDecodeError, BatchEncodeError, decodeBatch, encodeBatch, garbageBatch, MAX_BLOCKS_PER_BATCH, MAX_CHUNK_PAYLOAD_BYTES, readBatchHeader, type DecodedBatch } from '../../../src/l1/index.js';
 import { CHAIN_ID, deposit, makeBlock, realisticBlocks, senders, signTx } from './helpers.js';
 
 const TOKEN = '0x5fbdb2315678afecb367f032d93f642f64180aa3' as Address;
@@ -133,6 +133,22 @@ describe('batch codec', () => {
     expect(readBatchHeader(bytes).blocks).toEqual(skeleton);
     expect(readBatchHeader(garbageBatch(bytes)).blocks).toEqual(skeleton);
     expect(decodeError(garbageBatch(bytes))).toBeInstanceOf(BatchDecodeError);
+  });
+
+  it('holds at most 512 blocks per batch (what L1 checks the records of in one transaction)', () => {
+    const empty = (n: number) => Array.from({ length: n }, (_, i) => makeBlock(1 + i, 1_000 + i, []));
+    expect(decodeBatch(encodeBatch(empty(MAX_BLOCKS_PER_BATCH)), { chainId: CHAIN_ID }).lastBlock).toBe(MAX_BLOCKS_PER_BATCH);
+    expect(() => encodeBatch(empty(MAX_BLOCKS_PER_BATCH + 1))).toThrow(BatchEncodeError);
+    // The same 513 empty blocks crafted by hand: one uncompressed chunk of 513 pieces (varint
+    // 0x81 0x04), a body of an empty token table and 513 zero counts (514 bytes: 0x82 0x04),
+    // 513 records of (timestamp 0, no L1 message).
+    const crafted = Buffer.concat([Buffer.from([2, 1, 1, 0, 0, 0x81, 0x04, 0x82, 0x04]), Buffer.alloc(2 * 513), Buffer.alloc(514)]);
+    const err = decodeError(crafted) as BatchDecodeError;
+    expect(err.message).toMatch(/513 blocks, above 512/);
+    expect(err.chunk).toBeUndefined();
+    // One block fewer is a valid batch: the crafting is right.
+    const ok = Buffer.concat([Buffer.from([2, 1, 1, 0, 0, 0x80, 0x04, 0x81, 0x04]), Buffer.alloc(2 * 512), Buffer.alloc(513)]);
+    expect(decodeBatch(ok, { chainId: CHAIN_ID }).lastBlock).toBe(512);
   });
 
   it('says which chunk does not decode (what a fraud proof names), or that the header does not', () => {
