@@ -6,7 +6,7 @@ import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ETH, ZERO_HASH, hexToBytes, type Address, type Block, type Entry, type Hash, type L1Message, type SignedTx } from '../../../src/core/index.js';
 import { addressOfPrivateKey, signDigest, txDigest, withHash } from '../../../src/crypto/index.js';
-import { BATCH_INBOX_ABI, Deriver, L1Client, PreStates, Trace, encodeBatch, leavesAt } from '../../../src/l1/index.js';
+import { BATCH_INBOX_ABI, Deriver, L1Client, PreStates, Trace, encodeBatch, leavesAt, MAX_BLOCKS_PER_BATCH } from '../../../src/l1/index.js';
 import type { LedgerConfig } from '../../../src/ledger/index.js';
 import { DEV_KEYS, MIN_FEE } from '../../helpers/txs.js';
 import { depositEth, startChain, type TestChain } from '../chain.js';
@@ -61,7 +61,11 @@ describe('a game\'s pre-state outlives the chain\'s state history', () => {
     states.save(4, { prevBlock: 1, leaves: leavesAt(store, store.getSmtRoot(1)!) });
 
     // More than historyBlocks (1,024 by default) blocks follow: block 1's nodes go.
-    await submit(encodeBatch(Array.from({ length: 1_030 }, (_, i) => block(4 + i, []))));
+    // (a batch holds at most MAX_BLOCKS_PER_BATCH of them).
+    for (let from = 4; from < 4 + 1_030; from += MAX_BLOCKS_PER_BATCH) {
+      const count = Math.min(MAX_BLOCKS_PER_BATCH, 4 + 1_030 - from);
+      await submit(encodeBatch(Array.from({ length: count }, (_, i) => block(from + i, []))));
+    }
     await deriver.syncToHead();
     expect(deriver.status().derivedThrough).toBe(1_033);
     expect(store.oldestProvableBlock()).toBeGreaterThan(1);
