@@ -20,15 +20,15 @@ import {StrandSignatures} from "./StrandSignatures.sol";
 ///         result directly), so decodeRange must only be called externally. It never reverts on
 ///         any input; out of gas is the caller's to avoid (a revert, never a failure code).
 ///         The header is read in calldata and only the named chunk's body is copied to memory,
-///         so the cost is the header's plus one chunk's decode, which its 32 KiB payload cap
-///         bounds whatever the batch (~3.3 M gas uncompressed, ~6-8 M deflated for a full chunk
-///         of transfers); a deflated body's compressed size is not capped, but every byte of it
-///         is calldata the caller pays for anyway. The header costs ~1.4k gas per chunk entry and
-///         ~220 gas per block record (two one-byte varints; ~300 for a delta of two bytes, up to
-///         ~250 a byte for other shapes). Only the batch's size bounds the records: 256 KiB (the
-///         BatchInbox cap) holds ~115,000, ~25-56 M gas to check, above a transaction's gas cap
-///         (contracts/README.md, "Known limits"). test/contracts/batch-decoder.test.ts prints
-///         the figures.
+///         so the cost is the header's plus one chunk's decode. The header costs ~1.4k gas per
+///         chunk entry and ~220-2,700 per block record (two one-byte varints up to the longest,
+///         15 bytes), at most ~1.4 M for the MAX_BLOCKS_PER_BATCH records. An uncompressed
+///         chunk's decode is bounded by the 32 KiB payload cap (~3.3 M gas for a full chunk of
+///         transfers); a deflated one's is not: ~6-8 M for what zlib writes, but Inflate costs
+///         ~3.5k gas an output byte for 15-bit codes and ~16k a stream byte for empty blocks,
+///         which only the batch's 256 KiB bounds, so the worst proofs the caps allow do not fit
+///         a transaction (contracts/README.md, "Known limits"). test/contracts/batch-decoder and
+///         fraud-batch-reference.test.ts print the figures.
 contract BatchDecoder {
     uint8 public constant OK = 0;
     /// @notice Shorter than 3 bytes (version, firstBlock, chunkCount).
@@ -80,11 +80,17 @@ contract BatchDecoder {
     /// @notice The header is good but has no chunk of the index asked for: a caller's mistake,
     ///         never a verdict on the batch.
     uint8 public constant NO_SUCH_CHUNK = 25;
+    /// @notice A header announcing more than MAX_BLOCKS_PER_BATCH blocks.
+    uint8 public constant TOO_MANY_BLOCKS = 26;
 
     /// @notice The cap on a chunk's payload (its body, decompressed): what one L1 transaction
-    ///         can always decode.
+    ///         can decode, uncompressed or as zlib deflates it (not any DEFLATE stream of it:
+    ///         contracts/README.md, "Known limits").
     uint256 public constant MAX_CHUNK_PAYLOAD_BYTES = 32768;
     uint256 public constant MAX_CHUNKS = 256;
+    /// @notice Blocks per batch: decodeRange checks every block's record whatever chunk it is
+    ///         asked about, so this bounds the header's share of a proof (~1.4 M gas at most).
+    uint256 public constant MAX_BLOCKS_PER_BATCH = 512;
 
     uint8 private constant BATCH_VERSION = 2;
     uint256 private constant COMPRESSION_NONE = 0;
@@ -220,6 +226,7 @@ contract BatchDecoder {
     ///      message counts only read (the portal's queue holds the messages; derivation applies
     ///      them). Returns the position after the last record.
     function _blocks(bytes calldata data, uint256 pos, uint256 count) private pure returns (uint256 next) {
+        if (count > MAX_BLOCKS_PER_BATCH) _fail(TOO_MANY_BLOCKS);
         // Each record takes at least 2 bytes: a count above that is refused before the loop, so
         // the loop runs at most data.length / 2 times.
         if (count * 2 > data.length - pos) _fail(COUNT_DOES_NOT_FIT);
@@ -227,7 +234,7 @@ contract BatchDecoder {
         // The first timestamp is absolute: a varint of at most 7 bytes, so within range.
         (ts, pos) = _cdVarint(data, pos);
         (, pos) = _cdVarint(data, pos);
-        // In assembly: a batch can hold a hundred thousand records, and a proof pays for each.
+        // In assembly: a proof pays for every record, up to 512 of the longest (~2,700 gas each).
         assembly ("memory-safe") {
             // _fail, which assembly cannot call.
             function fail(code) {

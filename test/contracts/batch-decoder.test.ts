@@ -5,8 +5,8 @@
 // decodeBatch succeeds every chunk is OK with its range and the next index is NO_SUCH_CHUNK;
 // when it fails in the header, chunk 0 fails; when it fails in chunk i, chunk i fails and every
 // chunk before it is OK. Named cases craft one refusal class each; the property runs feed real
-// multi-chunk batches, mutations of them, crafted batches with edge values and random bytes to
-// both.
+// multi-chunk batches, mutations of them, crafted batches with edge values, batches on either
+// side of the 512-block cap and random bytes to both.
 import { constants as zlibConstants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { secp256k1 as noble } from '@noble/curves/secp256k1.js';
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFunctionData, type Abi, type Address as ViemAddress, type Hex } from 'viem';
 import { ETH, MAX_UINT256, bytesToHex, hexToBytes, type Address, type Block, type Entry, type TxMessage, type TxType } from '../../src/core/index.js';
 import { recoverAddress, secp256k1Backend, signDigest, txDigest } from '../../src/crypto/index.js';
-import { BatchDecodeError, decodeBatch, encodeBatch, loadArtifact, MAX_CHUNK_PAYLOAD_BYTES, MAX_CHUNKS, readBatchHeader, type BatchHeader } from '../../src/l1/index.js';
+import { BatchDecodeError, decodeBatch, encodeBatch, loadArtifact, MAX_BLOCKS_PER_BATCH, MAX_CHUNK_PAYLOAD_BYTES, MAX_CHUNKS, readBatchHeader, type BatchHeader } from '../../src/l1/index.js';
 import { CHAIN_ID, deposit, makeBlock, realisticBlocks, senders, signTx } from '../l1/batcher/helpers.js';
 import { deploy, ensureArtifacts, startAnvil, type Chain } from './chain.js';
 
@@ -37,6 +37,7 @@ const HEADER_CODES = [
   'BAD_CHUNK_HEADER',
   'BLOCK_NUMBER_OUT_OF_RANGE',
   'PAYLOAD_TOO_LARGE',
+  'TOO_MANY_BLOCKS',
   'COUNT_DOES_NOT_FIT',
   'TIMESTAMP_OUT_OF_RANGE',
   'TRAILING_BYTES',
@@ -110,6 +111,35 @@ function tsVerdict(bytes: Uint8Array): TsVerdict {
   } catch (err) {
     if (err instanceof BatchDecodeError) return { ok: false, chunk: err.chunk };
     throw err;
+  }
+}
+
+/** The chunk and block counts a header's entries announce, read without checking anything (so
+ * also of a header refused for its blocks); undefined where the bytes run out. */
+function announced(bytes: Uint8Array): { chunks: number; blocks: number } | undefined {
+  let pos = 1;
+  const varint = (): number => {
+    let v = 0;
+    for (let shift = 1; ; shift *= 128) {
+      if (pos >= bytes.length) throw new RangeError('cut short');
+      const b = bytes[pos++]!;
+      v += (b & 0x7f) * shift;
+      if (b < 0x80) return v;
+    }
+  };
+  try {
+    varint();
+    const chunks = varint();
+    let blocks = 0;
+    for (let i = 0; i < Math.min(chunks, MAX_CHUNKS); i++) {
+      pos++;
+      const continues = bytes[pos++] ?? 0;
+      blocks += varint() - continues;
+      varint();
+    }
+    return pos <= bytes.length ? { chunks, blocks } : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -463,8 +493,34 @@ describe('BatchDecoder', () => {
 
   it('has the caps of the spec, as the TypeScript codec does', async () => {
     const read = (name: string): Promise<unknown> => chain.pub.readContract({ address: decoder, abi, functionName: name });
-    expect([await read('MAX_CHUNK_PAYLOAD_BYTES'), await read('MAX_CHUNKS')]).toEqual([BigInt(CAP), 256n]);
-    expect([MAX_CHUNK_PAYLOAD_BYTES, MAX_CHUNKS]).toEqual([CAP, 256]);
+    expect([await read('MAX_CHUNK_PAYLOAD_BYTES'), await read('MAX_CHUNKS'), await read('MAX_BLOCKS_PER_BATCH')]).toEqual([BigInt(CAP), 256n, 512n]);
+    expect([MAX_CHUNK_PAYLOAD_BYTES, MAX_CHUNKS, MAX_BLOCKS_PER_BATCH]).toEqual([CAP, 256, 512]);
+  });
+
+  // The cap counts blocks, not records or pieces: a continuing chunk's first piece is a block
+  // already counted, and the check comes before the records are read (or found missing).
+  it('holds at most 512 blocks: 513 are refused by the header whatever chunk is named, 512 accepted', async () => {
+    const empty = (count: number): CraftChunk => ({ tokens: [], pieces: new Array<number>(count).fill(0), txs: [] });
+    const cases: Array<[string, Uint8Array, number | undefined]> = [
+      ['512 blocks in one chunk', craft({ first: 1, chunks: [empty(512)] }), 512],
+      ['513 blocks in one chunk', craft({ first: 1, chunks: [empty(513)] }), undefined],
+      ['512 blocks in two chunks, 513 pieces (the second continues)', craft({ first: 1, chunks: [{ tokens: TOKENS, pieces: [1], txs: [BASE_TXS[0]!] }, { continues: 1, tokens: [TOKENS[0]!], pieces: [1, ...new Array<number>(511).fill(0)], txs: [BASE_TXS[0]!] }] }), 512],
+      ['513 blocks in 256 chunks', craft({ first: 1, chunks: Array.from({ length: 256 }, (_, i) => empty(i === 0 ? 3 : 2)) }), undefined],
+      ['2^49 - 1 blocks, no record', header(1, [[0, 0, 2 ** 49 - 1, 1]], 1, 1, []), undefined],
+    ];
+    await inGroups(cases, async ([name, bytes, last]) => {
+      const ts = tsVerdict(bytes);
+      const chunks = announced(bytes)!.chunks;
+      const named = [0, Math.max(0, chunks - 1), 300];
+      const got = await Promise.all(named.map((c) => decodeRange(bytes, c)));
+      if (last === undefined) {
+        expect.soft([name, ts]).toEqual([name, { ok: false, chunk: undefined }]);
+        expect.soft([name, got]).toEqual([name, named.map(() => failed(code('TOO_MANY_BLOCKS')))]);
+      } else {
+        expect.soft([name, ts]).toMatchObject([name, { ok: true, first: 1, last }]);
+        expect.soft([name, got]).toEqual([name, named.map((c) => (c < chunks ? ok(1, last) : failed(code('NO_SUCH_CHUNK'))))]);
+      }
+    });
   });
 
   it('the crafted base batch is the blocks decodeBatch reads, and one chunk of it is what encodeBatch writes', async () => {
@@ -578,7 +634,9 @@ describe('BatchDecoder', () => {
       ['a header error after a bad chunk 0', withChunk(1, { compression: 7 }, { chunks: [{ ...baseCraft().chunks[0]!, body: n([0xff]) }, baseCraft().chunks[1]!] }), 'UNKNOWN_COMPRESSION', undefined],
       // the block records
       ['5 blocks in 5 bytes (each takes 2 at least)', header(1, [[0, 0, 5, 1]], 1, 1, [0, 0, 0, 0]), 'COUNT_DOES_NOT_FIT', undefined],
-      ['a chunk ending at 2^53 - 1 (in range; its records cannot fit)', far(16), 'COUNT_DOES_NOT_FIT', undefined],
+      ['a chunk ending at 2^53 - 1 (in range; far more blocks than 512)', far(16), 'TOO_MANY_BLOCKS', undefined],
+      ['513 blocks (before their records are found missing)', header(1, [[0, 0, 513, 1]], 1, 1, []), 'TOO_MANY_BLOCKS', undefined],
+      ['513 blocks before a bad timestamp', header(1, [[0, 0, 513, 1]], 1, 1, [...leb128(5n), 0, ...leb128(zigzag(-6n)), 0, ...new Array<number>(2 * 511).fill(0)]), 'TOO_MANY_BLOCKS', undefined],
       ['records filling the rest of the batch, the body missing', header(1, [[0, 0, 2, 1]], 0, 1, [0, 0, 0, 0]), 'TRUNCATED', undefined],
       ['the first timestamp cut short', header(1, [[0, 0, 1, 1]], 0, 1, [0x80, 0x80]), 'TRUNCATED', undefined],
       ['a delta cut short', header(1, [[0, 0, 2, 1]], 0, 1, [0, 0, 0x80, 0x80]), 'TRUNCATED', undefined],
@@ -898,8 +956,13 @@ describe('BatchDecoder', () => {
     tokenCountDelta: delta,
     continuedTxs: usually(fc.constantFrom(1, 2), fc.constant(0)),
     pieces: fc.array(fc.constantFrom(0, 1, 1, 2), { minLength: 1, maxLength: 3 }),
-    // Now and then enough blocks for transaction counts to be read 32 at once.
-    morePieces: fc.oneof({ weight: 5, arbitrary: fc.constant<number[]>([]) }, { weight: 1, arbitrary: fc.array(fc.constantFrom(0, 0, 0, 1), { minLength: 30, maxLength: 70 }) }),
+    // Now and then enough blocks for transaction counts to be read 32 at once, or for a batch of
+    // two or three chunks to reach MAX_BLOCKS_PER_BATCH (512) or pass it.
+    morePieces: fc.oneof(
+      { weight: 10, arbitrary: fc.constant<number[]>([]) },
+      { weight: 2, arbitrary: fc.array(fc.constantFrom(0, 0, 0, 1), { minLength: 30, maxLength: 70 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 150, max: 520 }).map((k) => new Array<number>(k).fill(0)) },
+    ),
     pieceCountDelta: delta,
     txCountDelta: delta,
     bodyLengthDelta: delta,
@@ -945,6 +1008,31 @@ describe('BatchDecoder', () => {
       return craft({ first: s.first, chunks, chunkCount: Math.max(0, chunks.length + s.chunkCountDelta), blocks, ...(s.trailing ? { trailing: s.trailing } : {}) });
     });
 
+  // Around the block cap: 500-525 blocks over one to four chunks (a continuing one now and then,
+  // whose first piece is a block already counted), records of small deltas, bodies raw or
+  // deflated.
+  const nearCapArb: fc.Arbitrary<Uint8Array> = fc
+    .record({
+      first: fc.nat(2 ** 40),
+      total: fc.integer({ min: MAX_BLOCKS_PER_BATCH - 12, max: MAX_BLOCKS_PER_BATCH + 13 }),
+      cuts: fc.uniqueArray(fc.integer({ min: 1, max: MAX_BLOCKS_PER_BATCH - 13 }), { maxLength: 3 }),
+      continues: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+      deflate: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+      deltas: fc.array(fc.constantFrom(0n, 1n, 2n, 2_000n), { minLength: 1, maxLength: 5 }),
+    })
+    .map((s) => {
+      const bounds = [0, ...s.cuts.sort((a, b) => a - b), s.total];
+      const chunks = bounds.slice(1).map((end, k): CraftChunk => {
+        const continues = k > 0 && s.continues[k - 1]!;
+        const opened = new Array<number>(end - bounds[k]!).fill(0);
+        return continues
+          ? { compression: s.deflate[k] ? 1 : 0, continues: 1, tokens: [TOKENS[0]!], pieces: [1, ...opened], txs: [BASE_TXS[0]!] }
+          : { compression: s.deflate[k] ? 1 : 0, tokens: [], pieces: opened, txs: [] };
+      });
+      const blocks = Array.from({ length: s.total }, (_, i): CraftBlock => ({ ts: i === 0 ? 1_000_000 : s.deltas[i % s.deltas.length]!, l1: i % 3 }));
+      return craft({ first: s.first, chunks, blocks });
+    });
+
   const randomBytes = fc.oneof(
     fc.uint8Array({ maxLength: 200 }),
     // A plausible start: version 2, a small firstBlock, one to three chunks.
@@ -988,20 +1076,27 @@ describe('BatchDecoder', () => {
     return out;
   });
 
-  it('agrees with decodeBatch, chunk by chunk, on ~3000 valid, mutated, crafted, deflated and random inputs (property)', async () => {
+  it('agrees with decodeBatch, chunk by chunk, on ~3000 valid, mutated, crafted, near-cap, deflated and random inputs (property)', async () => {
     const rows: string[] = [];
-    /** Verdicts: accepted (of them, with several chunks), refused by the header, refused by a
-     * chunk (of them, by a chunk after the first). */
-    const check = async (name: string, arb: fc.Arbitrary<Uint8Array>, numRuns: number): Promise<{ accepted: number; multi: number; header: number; chunk: number; late: number }> => {
-      const tally = { accepted: 0, multi: 0, header: 0, chunk: 0, late: 0 };
+    /** Verdicts: accepted (of them, with several chunks; with more than 256 blocks), refused by
+     * the header (of them, announcing more than 512 blocks), refused by a chunk (of them, by a
+     * chunk after the first). */
+    const check = async (
+      name: string,
+      arb: fc.Arbitrary<Uint8Array>,
+      numRuns: number,
+    ): Promise<{ accepted: number; multi: number; many: number; header: number; tooMany: number; chunk: number; late: number }> => {
+      const tally = { accepted: 0, multi: 0, many: 0, header: 0, tooMany: 0, chunk: 0, late: 0 };
       await fc.assert(
         fc.asyncProperty(arb, async (bytes) => {
           const v = await expectAgreement(bytes);
           if (v.ok) {
             tally.accepted++;
             if (v.chunks > 1) tally.multi++;
+            if (v.last - v.first >= 256) tally.many++;
           } else if (v.chunk === undefined) {
             tally.header++;
+            if ((announced(bytes)?.blocks ?? 0) > MAX_BLOCKS_PER_BATCH) tally.tooMany++;
           } else {
             tally.chunk++;
             if (v.chunk > 0) tally.late++;
@@ -1010,12 +1105,15 @@ describe('BatchDecoder', () => {
         { numRuns },
       );
       const col = (v: number): string => String(v).padStart(4);
-      rows.push(`${name.padEnd(18)} accepted ${col(tally.accepted)} (${col(tally.multi)} multi-chunk)  refused: header ${col(tally.header)}, chunk ${col(tally.chunk)} (${col(tally.late)} past chunk 0)`);
+      rows.push(
+        `${name.padEnd(18)} accepted ${col(tally.accepted)} (${col(tally.multi)} multi-chunk, ${col(tally.many)} of 257-512 blocks)  refused: header ${col(tally.header)} (${col(tally.tooMany)} above 512 blocks), chunk ${col(tally.chunk)} (${col(tally.late)} past chunk 0)`,
+      );
       return tally;
     };
     const valid = await check('real batches', batchArb, 500);
     const mut = await check('mutated batches', mutated, 600);
-    const crafted = await check('crafted batches', craftArb, 800);
+    const crafted = await check('crafted batches', craftArb, 700);
+    const nearCap = await check('around 512 blocks', nearCapArb, 100);
     const cd = await check('crafted, deflated', craftedDeflated, 400);
     const md = await check('mutated deflate', mutatedDeflated, 400);
     const rnd = await check('random bytes', randomBytes, 300);
@@ -1029,6 +1127,11 @@ describe('BatchDecoder', () => {
       expect(t.late).toBeGreaterThan(10);
     }
     for (const t of [mut, crafted]) expect(t.header).toBeGreaterThan(20);
+    // Batches on either side of the block cap.
+    expect(nearCap.many).toBeGreaterThan(20);
+    expect(nearCap.tooMany).toBeGreaterThan(20);
+    expect(nearCap.accepted + nearCap.tooMany).toBe(100);
+    expect(crafted.tooMany).toBeGreaterThan(5);
     expect(rnd.header + rnd.chunk).toBeGreaterThan(rnd.accepted);
   });
 
@@ -1090,8 +1193,8 @@ describe('BatchDecoder', () => {
       rows.push(`${String(count).padStart(3)} empty chunks, the last one        ${String(bytes.length).padStart(6)} B  ${String(gas).padStart(8)} gas  executing ${String(exec).padStart(8)}`);
     }
     rows.push(`  a chunk entry (and its block's record): ${((entries[1]! - entries[0]!) / 255).toFixed(0)} gas executing`);
-    // Per block record: the header alone (a chunk past the end), 500 and 2,500 blocks of one
-    // shape in one chunk entry; the difference over 2,000 records.
+    // Per block record: the header alone (a chunk past the end), 100 and 512 (MAX_BLOCKS_PER_BATCH)
+    // blocks of one shape in one chunk entry; the difference over 412 records.
     const shapes: Array<[string, (i: number) => number[]]> = [
       ['zero bytes (delta 0, no L1 message: 1 + 1 bytes)', () => [0, 0]],
       ['a second apart, one L1 message (2 + 1)', (i) => [...leb128(zigzag(BigInt(1_000 + (i % 50)))), 1]],
@@ -1101,7 +1204,7 @@ describe('BatchDecoder', () => {
     ];
     for (const [name, record] of shapes) {
       const measured: Array<{ records: number; bytes: number; exec: number }> = [];
-      for (const records of [500, 2_500]) {
+      for (const records of [100, MAX_BLOCKS_PER_BATCH]) {
         const blocks = Uint8Array.from([...leb128(2n ** 40n), 0, ...Array.from({ length: records - 1 }, (_, i) => record(i)).flat()]);
         const bytes = craft({ first: 0, chunks: [{ pieceCount: records, body: n([0]), tokens: [], pieces: [], txs: [] }], blocks });
         expect(await decodeRange(bytes, 1)).toEqual(failed(code('NO_SUCH_CHUNK')));
@@ -1110,10 +1213,12 @@ describe('BatchDecoder', () => {
       const [a, b] = measured as [(typeof measured)[0], (typeof measured)[0]];
       const perRecord = (b.exec - a.exec) / (b.records - a.records);
       const perByte = (b.exec - a.exec) / (b.bytes - a.bytes);
-      // What a batch of 256 KiB (BatchInbox's cap) holds beside one full chunk of ~33 kB.
-      const inCap = ((262_144 - 33_000) * perByte) / 1e6;
-      rows.push(`  a block record, ${name.padEnd(52)} ${perRecord.toFixed(0).padStart(5)} gas (${perByte.toFixed(0).padStart(3)}/byte; 229 kB of them: ${inCap.toFixed(1)} M)`);
+      rows.push(`  a block record, ${name.padEnd(52)} ${perRecord.toFixed(0).padStart(5)} gas (${perByte.toFixed(0).padStart(3)}/byte; 512 of them: ${(b.exec / 1e6).toFixed(2)} M executing)`);
     }
+    // One block more is refused before any record is read, whatever the records hold.
+    const over = craft({ first: 0, chunks: [{ pieceCount: MAX_BLOCKS_PER_BATCH + 1, body: n([0]), tokens: [], pieces: [], txs: [] }], blocks: new Uint8Array(15 * (MAX_BLOCKS_PER_BATCH + 1)).fill(0x81) });
+    expect(await decodeRange(over, 0)).toEqual(failed(code('TOO_MANY_BLOCKS')));
+    rows.push(`  513 blocks, refused by the header (7.7 kB of records unread) ${String(await gasOf(over, 0)).padStart(8)} gas  executing ${String(Number(await gasOf(over, 0)) - intrinsic(over, 0)).padStart(6)}`);
     // A refusal found late in a full chunk: 32 KiB of distinct tokens, then a count cut short.
     const exact = exactPayloadChunk(CAP);
     const cut: CraftChunk = { ...exact, pieces: [...exact.pieces.slice(1), n([0x80])] };

@@ -6,11 +6,14 @@
 // to the prover and half to 0x…dEaD. An output that names the real batch of its block stands:
 // the proof reverts with its custom error and changes nothing, as do a good chunk of a bad batch,
 // a chunk past the end, wrong calldata, a blob batch, and outputs no longer pending. The proof
-// decodes the header and one chunk: its gas grows with the batch only through the calldata and
-// the header's block records (one per block), and BatchInbox takes no batch above 256 KiB.
+// decodes the header and one chunk: its gas grows with the batch through the calldata, the
+// header's block records (one per block, at most 512) and the named chunk's DEFLATE stream, whose
+// work only the batch's 256 KiB bounds (the last test measures the worst proofs the caps allow;
+// they do not fit a transaction).
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFunctionData, keccak256, parseEventLogs, type Abi, type Address as ViemAddress, type Hex, type TransactionReceipt } from 'viem';
+import { createPublicClient, createTestClient, createWalletClient, encodeFunctionData, http, keccak256, parseEventLogs, type Abi, type Address as ViemAddress, type Hex, type TransactionReceipt } from 'viem';
+import { foundry } from 'viem/chains';
 import { bytesToHex, ETH, hexToBytes } from '../../src/core/index.js';
 import {
   BAD_BATCH_REF,
@@ -19,15 +22,20 @@ import {
   encodeBatch,
   garbageBatch,
   loadArtifact,
+  MAX_BLOCKS_PER_BATCH,
+  MAX_CHUNK_PAYLOAD_BYTES,
   ORACLE_ABI,
   ORACLE_STATUS,
   judgeBatchData,
   readBatchHeader,
+  startAnvil as launchAnvil,
   type BlockSkeleton,
   type Deployment,
 } from '../../src/l1/index.js';
+import { Bits } from '../helpers/deflate-bits.js';
+import { longLiteralStream, writeInvalidEnd, writeTableChurn } from '../helpers/deflate-worst.js';
 import { CHAIN_ID, realisticBlocks } from '../l1/batcher/helpers.js';
-import { advanceTime, ensureArtifacts, read, revertOf, send as sendTx, startAnvil, type Chain } from './chain.js';
+import { advanceTime, ensureArtifacts, read, revertOf, send as sendTx, type Chain } from './chain.js';
 
 const PERIOD = 3_600n;
 const BOND = 10n ** 17n;
@@ -132,6 +140,23 @@ async function proven(d: Deployment, outputIndex: bigint, data: Hex, chunk: numb
   return r;
 }
 
+/** EIP-7825's cap on a transaction's gas. */
+const TX_GAS_CAP = 2 ** 24;
+/** STRAND_GAS_AT_CAP=1 measures the worst proof at the inbox's cap itself (~4 G gas, minutes)
+ * instead of extrapolating it from two smaller ones. */
+const AT_CAP = process.env.STRAND_GAS_AT_CAP === '1';
+
+/** chain.ts's anvil with a block gas limit far above a transaction's cap, so that proofs that
+ * do not fit one can still be measured. */
+async function startAnvil(): Promise<Chain> {
+  const anvil = await launchAnvil({ args: ['--gas-limit', AT_CAP ? '6000000000' : '1000000000'] });
+  const transport = http(anvil.rpcUrl, { retryCount: 0, timeout: 600_000 });
+  const pub = createPublicClient({ chain: foundry, transport, pollingInterval: 25 });
+  const wallet = createWalletClient({ chain: foundry, transport });
+  const test = createTestClient({ chain: foundry, mode: 'anvil', transport });
+  return { url: anvil.rpcUrl, pub, wallet, test, accounts: await wallet.getAddresses(), stop: () => anvil.stop() };
+}
+
 beforeAll(async () => {
   ensureArtifacts();
   chain = await startAnvil();
@@ -189,6 +214,80 @@ const lastSignatureBroken = (payload: Uint8Array): Uint8Array => {
   out.fill(0, out.length - 64, out.length - 32);
   return out;
 };
+
+/** A batch from its parts: chunks (compression, continues, pieces, body), the block records as
+ * bytes, firstBlock. */
+function assemble(first: number, chunks: ReadonlyArray<{ compression: 0 | 1; continues?: boolean; pieces: number; body: Uint8Array }>, records: readonly number[]): Uint8Array {
+  const head = [2, ...leb128(first), ...leb128(chunks.length), ...chunks.flatMap((c) => [c.compression, c.continues ? 1 : 0, ...leb128(c.pieces), ...leb128(c.body.length)]), ...records];
+  const out = new Uint8Array(head.length + chunks.reduce((a, c) => a + c.body.length, 0));
+  out.set(head, 0);
+  let at = head.length;
+  for (const c of chunks) {
+    out.set(c.body, at);
+    at += c.body.length;
+  }
+  return out;
+}
+
+/** `count` block records of the most expensive shape to check (15 bytes, ~2,700 gas each,
+ * test/contracts/batch-decoder.test.ts): 8-byte deltas swinging the timestamp between 2^40 and
+ * 2^40 + 2^52, 7-byte L1-message counts of 2^49 - 1. */
+const worstRecords = (count: number): number[] => [
+  ...leb128(2 ** 40),
+  ...leb128(2 ** 49 - 1),
+  ...Array.from({ length: count - 1 }, (_, i) => [...leb128(zigzag(i % 2 === 0 ? 2n ** 52n : -(2n ** 52n))), ...leb128(2n ** 49n - 1n)]).flat(),
+];
+
+/** A one-block chunk payload grown to `size` bytes with blocks without transactions after its
+ * block (a zero count each, after the first block's); returns it and its piece count. */
+function padWithEmptyBlocks(payload: Uint8Array, size: number): { payload: Uint8Array; pieces: number } {
+  // tokenCount (below 128 here), the tokens, the block's transaction count (a varint).
+  let pos = 1 + 20 * payload[0]!;
+  while (payload[pos++]! >= 0x80);
+  const empty = size - payload.length;
+  return { payload: Uint8Array.from([...payload.subarray(0, pos), ...new Array<number>(empty).fill(0), ...payload.subarray(pos)]), pieces: 1 + empty };
+}
+
+interface Measured {
+  bytes: number;
+  gas: bigint;
+  calldata: number;
+  floor: number;
+  posted: bigint;
+}
+
+/** Posts `batch`, proposes over its first block, and measures the proof naming `chunk`
+ * (eth_estimateGas: the whole transaction, calldata included); then proves it with that much
+ * gas, checking that the decoder gave `code` and that the TypeScript decoder blames the same
+ * chunk for `detail`. `calldata` is what the transaction pays before executing (21k, 16 or 4
+ * gas a byte), `floor` what EIP-7623 makes it pay at least (21k, 40 or 10 gas a byte). */
+async function measureProof(d: Deployment, batch: Uint8Array, chunk: number, detail: RegExp, code: string): Promise<Measured> {
+  expect(batch.length).toBeLessThanOrEqual(262_144);
+  // Block 1: the batches here start there, and none of them decodes.
+  const v = judgeBatchData(batch, 1, CHAIN_ID);
+  expect(v, v.detail).toMatchObject({ reason: 'undecodable', chunk });
+  expect(v.detail, v.detail).toMatch(detail);
+  const posted = await chain.pub.estimateContractGas({ account: batcher, address: d.inbox, abi: inboxAbi, functionName: 'submitBatch', args: [bytesToHex(batch)] });
+  const out = await propose(d, await post(d, batch), (await read<bigint>(chain, d.oracle, oracleAbi, 'latestBlockNumber')) + 1n);
+  const args = [out, bytesToHex(batch), BigInt(chunk)] as const;
+  const gas = await chain.pub.estimateContractGas({ account: prover, address: d.disputeGame!, abi: gameAbi, functionName: 'proveBadBatchReference', args });
+  // Sent with exactly the estimate: no simulation first (the largest proofs take seconds each).
+  const hash = await chain.wallet.writeContract({ account: prover, chain: null, address: d.disputeGame!, abi: gameAbi, functionName: 'proveBadBatchReference', args, gas });
+  const r = await chain.pub.waitForTransactionReceipt({ hash });
+  expect(r.status).toBe('success');
+  const [event] = parseEventLogs({ abi: gameAbi, logs: r.logs, eventName: 'BadBatchReferenceProven' }) as unknown as [{ args: { decodeCode: number } }];
+  expect(event.args.decodeCode).toBe(await decodeCode(d, code));
+  const input = hexToBytes(encodeFunctionData({ abi: gameAbi, functionName: 'proveBadBatchReference', args }));
+  return { bytes: batch.length, gas, calldata: input.reduce((a, b) => a + (b === 0 ? 4 : 16), 21_000), floor: input.reduce((a, b) => a + (b === 0 ? 10 : 40), 21_000), posted };
+}
+
+const fmt = (m: Measured): string =>
+  `${String(m.bytes).padStart(6)} B ${String(m.gas).padStart(10)} gas ${Number(m.gas) <= m.floor + 1_000 ? '(the EIP-7623 floor)  ' : `(executing ${String(Number(m.gas) - m.calldata).padStart(10)})`}, posted for ${String(m.posted).padStart(8)}`;
+
+/** Every row pays an account that already exists (the first payment to 0x…dEaD costs 25k more). */
+async function fundBurn(): Promise<void> {
+  if ((await balance(BURN)) === 0n) await chain.pub.waitForTransactionReceipt({ hash: await chain.wallet.sendTransaction({ account: deployer, chain: null, to: BURN, value: 1n }) });
+}
 
 describe('proveBadBatchReference', () => {
   it('an output naming a garbage batch is deleted with every later one; the real batch of a block stands', async () => {
@@ -290,43 +389,21 @@ describe('proveBadBatchReference', () => {
     await refused(d, [out, '0x', 0n], 'OutputNotPending', [out, ORACLE_STATUS.Final]);
   });
 
-  it('gas of the worst proofs: the named chunk fails at its last signature, up to a full chunk, in batches up to the inbox cap, behind up to 20,000 block records', async () => {
+  it('gas of the worst proofs: the named chunk fails at its last signature, up to a full chunk, in batches up to the inbox cap, behind up to 512 of the longest block records', async () => {
     const d = await setup();
-    // Every row pays an account that already exists (the first payment to 0x…dEaD costs 25k more).
-    if ((await balance(BURN)) === 0n) await chain.pub.waitForTransactionReceipt({ hash: await chain.wallet.sendTransaction({ account: deployer, chain: null, to: BURN, value: 1n }) });
+    await fundBurn();
     const max = Number(await read<bigint>(chain, d.inbox, inboxContractAbi, 'MAX_BATCH_BYTES'));
     expect(max).toBe(262_144);
     const rows: string[] = [];
-    /** Posts `batch`, proposes over its first block, and measures the proof naming `chunk`
-     * (eth_estimateGas: the whole transaction, calldata included); then proves it. `calldata`
-     * is what the transaction pays before executing (21k, 16 or 4 gas a byte), `floor` what
-     * EIP-7623 makes it pay at least (21k, 40 or 10 gas a byte). */
-    const measure = async (batch: Uint8Array, chunk: number): Promise<{ gas: bigint; calldata: number; floor: number; posted: bigint }> => {
-      expect(batch.length).toBeLessThanOrEqual(max);
-      const v = judgeBatchData(batch, readBatchHeader(batch).firstBlock, CHAIN_ID);
-      expect(v).toMatchObject({ reason: 'undecodable', chunk });
-      expect(v.detail).toMatch(/does not recover/);
-      const posted = await chain.pub.estimateContractGas({ account: batcher, address: d.inbox, abi: inboxAbi, functionName: 'submitBatch', args: [bytesToHex(batch)] });
-      const out = await propose(d, await post(d, batch), (await read<bigint>(chain, d.oracle, oracleAbi, 'latestBlockNumber')) + 1n);
-      const args = [out, bytesToHex(batch), BigInt(chunk)] as const;
-      const gas = await chain.pub.estimateContractGas({ account: prover, address: d.disputeGame!, abi: gameAbi, functionName: 'proveBadBatchReference', args });
-      await send(prover, d.disputeGame!, gameAbi, 'proveBadBatchReference', [...args]);
-      const input = hexToBytes(encodeFunctionData({ abi: gameAbi, functionName: 'proveBadBatchReference', args }));
-      return { gas, calldata: input.reduce((a, b) => a + (b === 0 ? 4 : 16), 21_000), floor: input.reduce((a, b) => a + (b === 0 ? 10 : 40), 21_000), posted };
-    };
-    const fmt = (m: { gas: bigint; calldata: number; floor: number; posted: bigint }): string =>
-      `${String(m.gas).padStart(9)} gas ${Number(m.gas) <= m.floor + 1_000 ? '(the EIP-7623 floor)  ' : `(executing ${String(Number(m.gas) - m.calldata).padStart(8)})`}, posted for ${String(m.posted).padStart(8)}`;
+    const measure = (batch: Uint8Array, chunk: number): Promise<Measured> => measureProof(d, batch, chunk, /does not recover/, 'SIGNATURE_DOES_NOT_RECOVER');
     // One chunk of 10, 100 and 358 transfers (358 fill a chunk: 32,712 bytes of payload).
     for (const n of [10, 100, 358]) {
       const blocks = realisticBlocks(n, { perBlock: n });
       const raw = encodeBatch(blocks, { compression: 'none' });
       expect(readBatchHeader(raw).chunks.length).toBe(1);
       const m = [];
-      for (const compression of ['none', 'deflate'] as const) {
-        const batch = rewrite(raw, compression, lastSignatureBroken);
-        m.push({ bytes: batch.length, ...(await measure(batch, 0)) });
-      }
-      rows.push(`one chunk, ${String(n).padStart(3)} transfers: raw ${String(m[0]!.bytes).padStart(6)} B ${fmt(m[0]!)}`, `                          deflate ${String(m[1]!.bytes).padStart(6)} B ${fmt(m[1]!)}`);
+      for (const compression of ['none', 'deflate'] as const) m.push(await measure(rewrite(raw, compression, lastSignatureBroken), 0));
+      rows.push(`one chunk, ${String(n).padStart(3)} transfers:           raw ${fmt(m[0]!)}`, `                                  deflate ${fmt(m[1]!)}`);
     }
     // Batches of 1, 4 and 7 full chunks, the last one bad: what grows is the calldata. Seven fill
     // ~229 kB of the inbox's 256 KiB; a larger batch cannot be posted, so no proof resends one.
@@ -336,40 +413,126 @@ describe('proveBadBatchReference', () => {
       const chunks = readBatchHeader(raw).chunks.length;
       expect(chunks).toBe(full);
       const m = [];
-      for (const compression of ['none', 'deflate'] as const) {
-        const batch = rewrite(raw, compression, (p, i) => (i === chunks - 1 ? lastSignatureBroken(p) : p));
-        m.push({ bytes: batch.length, ...(await measure(batch, chunks - 1)) });
-      }
-      rows.push(`${String(chunks).padStart(2)} full chunks, the last named: raw ${String(m[0]!.bytes).padStart(6)} B ${fmt(m[0]!)}`, `                           deflate ${String(m[1]!.bytes).padStart(6)} B ${fmt(m[1]!)}`);
+      for (const compression of ['none', 'deflate'] as const) m.push(await measure(rewrite(raw, compression, (p, i) => (i === chunks - 1 ? lastSignatureBroken(p) : p)), chunks - 1));
+      rows.push(`${String(chunks).padStart(2)} full chunks, the last named:    raw ${fmt(m[0]!)}`, `                                  deflate ${fmt(m[1]!)}`);
     }
     const nine = encodeBatch(fullBlocks, { compression: 'none' });
     expect(nine.length).toBeGreaterThan(max);
     expect(await revertOf(send(batcher, d.inbox, inboxContractAbi, 'submitBatch', [bytesToHex(nine)]))).toEqual({ name: 'BatchTooLarge', args: [BigInt(nine.length)] });
-    // The header holds a record per block, which the decoder checks one by one whatever chunk
-    // is named: blocks without transactions (two zero bytes of record each, a byte of payload in
-    // a deflated chunk) before one bad full chunk.
+    // The header holds a record per block, which the decoder checks whatever chunk is named: at
+    // most 512 of them, here of the longest shape, then the same bad full chunk, deflated, after
+    // a deflated chunk of 511 blocks without transactions. One block more is refused by the
+    // header before any record is read, as are the 20,000 empty blocks that needed 11.3 M gas to
+    // show bad before the cap (~33 M at the inbox's cap, beyond one transaction).
     const tail = rewrite(encodeBatch(realisticBlocks(358, { perBlock: 358, seed: 8 }), { compression: 'none' }), 'deflate', lastSignatureBroken);
-    const tailHeader = readBatchHeader(tail);
-    const tailChunk = tailHeader.chunks[0]!;
-    const heavy: Array<{ empty: number; bytes: number; gas: bigint }> = [];
-    for (const empty of [10_000, 20_000]) {
-      const body = new Uint8Array(deflateRawSync(new Uint8Array(1 + empty))); // no token, `empty` pieces of no transaction
-      const head = [2, ...leb128(1), 2, 1, 0, ...leb128(empty), ...leb128(body.length), 1, 0, 1, ...leb128(tailChunk.bodyBytes), ...leb128(tailHeader.blocks[0]!.timestamp), 0];
-      const batch = new Uint8Array(head.length + 2 * empty + body.length + tailChunk.bodyBytes);
-      batch.set(head, 0);
-      batch.set(body, head.length + 2 * empty);
-      batch.set(tail.subarray(tailChunk.bodyOffset), head.length + 2 * empty + body.length);
-      expect(readBatchHeader(batch).blocks.length).toBe(empty + 1);
-      const m = await measure(batch, 1);
-      heavy.push({ empty, bytes: batch.length, gas: m.gas });
-      rows.push(`${String(empty).padStart(6)} empty blocks, then a bad deflated full chunk: ${String(batch.length).padStart(6)} B ${fmt(m)}`);
+    const tailBody = tail.subarray(readBatchHeader(tail).chunks[0]!.bodyOffset);
+    const behind = (empty: number, records: number[]): Uint8Array =>
+      assemble(
+        1,
+        [
+          { compression: 1, pieces: empty, body: new Uint8Array(deflateRawSync(new Uint8Array(1 + empty))) },
+          { compression: 1, pieces: 1, body: tailBody },
+        ],
+        records,
+      );
+    const longest = await measure(behind(MAX_BLOCKS_PER_BATCH - 1, worstRecords(MAX_BLOCKS_PER_BATCH)), 1);
+    rows.push(`512 of the longest block records, a bad full deflated chunk  ${fmt(longest)}`);
+    for (const empty of [MAX_BLOCKS_PER_BATCH, 20_000]) {
+      const m = await measureProof(d, behind(empty, new Array<number>(2 * (empty + 1)).fill(0)), 0, /blocks, above 512/, 'TOO_MANY_BLOCKS');
+      rows.push(`${String(empty + 1).padStart(6)} blocks: refused by the header (TOO_MANY_BLOCKS)      ${fmt(m)}`);
     }
-    // Straight on to the inbox's cap: every further record costs the same.
-    const [h1, h2] = heavy as [(typeof heavy)[0], (typeof heavy)[0]];
-    const perBlock = Number(h2.gas - h1.gas) / (h2.empty - h1.empty);
-    const atCap = h1.empty + Math.floor((max - h1.bytes) / 2);
-    const atCapGas = Number(h1.gas) + perBlock * (atCap - h1.empty);
-    rows.push(`  ${perBlock.toFixed(0)} gas per empty block: ${atCap} of them in 256 KiB would need ~${(atCapGas / 1e6).toFixed(1)} M (${atCapGas > 2 ** 24 ? 'above' : 'below'} EIP-7825's cap)`);
-    console.log(`proveBadBatchReference, whole transaction (executing: without the 21k and the calldata; EIP-7825 caps a transaction at ${2 ** 24}):\n  ${rows.join('\n  ')}`);
+    console.log(`proveBadBatchReference, whole transaction (executing: without the 21k and the calldata; EIP-7825 caps a transaction at ${TX_GAS_CAP}):\n  ${rows.join('\n  ')}`);
+  });
+
+  // What the caps allow (256 KiB a batch, 256 chunks, 512 blocks, 32 KiB of payload a chunk)
+  // does NOT fit a transaction (contracts/README.md, "Known limits"): Inflate.sol's work is
+  // bounded by neither the payload cap nor anything but the batch's size. Measured here so that
+  // the figures can be re-measured after a fix; the test asserts only that the proofs succeed.
+  it('gas report: the worst proofs the caps allow (they do not fit EIP-7825 transactions)', async () => {
+    const d = await setup();
+    await fundBurn();
+    const rows: string[] = [];
+    const row = (name: string, m: Measured): void => {
+      rows.push(`${name.padEnd(68)} ${fmt(m)}  ${(Number(m.gas) / TX_GAS_CAP).toFixed(2)}× 2^24`);
+    };
+    // Per payload byte: the last chunk of a batch at the cap, behind 512 of the longest
+    // records, holds a full payload of transfers (one block; blocks without transactions, a
+    // byte each, take up its last bytes) deflated into literals of 15-bit codes, which Inflate
+    // decodes bit by bit (~3.5k gas a byte). Its last signature does not recover, so the whole
+    // chunk is decoded too: a stream ending in an invalid symbol instead inflates as much and
+    // skips the ~3 M of decoding. Before it: five full chunks of transfers, chunks of a token
+    // table (20 nonzero bytes a token) up to the inbox's cap, and a deflated chunk of the
+    // batch's other blocks, empty. The same with a 2 KiB payload shows what payload cap would
+    // fit 2^24 (were the stream's length bounded too).
+    const fillBytes = encodeBatch(realisticBlocks(358 * 5, { perBlock: 358, seed: 9 }), { compression: 'none' });
+    const fill = readBatchHeader(fillBytes);
+    const fillChunks = fill.chunks.map((c) => ({ compression: 0 as const, continues: c.continues, pieces: c.pieceCount, body: fillBytes.subarray(c.bodyOffset, c.bodyOffset + c.bodyBytes) }));
+    const FULL_TABLE = Math.floor((MAX_CHUNK_PAYLOAD_BYTES - 3) / 20);
+    const tableBody = (tokens: number, from: number): Uint8Array =>
+      Uint8Array.from([...leb128(tokens), ...Array.from({ length: tokens }, (_, i) => [...hexToBytes(keccak256(`0x${(from + i).toString(16).padStart(8, '0')}`)).subarray(0, 20)]).flat(), 0]);
+    const worstBatch = (payload: Uint8Array, pieces: number): Uint8Array => {
+      const named = { compression: 1 as const, pieces, body: longLiteralStream(payload) };
+      const records = worstRecords(MAX_BLOCKS_PER_BATCH);
+      const build = (tables: readonly number[]): Uint8Array => {
+        const empty = MAX_BLOCKS_PER_BATCH - fill.blocks.length - tables.length - pieces;
+        return assemble(
+          1,
+          [
+            ...fillChunks,
+            ...tables.map((tokens, k) => ({ compression: 0 as const, pieces: 1, body: tableBody(tokens, k * FULL_TABLE) })),
+            { compression: 1, pieces: empty, body: new Uint8Array(deflateRawSync(new Uint8Array(1 + empty))) },
+            named,
+          ],
+          records,
+        );
+      };
+      const tables: number[] = [];
+      while (build([...tables, FULL_TABLE]).length <= 262_144) tables.push(FULL_TABLE);
+      let last = Math.floor((262_144 - build([...tables, 0]).length) / 20);
+      while (build([...tables, last]).length > 262_144) last--;
+      return build([...tables, last]);
+    };
+    /** The most transfers of one block whose payload fits `cap`, the last signature broken,
+     * then empty blocks up to the cap. */
+    const payloadOf = (cap: number): { payload: Uint8Array; pieces: number } => {
+      for (let n = Math.floor(cap / 91); ; n--) {
+        const raw = encodeBatch(realisticBlocks(n, { perBlock: n, seed: 10 }), { compression: 'none' });
+        const [c, ...more] = readBatchHeader(raw).chunks;
+        if (more.length === 0 && c!.bodyBytes <= cap) return padWithEmptyBlocks(lastSignatureBroken(raw.subarray(c!.bodyOffset, c!.bodyOffset + c!.bodyBytes)), cap);
+      }
+    };
+    for (const cap of [MAX_CHUNK_PAYLOAD_BYTES, 2_048]) {
+      const { payload, pieces } = payloadOf(cap);
+      expect(payload.length).toBe(cap);
+      const batch = worstBatch(payload, pieces);
+      const h = readBatchHeader(batch);
+      expect([batch.length > 262_144 - 20, h.blocks.length]).toEqual([true, MAX_BLOCKS_PER_BATCH]);
+      const last = h.chunks.length - 1;
+      row(`a ${payload.length} B payload of 15-bit literals, last of ${last + 1} chunks, 512 records`, await measureProof(d, batch, last, /does not recover/, 'SIGNATURE_DOES_NOT_RECOVER'));
+    }
+    // Per stream byte, the most: empty blocks, each pair (a dynamic block whose three codes the
+    // inflater builds, a fixed block that makes it reload the fixed table) ~218k gas for 13.4
+    // bytes and no output, before an invalid last symbol. One chunk of one block; two sizes,
+    // already past 2^24, then every further pair costs the same up to the inbox's cap.
+    const churn = (pairs: number): Uint8Array => {
+      const w = new Bits();
+      writeTableChurn(w, pairs);
+      writeInvalidEnd(w);
+      return assemble(1, [{ compression: 1, pieces: 1, body: w.done() }], [...leb128(1_700_000_000_000), 0]);
+    };
+    const sizes = [100, 200];
+    const measured: Measured[] = [];
+    for (const pairs of sizes) {
+      measured.push(await measureProof(d, churn(pairs), 0, /does not decompress/, 'DECOMPRESSION_FAILED'));
+      row(`${pairs} pairs of empty blocks (dynamic, fixed), then an invalid symbol`, measured.at(-1)!);
+    }
+    const [a, b] = measured as [Measured, Measured];
+    const perPair = Number(b.gas - a.gas) / (sizes[1]! - sizes[0]!);
+    let atCap = Math.floor(((262_144 - churn(1).length) * 8) / 107);
+    while (churn(atCap).length > 262_144) atCap--;
+    const extrapolated = Number(a.gas) + perPair * (atCap - sizes[0]!);
+    rows.push(`  ${perPair.toFixed(0)} gas a pair (${((perPair * 8) / 107).toFixed(0)} a stream byte): ${atCap} pairs fill 256 KiB, ~${(extrapolated / 1e9).toFixed(2)} G gas (${(extrapolated / TX_GAS_CAP).toFixed(0)}× 2^24)`);
+    if (AT_CAP) row(`${atCap} pairs of empty blocks (the inbox's cap), then an invalid symbol`, await measureProof(d, churn(atCap), 0, /does not decompress/, 'DECOMPRESSION_FAILED'));
+    console.log(`the worst proveBadBatchReference under the caps, whole transaction (EIP-7825: ${TX_GAS_CAP} gas a transaction):\n  ${rows.join('\n  ')}`);
   });
 });
