@@ -152,10 +152,9 @@ export interface BatcherOptions {
 }
 
 /** `batch` with every chunk's body replaced by a keccak stream of the same length: the header
- * still reads (the same range), but a decoder must decompress a chunk to find that it is
- * garbage. The test-only garbage batch (a sequencer that treats garbage data as valid), made
- * from a deflated batch so that the garbage is in the DEFLATE streams. Whether it decodes is
- * left to the caller to check. */
+ * still reads (the same range and blocks), but a decoder must read a chunk to find that it is
+ * garbage. The test-only garbage batch (a sequencer that treats garbage data as valid). Whether
+ * it decodes is left to the caller to check. */
 export function garbageBatch(batch: Uint8Array): Uint8Array {
   const out = Uint8Array.from(batch);
   for (const chunk of readBatchHeader(batch).chunks) {
@@ -417,7 +416,7 @@ export class Batcher {
     const toBlock = from + blocks.length - 1;
     if (this.o.testGarbageBatch && !blobs && (this.garbageFrom || blocks.some((b) => b.entries.some((e) => !isL1Message(e))))) {
       this.garbageFrom = true;
-      bytes = garbageBatch(encodeBatch(blocks, { compression: 'deflate' }));
+      bytes = garbageBatch(bytes);
       this.o.logger?.warn({ fromBlock: from, toBlock }, 'FAULT TESTING: posting this batch as garbage data');
     }
     const data = blobs

@@ -1,11 +1,12 @@
 // The batch format (docs/BATCH-FORMAT.md): what the batcher posts to L1 and what a verifier
 // re-derives the L2 chain from. Everything L1 already has (deposits and forced withdrawals, in
-// the portal's queue) or that can be recomputed (senders, hashes, roots, headers) is left out;
-// what remains is laid out column by column, because a column of fees or flags compresses to
-// almost nothing while the same fields interleaved with signatures would not. A batch is cut
-// into chunks that decompress to at most 32 KiB each, behind an uncompressed header, so that a
-// fraud proof can decode on L1 the one chunk it is about (contracts/fraud/BatchDecoder.sol).
-import { deflateRawSync } from 'node:zlib';
+// the portal's queue) or that can be recomputed (senders, hashes, roots, headers) is left out,
+// and what remains is encoded tightly (amounts as mantissa and exponent, varints, a token table),
+// column by column. A batch is cut into chunks of at most 32 KiB, behind a header, so that a
+// fraud proof can judge on L1 the one chunk it is about (contracts/fraud/BatchDecoder.sol).
+// Nothing is compressed: DEFLATE saved 4-6 % (signatures and addresses do not compress) but let
+// one chunk cost an L1 inflater far more gas than a transaction may use, and a batch that no
+// proof can show bad is worth much more than 5 %.
 import {
   addressFromBytes,
   bytesToHex,
@@ -20,16 +21,14 @@ import {
   type TxType,
 } from '../../core/index.js';
 import { keccak256, recoverAddress, txDigest } from '../../crypto/index.js';
-import { INFLATE_ERRORS, InflateError, inflateStrict } from './inflate.js';
 
 export const BATCH_VERSION = 2;
 
-/** Compression ids, as written in each chunk's header: the ones L1 can decode. */
-export const COMPRESSION_IDS = { none: 0, deflate: 1 } as const;
-export type Compression = keyof typeof COMPRESSION_IDS;
+/** The one compression id a chunk's header may hold (the byte is kept for a compression whose
+ * decoding cost on L1 is bounded per byte, should one be found worth it). */
+export const COMPRESSION_NONE = 0;
 
-/** The cap on a chunk's decompressed payload: what one L1 transaction can decode, valid or not
- * (a deflate bomb stops here), and far below the heap. */
+/** The cap on a chunk's payload: what one L1 transaction can judge, valid or not. */
 export const MAX_CHUNK_PAYLOAD_BYTES = 32 * 1024;
 /** Chunks per batch: 8 MiB of payload, more than one L1 transaction can carry. */
 export const MAX_CHUNKS = 256;
@@ -73,8 +72,6 @@ export class BatchEncodeError extends Error {
 }
 
 export interface EncodeBatchOptions {
-  /** 'auto' (default) keeps, chunk by chunk, the smaller of deflate-raw and no compression. */
-  readonly compression?: Compression | 'auto';
   /** Fill chunks up to this many payload bytes (at most, and by default, MAX_CHUNK_PAYLOAD_BYTES):
    * lower only to exercise multi-chunk batches with few transactions. */
   readonly maxChunkPayloadBytes?: number;
@@ -98,7 +95,6 @@ export interface DecodedBlock {
 
 /** A chunk as the batch's header describes it. */
 export interface ChunkHeader {
-  readonly compression: Compression;
   /** The chunk's first piece continues the previous chunk's last block. */
   readonly continues: boolean;
   readonly pieceCount: number;
@@ -129,7 +125,7 @@ export interface BatchHeader {
 
 export interface DecodedBatch extends Omit<BatchHeader, 'blocks'> {
   readonly blocks: readonly DecodedBlock[];
-  /** Size of the chunks' payloads after decompression, in all. */
+  /** Size of the chunks' payloads, in all. */
   readonly payloadBytes: number;
 }
 
@@ -424,7 +420,7 @@ function chunkBlocks(blocks: readonly Block[], cap: number): { chunks: ChunkBuil
 }
 
 /*
- * Chunk payload (before compression), all integers unsigned LEB128 unless said otherwise:
+ * Chunk payload, all integers unsigned LEB128 unless said otherwise:
  *   tokenCount · tokenCount × token (20 bytes)
  *   pieceCount × txCount (at least 1 for a continuing chunk's first piece)
  *   then, for the N = Σ txCount user transactions in block order, one column per field:
@@ -456,57 +452,41 @@ function encodeChunk(chunk: ChunkBuilder): Uint8Array {
   return payload;
 }
 
-function compress(payload: Uint8Array, how: Compression): Uint8Array {
-  return how === 'none' ? payload : deflateRawSync(payload, { level: 9, memLevel: 9 });
-}
-
 /**
  * Encodes consecutive L2 blocks as one batch (docs/BATCH-FORMAT.md): version · firstBlock ·
- * chunk count · each chunk's compression, continuation flag, piece count and body length · each
- * block's timestamp and L1-message count · the bodies. With compression 'auto' each chunk is
- * deflated unless its payload itself is smaller.
+ * chunk count · each chunk's compression id (0), continuation flag, piece count and length ·
+ * each block's timestamp and L1-message count · the chunks.
  */
 export function encodeBatch(blocks: readonly Block[], opts: EncodeBatchOptions = {}): Uint8Array {
   const cap = opts.maxChunkPayloadBytes ?? MAX_CHUNK_PAYLOAD_BYTES;
   if (!Number.isInteger(cap) || cap < MIN_CHUNK_PAYLOAD_BYTES || cap > MAX_CHUNK_PAYLOAD_BYTES) {
     throw new BatchEncodeError(`maxChunkPayloadBytes ${cap} is not within ${MIN_CHUNK_PAYLOAD_BYTES}-${MAX_CHUNK_PAYLOAD_BYTES}`);
   }
-  const choice = opts.compression ?? 'auto';
-  const candidates: Compression[] = choice === 'auto' ? ['deflate', 'none'] : [choice];
   const { chunks, skeleton } = chunkBlocks(blocks, cap);
-  const bodies = chunks.map((chunk) => {
-    const payload = encodeChunk(chunk);
-    let best: { how: Compression; body: Uint8Array } | undefined;
-    for (const how of candidates) {
-      const body = compress(payload, how);
-      if (!best || body.length < best.body.length) best = { how, body };
-    }
-    if (!best) throw new BatchEncodeError('no compression candidate');
-    return best;
-  });
+  const bodies = chunks.map(encodeChunk);
   const w = new Writer();
   w.u8(BATCH_VERSION);
   w.varint(blocks[0]!.header.number);
   w.varint(chunks.length);
   chunks.forEach((chunk, i) => {
-    w.u8(COMPRESSION_IDS[bodies[i]!.how]);
+    w.u8(COMPRESSION_NONE);
     w.u8(chunk.continues ? 1 : 0);
     w.varint(chunk.pieces.length);
-    w.varint(bodies[i]!.body.length);
+    w.varint(bodies[i]!.length);
   });
   skeleton.forEach((b, i) => {
     if (i === 0) w.varint(b.timestamp);
     else w.varbig(zigzag(BigInt(b.timestamp - skeleton[i - 1]!.timestamp)));
     w.varint(b.l1MessageCount);
   });
-  for (const b of bodies) w.bytes(b.body);
+  for (const b of bodies) w.bytes(b);
   return w.finish();
 }
 
 // ---------------------------------------------------------------------------------------------
 // decode
 
-/** Reads and checks a batch's header (no chunk is decompressed): its range and its chunks.
+/** Reads and checks a batch's header (no chunk is read): its range, its chunks and its blocks.
  * Throws BatchDecodeError (with no chunk) when the header is bad. */
 export function readBatchHeader(bytes: Uint8Array): BatchHeader {
   return typed(undefined, () => headerUnchecked(bytes));
@@ -545,8 +525,7 @@ function headerUnchecked(bytes: Uint8Array): BatchHeader {
   let next = firstBlock;
   for (let i = 0; i < count; i++) {
     const id = r.u8();
-    const compression = (Object.keys(COMPRESSION_IDS) as Compression[]).find((k) => COMPRESSION_IDS[k] === id);
-    if (compression === undefined) throw new BatchDecodeError(`chunk ${i}: unknown compression id ${id}`);
+    if (id !== COMPRESSION_NONE) throw new BatchDecodeError(`chunk ${i}: unknown compression id ${id}`);
     const continues = r.u8();
     if (continues > 1 || (i === 0 && continues === 1)) throw new BatchDecodeError(`chunk ${i}: bad continuation flag ${continues}`);
     const pieceCount = r.varint();
@@ -557,8 +536,8 @@ function headerUnchecked(bytes: Uint8Array): BatchHeader {
     const last = first + pieceCount - 1;
     const bodyBytes = r.varint();
     if (bodyBytes === 0) throw new BatchDecodeError(`chunk ${i} has an empty body`);
-    if (compression === 'none' && bodyBytes > MAX_CHUNK_PAYLOAD_BYTES) throw new BatchDecodeError(`chunk ${i}: payload above the size cap of ${MAX_CHUNK_PAYLOAD_BYTES} bytes`);
-    chunks.push({ compression, continues: continues === 1, pieceCount, firstBlock: first, lastBlock: last, bodyOffset, bodyBytes });
+    if (bodyBytes > MAX_CHUNK_PAYLOAD_BYTES) throw new BatchDecodeError(`chunk ${i}: payload above the size cap of ${MAX_CHUNK_PAYLOAD_BYTES} bytes`);
+    chunks.push({ continues: continues === 1, pieceCount, firstBlock: first, lastBlock: last, bodyOffset, bodyBytes });
     bodyOffset += bodyBytes;
     next = last + 1;
   }
@@ -579,20 +558,6 @@ function headerUnchecked(bytes: Uint8Array): BatchHeader {
   return { version, firstBlock, lastBlock: next - 1, chunks: chunks.map((c) => ({ ...c, bodyOffset: c.bodyOffset + at })), blocks };
 }
 
-function decompress(body: Uint8Array, how: Compression): Uint8Array {
-  if (how === 'none') return body; // its size was checked with the header
-  // The strict inflater, bit-exact with the L1 one (contracts/fraud/Inflate.sol), so that the
-  // chain derived here and what a fraud proof can show on L1 agree on every stream; it refuses
-  // bytes after the final block itself.
-  try {
-    return inflateStrict(body, MAX_CHUNK_PAYLOAD_BYTES);
-  } catch (err) {
-    if (!(err instanceof InflateError)) throw err;
-    if (err.code === INFLATE_ERRORS.outputTooLarge) throw new BatchDecodeError(`payload above the size cap of ${MAX_CHUNK_PAYLOAD_BYTES} bytes`);
-    throw new BatchDecodeError(`deflate stream does not decompress: ${err.message}`);
-  }
-}
-
 interface DecodedPiece {
   readonly continues: boolean;
   readonly txs: SignedTx[];
@@ -600,7 +565,7 @@ interface DecodedPiece {
 
 /** One chunk, judged with nothing but its header and its body (as L1 judges it). */
 function decodeChunk(bytes: Uint8Array, chunk: ChunkHeader, chainId: number): { pieces: DecodedPiece[]; payloadBytes: number } {
-  const payload = decompress(bytes.subarray(chunk.bodyOffset, chunk.bodyOffset + chunk.bodyBytes), chunk.compression);
+  const payload = bytes.subarray(chunk.bodyOffset, chunk.bodyOffset + chunk.bodyBytes);
   const r = new Reader(payload);
   const tokenCount = r.varint();
   if (tokenCount * 20 > r.remaining) throw new BatchDecodeError(`token count ${tokenCount} does not fit the payload`);
@@ -673,8 +638,7 @@ function decodeChunk(bytes: Uint8Array, chunk: ChunkHeader, chainId: number): { 
 /**
  * Decodes a batch and recovers every sender. Throws only BatchDecodeError, for any input, with
  * the chunk that failed (undefined for the header): bad version, compression id or chunk header,
- * a stream that does not decompress or decompresses above the cap, bytes after a stream, a
- * payload or the chunks, counts that do not fit the bytes present, out-of-range values,
+ * a chunk above the size cap, bytes after a payload or after the chunks, counts that do not fit the bytes present, out-of-range values,
  * non-canonical encodings, and signatures that do not recover (the sequencer never includes
  * one, so a batch holding one is invalid as a whole).
  */

@@ -3,7 +3,7 @@ export {
   BATCH_VERSION,
   BatchDecodeError,
   BatchEncodeError,
-  COMPRESSION_IDS,
+  COMPRESSION_NONE,
   decodeBatch,
   encodeBatch,
   MAX_CHUNK_PAYLOAD_BYTES,
@@ -14,13 +14,11 @@ export {
   type BatchHeader,
   type BlockSkeleton,
   type ChunkHeader,
-  type Compression,
   type DecodeBatchOptions,
   type DecodedBatch,
   type DecodedBlock,
   type EncodeBatchOptions,
 } from './codec.js';
-export { INFLATE_ERRORS, InflateError, inflateStrict, type InflateErrorCode } from './inflate.js';
 export {
   BATCH_DATA_MODES,
   BATCH_INBOX_ABI,

@@ -15,7 +15,7 @@ describe('judgeBatchData (the batch-reference rule, off chain)', () => {
 
   it('garbage and a cut batch do not; the verdict names the first chunk that fails', () => {
     const blocks = realisticBlocks(2, { perBlock: 1 });
-    const batch = encodeBatch(blocks, { compression: 'deflate' });
+    const batch = encodeBatch(blocks);
     expect(judgeBatchData(garbageBatch(batch), 1, CHAIN_ID)).toMatchObject({ reason: 'undecodable', chunk: 0 });
     expect(judgeBatchData(batch.subarray(0, batch.length - 1), 1, CHAIN_ID)).toMatchObject({ reason: 'undecodable', chunk: 0 });
     expect(judgeBatchData(new Uint8Array([2]), 1, CHAIN_ID).reason).toBe('undecodable');
@@ -23,7 +23,7 @@ describe('judgeBatchData (the batch-reference rule, off chain)', () => {
 
   it('names the one bad chunk of a long batch whose header and other chunks are good', () => {
     const blocks = realisticBlocks(60, { firstBlock: 10, perBlock: 3, seed: 4 });
-    const batch = encodeBatch(blocks, { compression: 'none', maxChunkPayloadBytes: 1_024 });
+    const batch = encodeBatch(blocks, { maxChunkPayloadBytes: 1_024 });
     const chunks = readBatchHeader(batch).chunks;
     expect(chunks.length).toBeGreaterThanOrEqual(5);
     const c = chunks[3]!;
