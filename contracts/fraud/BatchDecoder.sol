@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Inflate} from "./Inflate.sol";
 import {StrandSignatures} from "./StrandSignatures.sol";
 
 /// @title BatchDecoder
@@ -20,28 +19,28 @@ import {StrandSignatures} from "./StrandSignatures.sol";
 ///         result directly), so decodeRange must only be called externally. It never reverts on
 ///         any input; out of gas is the caller's to avoid (a revert, never a failure code).
 ///         The header is read in calldata and only the named chunk's body is copied to memory,
-///         so the cost is the header's plus one chunk's decode. The header costs ~1.4k gas per
+///         so the cost is the header's plus one chunk's decode. The header costs ~1.3k gas per
 ///         chunk entry and ~220-2,700 per block record (two one-byte varints up to the longest,
-///         15 bytes), at most ~1.4 M for the MAX_BLOCKS_PER_BATCH records. An uncompressed
-///         chunk's decode is bounded by the 32 KiB payload cap (~3.3 M gas for a full chunk of
-///         transfers); a deflated one's is not: ~6-8 M for what zlib writes, but Inflate costs
-///         ~3.5k gas an output byte for 15-bit codes and ~16k a stream byte for empty blocks,
-///         which only the batch's 256 KiB bounds, so the worst proofs the caps allow do not fit
-///         a transaction (contracts/README.md, "Known limits"). test/contracts/batch-decoder and
-///         fraud-batch-reference.test.ts print the figures.
+///         15 bytes), at most ~1.4 M for the MAX_BLOCKS_PER_BATCH records. Chunks are never
+///         compressed (format version 2 has no compression), so nothing here inflates: a chunk's
+///         decode is bounded by its MAX_CHUNK_PAYLOAD_BYTES whatever its bytes are, and that
+///         bound is what lets every proof fit a transaction: ~3.3 M gas for a full chunk of
+///         transfers, ~6.9 M for the costliest (every mantissa and nonce of the longest), and
+///         the worst proof the caps allow 13.2 M, below EIP-7825's 2^24 (contracts/README.md,
+///         "Known limits"). test/contracts/batch-decoder and fraud-batch-reference.test.ts print
+///         the figures.
 contract BatchDecoder {
     uint8 public constant OK = 0;
     /// @notice Shorter than 3 bytes (version, firstBlock, chunkCount).
     uint8 public constant SHORT_BATCH = 1;
     uint8 public constant BAD_VERSION = 2;
-    /// @notice A chunk compression other than 0 (none) or 1 (raw DEFLATE).
+    /// @notice A chunk compression id other than 0 (none): raw DEFLATE (1) included, since an
+    ///         inflater's cost on L1 is not bounded by the payload it writes.
     uint8 public constant UNKNOWN_COMPRESSION = 3;
-    // 4 was NOT_L1_DECODABLE (brotli, format version 1): retired rather than reused, so that a
+    // 4 was NOT_L1_DECODABLE (brotli, format version 1) and 5 DECOMPRESSION_FAILED (DEFLATE,
+    // which format version 2 no longer has): retired rather than reused, so that a
     // BadBatchReferenceProven decodeCode keeps one meaning across versions.
-    /// @notice The chunk's DEFLATE stream is malformed, incomplete, followed by bytes, or
-    ///         inflates above MAX_CHUNK_PAYLOAD_BYTES.
-    uint8 public constant DECOMPRESSION_FAILED = 5;
-    /// @notice An uncompressed chunk body above MAX_CHUNK_PAYLOAD_BYTES.
+    /// @notice A chunk body above MAX_CHUNK_PAYLOAD_BYTES.
     uint8 public constant PAYLOAD_TOO_LARGE = 6;
     /// @notice A field cut short, or chunk bodies announced beyond the end of the batch.
     uint8 public constant TRUNCATED = 7;
@@ -83,9 +82,8 @@ contract BatchDecoder {
     /// @notice A header announcing more than MAX_BLOCKS_PER_BATCH blocks.
     uint8 public constant TOO_MANY_BLOCKS = 26;
 
-    /// @notice The cap on a chunk's payload (its body, decompressed): what one L1 transaction
-    ///         can decode, uncompressed or as zlib deflates it (not any DEFLATE stream of it:
-    ///         contracts/README.md, "Known limits").
+    /// @notice The cap on a chunk's payload (its body): what one L1 transaction can judge,
+    ///         whatever the bytes.
     uint256 public constant MAX_CHUNK_PAYLOAD_BYTES = 32768;
     uint256 public constant MAX_CHUNKS = 256;
     /// @notice Blocks per batch: decodeRange checks every block's record whatever chunk it is
@@ -94,7 +92,6 @@ contract BatchDecoder {
 
     uint8 private constant BATCH_VERSION = 2;
     uint256 private constant COMPRESSION_NONE = 0;
-    uint256 private constant COMPRESSION_DEFLATE = 1;
     uint256 private constant FLAG_WITHDRAW = 0x01;
     uint256 private constant FLAG_RECID = 0x02;
     /// @dev FLAG_RAW_V (0x04) only says how v was written; recovery uses 27 + recid either way.
@@ -111,7 +108,6 @@ contract BatchDecoder {
 
     /// @dev The named chunk as its header entry gives it.
     struct Chunk {
-        uint256 compression;
         bool continues;
         uint256 pieceCount;
         /// @dev Offset of its body in the batch.
@@ -162,16 +158,7 @@ contract BatchDecoder {
     /// @return lastBlock  The batch's last L2 block, the last chunk's end (0 unless code is OK).
     function decodeRange(bytes calldata data, uint256 chunk) external view returns (uint8 code, uint64 firstBlock, uint64 lastBlock) {
         (uint256 first, uint256 last, Chunk memory c) = _header(data, chunk);
-        bytes calldata body = data[c.bodyAt:c.bodyAt + c.bodyLength];
-        bytes memory payload;
-        if (c.compression == COMPRESSION_NONE) {
-            payload = body;
-        } else {
-            uint8 err;
-            (err, payload) = Inflate.inflate(body, MAX_CHUNK_PAYLOAD_BYTES);
-            if (err != 0) _fail(DECOMPRESSION_FAILED);
-        }
-        _decodeChunk(Reader(payload, 0), c);
+        _decodeChunk(Reader(data[c.bodyAt:c.bodyAt + c.bodyLength], 0), c);
         return (OK, uint64(first), uint64(last));
     }
 
@@ -198,7 +185,7 @@ contract BatchDecoder {
                 uint256 pieces;
                 uint256 length;
                 (compression, pos) = _cdByte(data, pos);
-                if (compression > COMPRESSION_DEFLATE) _fail(UNKNOWN_COMPRESSION);
+                if (compression != COMPRESSION_NONE) _fail(UNKNOWN_COMPRESSION);
                 (continues, pos) = _cdByte(data, pos);
                 if (continues > 1 || (i == 0 && continues == 1)) _fail(BAD_CHUNK_HEADER);
                 (pieces, pos) = _cdVarint(data, pos);
@@ -208,8 +195,8 @@ contract BatchDecoder {
                 if (last > MAX_SAFE_INTEGER) _fail(BLOCK_NUMBER_OUT_OF_RANGE);
                 (length, pos) = _cdVarint(data, pos);
                 if (length == 0) _fail(BAD_CHUNK_HEADER);
-                if (compression == COMPRESSION_NONE && length > MAX_CHUNK_PAYLOAD_BYTES) _fail(PAYLOAD_TOO_LARGE);
-                if (i == chunk) named = Chunk(compression, continues == 1, pieces, bodies, length);
+                if (length > MAX_CHUNK_PAYLOAD_BYTES) _fail(PAYLOAD_TOO_LARGE);
+                if (i == chunk) named = Chunk(continues == 1, pieces, bodies, length);
                 bodies += length;
             }
             // Chunk 0 never continues, so every chunk ends at or after the previous one's end.
@@ -322,23 +309,32 @@ contract BatchDecoder {
     /// @dev tokenCount · tokenCount × 20-byte address, no duplicates. The addresses stay in the
     ///      payload; the duplicate check is an open-addressing set of 32-bit slots (index + 1,
     ///      eight to a word), so that even a payload of nothing but tokens costs little memory.
+    ///      A token's slot is keyed by the hash of the whole table: were it the token's hash
+    ///      alone, a batcher could grind addresses into one cluster and make the check quadratic
+    ///      (1,637 such tokens cost 376 M gas, 22 transactions' worth); a key known only once
+    ///      every token is chosen leaves it a table as random as any, whatever it tries.
     function _tokenTable(Reader memory r) private pure returns (uint256 at, uint256 count) {
         count = _varint(r);
         if (count * 20 > _remaining(r)) _fail(COUNT_DOES_NOT_FIT);
         at = r.pos;
         r.pos += count * 20;
         bytes memory buf = r.buf;
-        uint256 slots = 8;
-        while (slots < count * 2) slots <<= 1;
-        uint256[] memory set = new uint256[](slots / 8);
-        uint256 mask = slots - 1;
+        // Slots: a power of two at least twice the count, 8 at least.
+        uint256 mask = 7;
+        while (mask + 1 < count * 2) mask = mask * 2 + 1;
+        uint256[] memory set = new uint256[]((mask + 1) / 8);
+        bytes32 key;
+        assembly ("memory-safe") {
+            key := keccak256(add(add(buf, 0x20), at), mul(count, 20))
+        }
         unchecked {
             for (uint256 i = 0; i < count; i++) {
                 address token = _addressAt(buf, at + i * 20);
                 uint256 slot;
                 assembly ("memory-safe") {
-                    mstore(0x00, token)
-                    slot := and(keccak256(0x00, 0x20), mask)
+                    mstore(0x00, key)
+                    mstore(0x20, token)
+                    slot := and(keccak256(0x00, 0x40), mask)
                 }
                 for (;;) {
                     uint256 word = set[slot >> 3];
@@ -555,19 +551,36 @@ contract BatchDecoder {
     function _varbig(Reader memory r, uint256 max) private pure returns (uint256 value) {
         bytes memory buf = r.buf;
         uint256 pos = r.pos;
-        unchecked {
-            for (uint256 shift = 0; ; shift += 7) {
-                if (pos >= buf.length) _fail(TRUNCATED);
-                uint256 b = _byteAt(buf, pos++);
-                if (shift != 0 && b == 0) _fail(OVERLONG_VARINT);
-                uint256 digit = b & 0x7f;
-                if (digit != 0) {
-                    if (shift >= 256 || (shift != 0 && digit >> (256 - shift) != 0)) _fail(VARINT_OUT_OF_RANGE);
-                    value |= digit << shift;
-                    if (value > max) _fail(VARINT_OUT_OF_RANGE);
-                }
-                if (b < 0x80) break;
+        // In assembly: a chunk's mantissas and nonces may all be of the longest kind (37 and 10
+        // bytes), and a proof pays for every byte of them.
+        assembly ("memory-safe") {
+            // _fail, which assembly cannot call.
+            function fail(code) {
+                let m := mload(0x40)
+                mstore(m, code)
+                mstore(add(m, 0x20), 0)
+                mstore(add(m, 0x40), 0)
+                return(m, 0x60)
             }
+            let start := add(buf, 0x20)
+            let p := add(start, pos)
+            let end := add(start, mload(buf))
+            for { let shift := 0 } 1 { shift := add(shift, 7) } {
+                if iszero(lt(p, end)) { fail(TRUNCATED) }
+                let b := byte(0, mload(p))
+                p := add(p, 1)
+                if iszero(or(b, iszero(shift))) { fail(OVERLONG_VARINT) }
+                let digit := and(b, 0x7f)
+                if digit {
+                    // Bits of the digit at 256 or above (a shift of 256 - shift >= 256 gives 0,
+                    // so the first digit has none).
+                    if or(gt(shift, 255), shr(sub(256, shift), digit)) { fail(VARINT_OUT_OF_RANGE) }
+                    value := or(value, shl(shift, digit))
+                    if gt(value, max) { fail(VARINT_OUT_OF_RANGE) }
+                }
+                if lt(b, 0x80) { break }
+            }
+            pos := sub(p, start)
         }
         r.pos = pos;
     }

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Abi, Hex } from 'viem';
 
-/** Contracts with an artifact; TestToken, FeeToken, ReentrantRecipient, InflateHarness and BatchForwarder exist for tests and the dev chain only. */
-export type ContractName = 'StrandPortal' | 'OutputOracle' | 'BatchInbox' | 'EventAnchor' | 'TestToken' | 'FeeToken' | 'ReentrantRecipient' | 'OneStepVerifier' | 'DisputeGame' | 'BatchDecoder' | 'InflateHarness' | 'BatchForwarder';
+/** Contracts with an artifact; TestToken, FeeToken, ReentrantRecipient and BatchForwarder exist for tests and the dev chain only. */
+export type ContractName = 'StrandPortal' | 'OutputOracle' | 'BatchInbox' | 'EventAnchor' | 'TestToken' | 'FeeToken' | 'ReentrantRecipient' | 'OneStepVerifier' | 'DisputeGame' | 'BatchDecoder' | 'BatchForwarder';
 
 export interface ContractArtifact {
   readonly abi: Abi;
