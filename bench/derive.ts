@@ -16,7 +16,7 @@ import { fmt, log, type Figure } from './lib.js';
  * Verifier derivation speed: `npm run bench -- derive [--blocks 10000] [--txs-per-block 10]`.
  * Builds an L2 chain of transfers directly as batches (the batcher's codec), posts them to the
  * BatchInbox of a real anvil with the real contracts, then times a Deriver (LMDB store) that
- * rebuilds the chain from L1 alone: eth_getLogs, transaction fetches, decompression, signature
+ * rebuilds the chain from L1 alone: eth_getLogs, transaction fetches, decoding, signature
  * recovery on one core, execution and the SMT. Side by side in the same run: single-core
  * signature recovery of the same transactions, which bounds derivation from above.
  */

@@ -23,7 +23,8 @@ contract BatchInbox {
     /// @notice The largest calldata batch: a fraud proof resends a batch whole (its hash is what
     ///         the inbox keeps) and copies it to memory, whose cost is quadratic. Cheap-to-post
     ///         zero bytes made a ~1.5 MB batch unprovable under a 16.7 M gas cap (EIP-7825); at
-    ///         256 KiB the worst proof is ~12.6 M (test/contracts/fraud-batch-reference.test.ts).
+    ///         256 KiB, with the format's other caps (docs/BATCH-FORMAT.md), the worst proof
+    ///         found costs ~13.2 M (test/contracts/fraud-batch-reference.test.ts, "worst proof").
     uint256 public constant MAX_BATCH_BYTES = 256 * 1024;
 
     Batch[] private _batches;
