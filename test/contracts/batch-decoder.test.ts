@@ -17,6 +17,7 @@ import { keccak256, recoverAddress, secp256k1Backend, signDigest, txDigest } fro
 import { BatchDecodeError, decodeBatch, encodeBatch, loadArtifact, MAX_BLOCKS_PER_BATCH, MAX_CHUNK_PAYLOAD_BYTES, MAX_CHUNKS, readBatchHeader } from '../../src/l1/index.js';
 import { CHAIN_ID, deposit, makeBlock, realisticBlocks, senders, signTx } from '../l1/batcher/helpers.js';
 import { deploy, ensureArtifacts, startAnvil, type Chain } from './chain.js';
+import { leb128, zigzag } from '../helpers/varint.js';
 
 const N = noble.Point.Fn.ORDER;
 const HALF_N = N >> 1n;
@@ -232,19 +233,6 @@ interface Craft {
   /** After the last body. */
   trailing?: Uint8Array;
 }
-
-function leb128(v: bigint): number[] {
-  const out: number[] = [];
-  let x = v;
-  while (x >= 0x80n) {
-    out.push(Number(x & 0x7fn) | 0x80);
-    x >>= 7n;
-  }
-  out.push(Number(x));
-  return out;
-}
-
-const zigzag = (d: bigint): bigint => (d >= 0n ? d << 1n : (-d << 1n) - 1n);
 
 function writer(): { out: number[]; varint: (v: Varint) => void } {
   const out: number[] = [];

@@ -33,6 +33,7 @@ import {
 } from '../../src/l1/index.js';
 import { CHAIN_ID, makeBlock, realisticBlocks, senders, signTx } from '../l1/batcher/helpers.js';
 import { advanceTime, ensureArtifacts, read, revertOf, send as sendTx, type Chain } from './chain.js';
+import { leb128, zigzag } from '../helpers/varint.js';
 
 const PERIOD = 3_600n;
 const BOND = 10n ** 17n;
@@ -164,19 +165,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await chain?.stop();
 });
-
-function leb128(v: number | bigint): number[] {
-  const out: number[] = [];
-  let x = BigInt(v);
-  while (x >= 0x80n) {
-    out.push(Number(x & 0x7fn) | 0x80);
-    x >>= 7n;
-  }
-  out.push(Number(x));
-  return out;
-}
-
-const zigzag = (d: bigint): bigint => (d >= 0n ? d << 1n : (-d << 1n) - 1n);
 
 /** The header's block records of `blocks` (timestamps and L1-message counts). */
 const records = (blocks: readonly BlockSkeleton[]): number[] =>

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ETH, MAX_UINT256, type Address, type Block, type Entry, type SignedTx } from '../../../src/core/index.js';
 import { BatchDecodeError, BatchEncodeError, decodeBatch, encodeBatch, garbageBatch, MAX_BLOCKS_PER_BATCH, MAX_CHUNK_PAYLOAD_BYTES, readBatchHeader, type DecodedBatch } from '../../../src/l1/index.js';
+import { leb128 } from '../../helpers/varint.js';
 import { CHAIN_ID, deposit, makeBlock, realisticBlocks, senders, signTx } from './helpers.js';
 
 const TOKEN = '0x5fbdb2315678afecb367f032d93f642f64180aa3' as Address;
@@ -34,17 +35,9 @@ function decodeError(bytes: Uint8Array): unknown {
 /** A one-chunk batch of block 1 around `body`, as it is: the header's framing for crafted
  * payloads. */
 function oneChunk(compression: number, body: Uint8Array): Uint8Array {
-  const len: number[] = [];
-  for (let x = body.length; ; x >>= 7) {
-    if (x < 0x80) {
-      len.push(x);
-      break;
-    }
-    len.push((x & 0x7f) | 0x80);
-  }
   // version 2, block 1, one chunk (compression, fresh, one piece, body length), block 1's
   // timestamp 0 and no L1 message, then the body.
-  return Buffer.concat([Buffer.from([2, 1, 1, compression, 0, 1, ...len, 0, 0]), body]);
+  return Buffer.concat([Buffer.from([2, 1, 1, compression, 0, 1, ...leb128(body.length), 0, 0]), body]);
 }
 
 describe('batch codec', () => {
