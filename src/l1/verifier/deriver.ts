@@ -8,8 +8,9 @@
 //  2. A batch is IGNORED as a whole (nothing of it applies, derivation goes on with the next
 //     event) when: its transaction is not a direct call of BatchInbox.submitBatch(bytes) or
 //     submitBlobBatch(); its calldata (or its blobs' versioned hashes) does not hash to the
-//     event's recorded hash; its blobs do not hold a well-formed batch (BlobDecodeError); decodeBatch throws BatchDecodeError
-//     (bad version/compression, corrupt stream, non-canonical encoding, a signature that does not
+//     event's recorded hash; its blobs do not hold a well-formed batch (BlobDecodeError);
+//     decodeBatch throws BatchDecodeError for its header or any chunk (docs/BATCH-FORMAT.md: bad
+//     version, a compression id, a cap passed, a non-canonical encoding, a signature that does not
 //     recover, ...); its firstBlock is not exactly derivedThrough + 1 (a duplicate, an overlap or a
 //     gap); or its blocks claim more L1 queue messages than the portal had emitted before the
 //     batch's own log (a batch cannot consume a deposit that did not yet exist on L1).
