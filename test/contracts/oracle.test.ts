@@ -2,7 +2,7 @@
 // finality and where the bonds go.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { keccak256, parseEventLogs, type Abi, type Address as ViemAddress, type Hex } from 'viem';
-import { loadArtifact } from '../../src/l1/index.js';
+import { loadArtifact, MAX_CALLDATA_BATCH_BYTES } from '../../src/l1/index.js';
 import {
   advanceTime,
   BOND,
@@ -176,7 +176,7 @@ describe('BatchInbox', () => {
     expect((await revertOf(send(chain, batcher, d.inbox, inboxAbi(), 'submitBatch', ['0x']))).name).toBe('EmptyBatch');
     // The largest batch is taken, one byte more is not (a proof must be able to resend it).
     const max = await read<bigint>(chain, d.inbox, inboxAbi(), 'MAX_BATCH_BYTES');
-    expect(max).toBe(262_144n);
+    expect(max).toBe(BigInt(MAX_CALLDATA_BATCH_BYTES)); // the batcher's twin of the cap
     await send(chain, batcher, d.inbox, inboxAbi(), 'submitBatch', [`0x${'ab'.repeat(Number(max))}`]);
     const tooLarge = await revertOf(send(chain, batcher, d.inbox, inboxAbi(), 'submitBatch', [`0x${'ab'.repeat(Number(max) + 1)}`]));
     expect(tooLarge).toEqual({ name: 'BatchTooLarge', args: [max + 1n] });

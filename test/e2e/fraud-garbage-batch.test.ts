@@ -17,7 +17,7 @@ import { ETH, hexToBytes, type Address } from '../../src/core/index.js';
 import { addressOfPrivateKey } from '../../src/crypto/index.js';
 import { BAD_BATCH_REF, BATCH_INBOX_ABI, decodeBatch, GAME_ABI, ORACLE_ABI, PORTAL_ABI, type Anvil, type Deployment } from '../../src/l1/index.js';
 import { CHALLENGER, expectProofPaid, expectWithdrawalRefused, FRAUD_ACCOUNTS, SEQUENCER, SEQUENCER_KEY, sequencerConfig, startFraudChain } from '../helpers/fraud-chain.js';
-import { spawnStrand, type NodeProcess } from '../helpers/node-process.js';
+import { spawnStrand, withLogTails, type NodeProcess } from '../helpers/node-process.js';
 import { DEV_KEYS, getJson, postJson, signedTx, waitUntil } from '../helpers/txs.js';
 
 const PERIOD = 120n;
@@ -92,8 +92,7 @@ describe('fraud proofs: a sequencer that treats garbage batch data as valid', ()
         const logs = await pub.getLogs({ address: deployment.disputeGame!, event: provenEvent, fromBlock: deployment.deployBlock, strict: true });
         return logs[0];
       }, 90_000, 200).catch((err: Error) => {
-        const tail = (text: string): string => text.split('\n').slice(-40).join('\n');
-        throw new Error(`${err.message}\n--- challenger ---\n${tail(challenger.output())}\n--- sequencer ---\n${tail(sequencer.output())}`);
+        throw withLogTails(err, { challenger, sequencer });
       });
       expect(proven.args.prover!.toLowerCase()).toBe(CHALLENGER.address);
       expect(proven.args.reason).toBe(BAD_BATCH_REF.Undecodable);

@@ -16,7 +16,7 @@ import { ETH, hexToBytes, type Address } from '../../src/core/index.js';
 import { addressOfPrivateKey } from '../../src/crypto/index.js';
 import { GAME_ABI, GAME_PHASE, ORACLE_ABI, ORACLE_STATUS, PORTAL_ABI, PORTAL_WITHDRAWAL_ABI, PROPOSER_FAULTS, type Anvil, type Deployment, type ProposerFault } from '../../src/l1/index.js';
 import { BURN, CHALLENGER, FRAUD_ACCOUNTS, PROPOSER, SEQUENCER, SEQUENCER_KEY, sequencerConfig, startFraudChain } from '../helpers/fraud-chain.js';
-import { spawnStrand, type NodeProcess } from '../helpers/node-process.js';
+import { spawnStrand, withLogTails, type NodeProcess } from '../helpers/node-process.js';
 import { DEV_KEYS, getJson, postJson, signedTx, waitUntil } from '../helpers/txs.js';
 
 const PERIOD = 120n;
@@ -185,8 +185,7 @@ describe('fraud proofs: a faulty proposer against a challenger process', () => {
       } : undefined).catch((err: Error) => {
         // A game that never ends (seen in CI before the oracle refused proposals built on a
         // deleted output) fails with both parties' last log lines, which say why.
-        const tail = (text: string): string => text.split('\n').slice(-40).join('\n');
-        throw new Error(`${err.message}\n--- challenger ---\n${tail(challenger.output())}\n--- sequencer ---\n${tail(sequencer.output())}`);
+        throw withLogTails(err, { challenger, sequencer });
       });
       if (killMidGame) {
         await l1.setIntervalMining({ interval: 0 });

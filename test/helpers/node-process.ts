@@ -11,6 +11,12 @@ export interface NodeProcess {
   readonly exited: Promise<number | string>;
 }
 
+/** `err` (a wait that gave up) with each process's last 40 log lines appended: they say why. */
+export function withLogTails(err: Error, procs: Readonly<Record<string, Pick<NodeProcess, 'output'>>>): Error {
+  const tail = (text: string): string => text.split('\n').slice(-40).join('\n');
+  return new Error([err.message, ...Object.entries(procs).map(([name, p]) => `--- ${name} ---\n${tail(p.output())}`)].join('\n'));
+}
+
 // Nodes still running when the test process exits (a test that failed half-way) are killed,
 // so a red run does not leave strand processes behind on the machine.
 const running = new Set<ChildProcess>();
