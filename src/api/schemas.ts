@@ -191,6 +191,7 @@ export const StatusResponse = Type.Object({
         mismatches: Type.Integer({ description: 'proposed outputs whose roots differ from the derived chain: alert on > 0' }),
         batchesApplied: Type.Integer(),
         batchesIgnored: Type.Integer(),
+        chunksDropped: Type.Integer({ description: 'chunks of accepted batches that did not decode: their transactions were dropped, their blocks kept (derivation rule 2b)' }),
         overdueQueueIndex: Nullable(UintString),
       },
       { description: 'verifier only: where derivation from L1 stands' },

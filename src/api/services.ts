@@ -91,6 +91,7 @@ export interface NodeStatusView {
     readonly mismatches: number;
     readonly batchesApplied: number;
     readonly batchesIgnored: number;
+    readonly chunksDropped: number;
     readonly overdueQueueIndex: bigint | null;
   };
   /** Challenger, or a sequencer whose proposer defends its outputs: its fraud-proof games. */

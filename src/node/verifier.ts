@@ -199,6 +199,7 @@ export class VerifierNode {
       new Gauge({ name: 'strand_verifier_output_mismatches', help: 'Proposed outputs whose roots differ from the derived chain (alert on > 0)', registers: [registry], collect() { this.set(status().mismatches); } });
       new Gauge({ name: 'strand_verifier_outputs_checked', help: 'Proposed outputs compared with the derived chain', registers: [registry], collect() { this.set(status().outputsChecked); } });
       new Gauge({ name: 'strand_verifier_batches_ignored', help: 'Batches ignored by the derivation rules', registers: [registry], collect() { this.set(status().batchesIgnored); } });
+      new Gauge({ name: 'strand_verifier_chunks_dropped', help: 'Chunks of accepted batches that did not decode: their transactions dropped (rule 2b)', registers: [registry], collect() { this.set(status().chunksDropped); } });
       new Gauge({ name: 'strand_verifier_overdue_queue_index', help: 'Oldest L1 message past the sequencing window and not in L2 (-1: none)', registers: [registry], collect() { const o = status().overdueQueueIndex; this.set(o === null ? -1 : Number(o)); } });
 
       const challenger = account

@@ -1,10 +1,11 @@
 // Fraud proofs end to end for garbage batch data treated as valid (real anvil, real contracts,
 // real node processes). A sequencer started with the test-only `garbage-batch` fault posts its
 // batches as garbage from the first one that carries a user transaction on, and its proposer
-// names those batches in its outputs as if they held its blocks. Derivation ignores batches
-// that do not decode, so no verifier's chain reaches those outputs: the challenger shows on L1
+// names those batches in its outputs as if they held its blocks. Derivation keeps the blocks of
+// those batches (their headers are intact) and drops the transactions of every garbage chunk
+// (rule 2b), so the challenger's chain disagrees with the outputs; before any game it shows on L1
 // that the batch an output names does not decode (DisputeGame.proveBadBatchReference, which
-// decodes it with contracts/fraud/BatchDecoder.sol). The output and every later one are deleted
+// decodes it with contracts/fraud/BatchDecoder.sol), one transaction instead of a game. The output and every later one are deleted
 // inside the challenge window, the bonds go half to the challenger and half to 0x…dEaD, and a
 // withdrawal under the output is refused.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -117,9 +118,12 @@ describe('fraud proofs: a sequencer that treats garbage batch data as valid', ()
       await expectWithdrawalRefused({ anvil, pub, deployment }, sequencer.url, outputIndex, { txHash: withdrawalHash, from: USER.address, to: L1_RECIPIENT, amount });
 
       // The challenger reports the proof; no game was needed.
-      const status = (await getJson(`${challenger.url}/v1/status`)).json as { disputes?: { batchReferenceProofs: number; open: number } };
+      const status = (await getJson(`${challenger.url}/v1/status`)).json as { disputes?: { batchReferenceProofs: number; open: number }; derivation?: { chunksDropped: number; batchesIgnored: number } };
       expect(status.disputes?.batchReferenceProofs).toBeGreaterThanOrEqual(1);
       expect(status.disputes?.open).toBe(0);
+      // Its derivation took the garbage batches' blocks without their transactions.
+      expect(status.derivation?.chunksDropped).toBeGreaterThanOrEqual(1);
+      expect(status.derivation?.batchesIgnored).toBe(0);
       const metrics = await (await fetch(`${challenger.url}/metrics`)).text();
       expect(metrics).toMatch(/strand_batch_reference_proofs [1-9]/);
     } finally {

@@ -129,6 +129,12 @@ export interface DecodedBatch extends Omit<BatchHeader, 'blocks'> {
   readonly payloadBytes: number;
 }
 
+/** A batch as derivation takes it: the transactions of its good chunks only. */
+export interface ChunkedBatch extends DecodedBatch {
+  /** Why each chunk that does not decode was dropped (`chunk` set), in chunk order. */
+  readonly badChunks: readonly BatchDecodeError[];
+}
+
 // ---------------------------------------------------------------------------------------------
 // varints and the amount scaling
 
@@ -642,16 +648,39 @@ function decodeChunk(bytes: Uint8Array, chunk: ChunkHeader, chainId: number): { 
  * non-canonical encodings, and signatures that do not recover (the sequencer never includes
  * one, so a batch holding one is invalid as a whole).
  */
-export function decodeBatch(bytes: Uint8Array, opts: DecodeBatchOptions): DecodedBatch {
+/**
+ * Decodes a batch the way derivation takes it (docs/BATCH-FORMAT.md, "Derivation"): the header
+ * must be good (BatchDecodeError otherwise, with no chunk), and each chunk is judged alone. A chunk
+ * that does not decode gives none of its transactions; its blocks stay, with their timestamps and
+ * L1 messages, which the header carries. So one bad chunk can neither drop a forced deposit nor
+ * make the rest of the batch, or the chain after it, wait; and L1 can judge it alone.
+ */
+export function decodeBatchChunks(bytes: Uint8Array, opts: DecodeBatchOptions): ChunkedBatch {
   const header = readBatchHeader(bytes);
   const blocks = header.blocks.map((b) => ({ ...b, txs: [] as SignedTx[] }));
+  const badChunks: BatchDecodeError[] = [];
   let payloadBytes = 0;
   header.chunks.forEach((chunk, i) => {
-    const decoded = typed(i, () => decodeChunk(bytes, chunk, opts.chainId));
+    let decoded: ReturnType<typeof decodeChunk>;
+    try {
+      decoded = typed(i, () => decodeChunk(bytes, chunk, opts.chainId));
+    } catch (err) {
+      if (!(err instanceof BatchDecodeError)) throw err;
+      badChunks.push(err);
+      return;
+    }
     payloadBytes += decoded.payloadBytes;
     // Piece j is a share of block chunk.firstBlock + j (a continuing chunk starts at the previous
     // chunk's last block, which the header accounted for).
     decoded.pieces.forEach((piece, j) => blocks[chunk.firstBlock - header.firstBlock + j]!.txs.push(...piece.txs));
   });
-  return { ...header, blocks, payloadBytes };
+  return { ...header, blocks, payloadBytes, badChunks };
+}
+
+/** Decodes a batch whose every chunk must be good (what the batcher posts, and what an output's
+ * batch reference must name); throws BatchDecodeError for the header or the first bad chunk. */
+export function decodeBatch(bytes: Uint8Array, opts: DecodeBatchOptions): DecodedBatch {
+  const { badChunks, ...batch } = decodeBatchChunks(bytes, opts);
+  if (badChunks.length > 0) throw badChunks[0]!;
+  return batch;
 }

@@ -8,8 +8,8 @@
 //
 // Decoding is strict so that one batch has exactly one blob encoding: every field element's top
 // byte must be zero, the padding must be zero, and the number of blobs must be the fewest that
-// hold the data. Anything else is a BlobDecodeError, which derivation treats like an undecodable
-// calldata batch (ignored as a whole).
+// hold the data. Anything else is a BlobDecodeError, which derivation treats like a calldata
+// batch whose header does not decode (ignored as a whole).
 
 export const BYTES_PER_BLOB = 131_072;
 export const FIELD_ELEMENTS_PER_BLOB = 4_096;

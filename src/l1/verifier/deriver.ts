@@ -9,11 +9,17 @@
 //     event) when: its transaction is not a direct call of BatchInbox.submitBatch(bytes) or
 //     submitBlobBatch(); its calldata (or its blobs' versioned hashes) does not hash to the
 //     event's recorded hash; its blobs do not hold a well-formed batch (BlobDecodeError);
-//     decodeBatch throws BatchDecodeError for its header or any chunk (docs/BATCH-FORMAT.md: bad
-//     version, a compression id, a cap passed, a non-canonical encoding, a signature that does not
-//     recover, ...); its firstBlock is not exactly derivedThrough + 1 (a duplicate, an overlap or a
-//     gap); or its blocks claim more L1 queue messages than the portal had emitted before the
-//     batch's own log (a batch cannot consume a deposit that did not yet exist on L1).
+//     its HEADER does not decode (docs/BATCH-FORMAT.md: bad version, a compression id, a cap
+//     passed, a non-canonical encoding, ...); its firstBlock is not exactly derivedThrough + 1 (a
+//     duplicate, an overlap or a gap); or its blocks claim more L1 queue messages than the portal
+//     had emitted before the batch's own log (a batch cannot consume a deposit that did not yet
+//     exist on L1). All of this is read from the header alone.
+//  2b. A CHUNK of an accepted batch that does not decode (a bad column, a non-canonical amount, a
+//     signature that does not recover, ...) is DROPPED: none of its transactions apply, but its
+//     blocks stay, with their timestamps and L1 messages (the header has them). The rule is
+//     chunk-local so that L1 can decide it one chunk at a time (a proof cannot show every chunk of
+//     a large batch good in one transaction), and so that a garbage chunk can neither stall the
+//     chain nor hide a forced deposit.
 //  3. Each block of an accepted batch applies, in order: first the next `l1MessageCount` queue
 //     messages (by queue index, from the state's next index), then the block's user
 //     transactions, with executeBlock at the block's timestamp and recoveringSignerCheck. An
@@ -44,7 +50,7 @@ import { buildGenesis, executeBlock, StateOverlay, stateRows, withdrawalLeaf, ty
 import { merkleRoot } from '../../merkle/index.js';
 import type { BlockEffects, ChainStore } from '../../store/index.js';
 import { PORTAL_ABI, PORTAL_EVENTS } from '../abi.js';
-import { BATCH_INBOX_ABI, BatchDecodeError, decodeBatch, type DecodedBatch } from '../batcher/index.js';
+import { BATCH_INBOX_ABI, BatchDecodeError, decodeBatchChunks, type ChunkedBatch } from '../batcher/index.js';
 import { BlobDecodeError, readBlobBatch, rpcBlobSource } from '../blob/index.js';
 import type { L1Client, PinnedL1 } from '../client.js';
 import type { Clock } from '../clock.js';
@@ -139,6 +145,8 @@ export interface DeriverStatus {
   readonly mismatches: number;
   readonly batchesApplied: number;
   readonly batchesIgnored: number;
+  /** Chunks of accepted batches that did not decode: their transactions were dropped (rule 2b). */
+  readonly chunksDropped: number;
   /** Oldest queue message that is past the sequencing window and still not in L2, if any. */
   readonly overdueQueueIndex: bigint | null;
 }
@@ -162,8 +170,8 @@ interface FetchedBatch {
   readonly l1TxHash: Hash;
   readonly l1Block: bigint;
   readonly logIndex: number;
-  /** The decoded batch, or why it is ignored before any state check. */
-  readonly decoded: DecodedBatch | { readonly error: string };
+  /** The decoded batch (good chunks only), or why it is ignored before any state check. */
+  readonly decoded: ChunkedBatch | { readonly error: string };
 }
 
 type Position = { readonly l1Block: bigint; readonly logIndex: number };
@@ -205,6 +213,8 @@ interface SavedBatch {
   readonly index: string;
   readonly applied: number;
   readonly ignored: number;
+  /** Absent in cursors saved before rule 2b. */
+  readonly dropped?: number;
   readonly recentIgnored: ReadonlyArray<{ readonly batchIndex: string; readonly l1TxHash: Hash; readonly l1Block: string; readonly reason: string }>;
 }
 
@@ -256,6 +266,7 @@ export class Deriver {
   private lastBatch = -1n;
   private applied = 0;
   private ignoredCount = 0;
+  private droppedChunks = 0;
   private recentIgnored: IgnoredBatch[] = [];
   private overdue: bigint | null = null;
   /** Highest L2 block under a final (past its window, never deleted) output. */
@@ -319,11 +330,13 @@ export class Deriver {
     this.lastBatch = -1n;
     this.applied = 0;
     this.ignoredCount = 0;
+    this.droppedChunks = 0;
     this.recentIgnored = [];
     if (b) {
       this.lastBatch = BigInt(b.index);
       this.applied = b.applied;
       this.ignoredCount = b.ignored;
+      this.droppedChunks = b.dropped ?? 0;
       this.recentIgnored = b.recentIgnored.map((i) => ({ ...i, batchIndex: BigInt(i.batchIndex), l1Block: BigInt(i.l1Block) }));
     }
   }
@@ -348,6 +361,7 @@ export class Deriver {
         index: index.toString(),
         applied: this.applied,
         ignored: this.ignoredCount,
+        dropped: this.droppedChunks,
         recentIgnored: this.recentIgnored.map((i) => ({ ...i, batchIndex: i.batchIndex.toString(), l1Block: i.l1Block.toString() })),
       },
     ];
@@ -424,6 +438,7 @@ export class Deriver {
       mismatches: this.mismatchList.length,
       batchesApplied: this.applied,
       batchesIgnored: this.ignoredCount,
+      chunksDropped: this.droppedChunks,
       overdueQueueIndex: this.overdue,
     };
   }
@@ -617,7 +632,7 @@ export class Deriver {
   private async decode(
     tx: { readonly hash: Hash; readonly input: Hex; readonly blockNumber: bigint | null; readonly blobVersionedHashes?: readonly Hex[] | undefined },
     recordedHash: Hex,
-  ): Promise<DecodedBatch | { readonly error: string }> {
+  ): Promise<ChunkedBatch | { readonly error: string }> {
     const call = (() => {
       try {
         return decodeFunctionData({ abi: BATCH_INBOX_ABI, data: tx.input });
@@ -640,9 +655,9 @@ export class Deriver {
       }
     } else return { error: call ? `not a batch submission: ${call.functionName}` : 'the transaction is not a direct submitBatch or submitBlobBatch call' };
     try {
-      return decodeBatch(bytes, { chainId: this.o.ledger.chainId });
+      return decodeBatchChunks(bytes, { chainId: this.o.ledger.chainId });
     } catch (err) {
-      if (err instanceof BatchDecodeError) return { error: `does not decode: ${err.message}` };
+      if (err instanceof BatchDecodeError) return { error: `header does not decode: ${err.message}` };
       throw err;
     }
   }
@@ -685,6 +700,12 @@ export class Deriver {
         return this.ignore(b, `leaves out L1 message ${first.message.queueIndex} from L1 block ${first.l1Block}, past the sequencing window of ${this.window} blocks`);
       }
       this.applied++;
+      // Rule 2b: counted once, when the batch is accepted (a batch resumed after a crash was
+      // counted before it).
+      this.droppedChunks += d.badChunks.length;
+      for (const e of d.badChunks) {
+        this.o.logger?.warn({ batchIndex: b.batchIndex.toString(), l1TxHash: b.l1TxHash, chunk: e.chunk, reason: e.message }, 'chunk dropped by derivation: its transactions do not apply, its blocks do');
+      }
     }
 
     let next = this.store.getNextQueueIndex();

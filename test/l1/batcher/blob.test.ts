@@ -171,7 +171,7 @@ describe('blob batches on anvil', () => {
     expect(d.status().batchesApplied).toBe(1);
     expect(d.derivedThrough).toBe(3);
     const reasons = d.ignoredBatches().map((b) => b.reason);
-    expect(reasons[0]).toMatch(/^does not decode/);
+    expect(reasons[0]).toMatch(/^header does not decode/);
     expect(reasons[1]).toMatch(/blobs do not decode: unknown blob format version 7/);
     expect(reasons[2]).toMatch(/blobs do not decode: .* take 1 blobs, not 2/);
   }, 120_000);

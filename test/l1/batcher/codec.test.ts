@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ETH, MAX_UINT256, type Address, type Block, type Entry, type SignedTx } from '../../../src/core/index.js';
-import { BatchDecodeError, BatchEncodeError, decodeBatch, encodeBatch, garbageBatch, MAX_BLOCKS_PER_BATCH, MAX_CHUNK_PAYLOAD_BYTES, readBatchHeader, type DecodedBatch } from '../../../src/l1/index.js';
+import { BatchDecodeError, BatchEncodeError, decodeBatch, decodeBatchChunks, encodeBatch, garbageBatch, MAX_BLOCKS_PER_BATCH, MAX_CHUNK_PAYLOAD_BYTES, readBatchHeader, type DecodedBatch } from '../../../src/l1/index.js';
 import { leb128 } from '../../helpers/varint.js';
 import { CHAIN_ID, deposit, makeBlock, realisticBlocks, senders, signTx } from './helpers.js';
 
@@ -193,6 +193,45 @@ describe('batch codec', () => {
         return err === undefined || err instanceof BatchDecodeError;
       }),
       { numRuns: 3_000 },
+    );
+  });
+
+  it('derivation drops exactly the transactions of the chunks that do not decode, and keeps every block (property)', () => {
+    const a = pool[0]!;
+    const txs = realisticBlocks(60, { perBlock: 5, seed: 3 });
+    const blocks = txs.map((b, i) => makeBlock(50 + i, 2_000 + 3 * i, [...(i % 4 === 1 ? [deposit(BigInt(i), a.address, 1n)] : []), ...b.entries]));
+    const bytes = encodeBatch(blocks, { maxChunkPayloadBytes: 600 });
+    const header = readBatchHeader(bytes);
+    const whole = decodeBatch(bytes, { chainId: CHAIN_ID });
+    expect(header.chunks.length).toBeGreaterThanOrEqual(6);
+    const corrupt = (bad: ReadonlySet<number>): Uint8Array => {
+      const out = Uint8Array.from(bytes);
+      for (const i of bad) out.fill(0xff, header.chunks[i]!.bodyOffset, header.chunks[i]!.bodyOffset + header.chunks[i]!.bodyBytes);
+      return out;
+    };
+    const all = new Set(header.chunks.map((_, i) => i));
+    expect(decodeBatchChunks(bytes, { chainId: CHAIN_ID })).toEqual({ ...whole, badChunks: [] });
+    expect(decodeBatchChunks(corrupt(all), { chainId: CHAIN_ID }).blocks.every((b) => b.txs.length === 0)).toBe(true);
+    fc.assert(
+      fc.property(fc.subarray([...all]), (chosen) => {
+        const bad = new Set(chosen);
+        const rest = new Set([...all].filter((i) => !bad.has(i)));
+        const some = decodeBatchChunks(corrupt(bad), { chainId: CHAIN_ID });
+        const others = decodeBatchChunks(corrupt(rest), { chainId: CHAIN_ID });
+        // Chunks that fail are reported, in order, by index; the header's blocks all stay.
+        expect(some.badChunks.map((e) => e.chunk)).toEqual([...bad].sort((x, y) => x - y));
+        expect(some.blocks.map(({ txs: _, ...skeleton }) => skeleton)).toEqual(header.blocks);
+        // Corrupting a set of chunks and corrupting the others split every block's transactions
+        // between the two, each keeping the block's order: no transaction moves or is invented.
+        whole.blocks.forEach((b, i) => {
+          const kept = some.blocks[i]!.txs.map((t) => t.hash);
+          const complement = others.blocks[i]!.txs.map((t) => t.hash);
+          const order = b.txs.map((t) => t.hash);
+          expect([...kept, ...complement].sort()).toEqual([...order].sort());
+          expect(kept).toEqual(order.filter((h) => kept.includes(h)));
+        });
+      }),
+      { numRuns: 200 },
     );
   });
 

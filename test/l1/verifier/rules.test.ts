@@ -7,7 +7,7 @@ import { ETH, ZERO_HASH, type Address, type Block, type Entry, type Hash, type L
 import { addressOfPrivateKey, signDigest, txDigest, withHash } from '../../../src/crypto/index.js';
 import { bytesToHex, encodeEntry, hexToBytes } from '../../../src/core/index.js';
 import type { Hex } from 'viem';
-import { BATCH_INBOX_ABI, derivedBlockInputs, encodeBatch, InputsTree, L1Client, ORACLE_ABI, Trace } from '../../../src/l1/index.js';
+import { BATCH_INBOX_ABI, BatchDecodeError, decodeBatch, derivedBlockInputs, encodeBatch, InputsTree, L1Client, ORACLE_ABI, readBatchHeader, Trace } from '../../../src/l1/index.js';
 import type { LedgerConfig } from '../../../src/ledger/index.js';
 import { Deriver } from '../../../src/l1/index.js';
 import { tempStore } from './store.js';
@@ -35,10 +35,10 @@ afterAll(async () => {
   await chain?.stop();
 });
 
-function transfer(nonce: bigint, amount: bigint): SignedTx {
+function transfer(nonce: bigint, amount: bigint, key: Hex = KEY): SignedTx {
   const message = { to: BOB, token: ETH, amount, fee: MIN_FEE, nonce };
-  const signature = signDigest(hexToBytes(KEY), txDigest(CHAIN_ID, 'transfer', message));
-  return withHash(CHAIN_ID, { type: 'transfer', from: ALICE, message, signature }) as SignedTx;
+  const signature = signDigest(hexToBytes(key), txDigest(CHAIN_ID, 'transfer', message));
+  return withHash(CHAIN_ID, { type: 'transfer', from: addressOfPrivateKey(hexToBytes(key)), message, signature }) as SignedTx;
 }
 
 function deposit(queueIndex: bigint): L1Message {
@@ -100,7 +100,7 @@ describe('Deriver: deterministic rules for bad batches (real anvil, real contrac
     expect(status.batchesIgnored).toBe(4);
     expect(status.mismatches).toBe(0);
     const reasons = deriver.ignoredBatches().map((b) => b.reason);
-    expect(reasons[0]).toMatch(/does not decode/);
+    expect(reasons[0]).toMatch(/^header does not decode/);
     expect(reasons[1]).toMatch(/firstBlock 2 does not continue the chain at 1/);
     expect(reasons[2]).toMatch(/firstBlock 2 does not continue the chain at 3/);
     expect(reasons[3]).toMatch(/more than the portal held/);
@@ -212,5 +212,60 @@ describe('Deriver: deterministic rules for bad batches (real anvil, real contrac
     expect(deriver.status().derivedThrough).toBe(7);
     expect(deriver.nextQueueIndex()).toBe(2n);
     expect(deriver.status().overdueQueueIndex).toBeNull();
+  }, 30_000);
+
+  it('a chunk that does not decode drops its transactions only: its blocks and their L1 messages stay, the chain goes on', async () => {
+    const CAROL_KEY = DEV_KEYS[1];
+    const CAROL = addressOfPrivateKey(hexToBytes(CAROL_KEY));
+    const opts = { client, portal: chain.deployment.portal, inbox: chain.deployment.inbox, oracle: chain.deployment.oracle, ledger, genesis: { timestamp: 0, allocations: [] }, fromBlock: chain.deployment.deployBlock, sequencingWindow: 5 };
+    const deriver = await Deriver.create({ ...opts, store: tempStore() });
+    await deriver.syncToHead();
+    expect(deriver.status()).toMatchObject({ derivedThrough: 7, chunksDropped: 0 });
+    expect(deriver.nextQueueIndex()).toBe(2n);
+    const { batchesApplied: applied, batchesIgnored: ignored } = deriver.status();
+
+    await depositEth(chain, chain.accounts[4]!, CAROL, ONE); // queue index 2, applied by block 9
+    const alice = [6n, 7n, 8n, 9n].map((n) => transfer(n, 10n ** 17n));
+    const carol = [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n].map((n) => transfer(n, 10n ** 16n, CAROL_KEY));
+    const late = [10n, 11n].map((n) => transfer(n, 10n ** 17n));
+    const bytes = encodeBatch([block(8, alice), block(9, [deposit(2n), ...carol]), block(10, late)], { maxChunkPayloadBytes: 512 });
+    // The layout this test is about: block 9 spans all three chunks; chunk 1 holds only its
+    // transactions (Carol's nonces 1-5), chunk 0 also Alice's block 8 and Carol's nonce 0.
+    const header = readBatchHeader(bytes);
+    expect(header.chunks.map((c) => [c.firstBlock, c.lastBlock])).toEqual([[8, 9], [9, 9], [9, 10]]);
+    expect(decodeBatch(encodeBatch([block(9, carol.slice(1, 6))]), { chainId: CHAIN_ID }).blocks[0]!.txs).toHaveLength(5);
+    const bad = Uint8Array.from(bytes);
+    bad.fill(0xff, header.chunks[1]!.bodyOffset, header.chunks[1]!.bodyOffset + header.chunks[1]!.bodyBytes);
+    let error: unknown;
+    try {
+      decodeBatch(bad, { chainId: CHAIN_ID });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(BatchDecodeError);
+    expect((error as BatchDecodeError).chunk).toBe(1); // what an output's batch reference may not name
+    await submit(bad);
+    await submit(encodeBatch([block(11, [transfer(12n, 10n ** 17n)])])); // the chain goes on after it
+
+    await deriver.syncToHead();
+    expect(deriver.status()).toMatchObject({ derivedThrough: 11, chunksDropped: 1, batchesApplied: applied + 2, batchesIgnored: ignored });
+    // Block 9 kept its deposit (Carol was credited) and Carol's nonce 0 (chunk 0); nonces 1-5
+    // (chunk 1) are gone, so 6 and 7 (chunk 2) break the nonce rule and are skipped (rule 3).
+    expect(deriver.nextQueueIndex()).toBe(3n);
+    expect(deriver.nonceOf(CAROL)).toBe(1n);
+    expect(deriver.balanceOf(CAROL, ETH)).toBe(ONE - 10n ** 16n - MIN_FEE);
+    expect(deriver.block(9)).toMatchObject({ txCount: 2, skipped: 2, timestamp: 9_000 });
+    // Its inputs (what a fraud-proof trace steps through) hold the skipped entries, and nothing
+    // of the dropped chunk.
+    const depositHash = deriver.store.getBlock(9)!.entries[0]!.hash;
+    expect(derivedBlockInputs(deriver.store, CHAIN_ID, 9)?.map((e) => e.hash)).toEqual([depositHash, carol[0]!.hash, carol[6]!.hash, carol[7]!.hash]);
+    // Alice's transactions on either side of the bad chunk apply.
+    expect(deriver.block(8)).toMatchObject({ txCount: 4, skipped: 0 });
+    expect(deriver.block(10)).toMatchObject({ txCount: 2, skipped: 0 });
+    expect(deriver.nonceOf(ALICE)).toBe(13n);
+
+    // The count survives a restart.
+    const again = await Deriver.create({ ...opts, store: deriver.store });
+    expect(again.status().chunksDropped).toBe(1);
   }, 30_000);
 });
