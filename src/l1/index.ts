@@ -19,6 +19,7 @@ export {
 export { DepositWatcher, type DepositWatcherOptions, type DepositWatcherStatus, type L1Message, type L1MessageKind } from './watcher.js';
 export { QUEUE_KIND, breaksForcedInclusion, nextQueueIndexAt, readQueueMessage, type QueueMessagePreimage, type StateHistory } from './queue-messages.js';
 export * from './batcher/index.js';
+export * from './derivation/index.js';
 export * from './blob/index.js';
 export * from './proposer/index.js';
 export * from './verifier/index.js';

@@ -677,6 +677,18 @@ export function decodeBatchChunks(bytes: Uint8Array, opts: DecodeBatchOptions): 
   return { ...header, blocks, payloadBytes, badChunks };
 }
 
+/**
+ * Decodes chunk `index` of a batch whose header is `header` (readBatchHeader of the same bytes)
+ * on its own: the transactions of each of its pieces, piece j belonging to block
+ * `chunk.firstBlock + j`. Throws BatchDecodeError (with the chunk) when it does not decode. What
+ * one step of a derivation trace reads.
+ */
+export function decodeBatchChunk(bytes: Uint8Array, header: BatchHeader, index: number, opts: DecodeBatchOptions): readonly (readonly SignedTx[])[] {
+  const chunk = header.chunks[index];
+  if (!chunk) throw new RangeError(`the batch has no chunk ${index}`);
+  return typed(index, () => decodeChunk(bytes, chunk, opts.chainId)).pieces.map((p) => p.txs);
+}
+
 /** Decodes a batch whose every chunk must be good (what the batcher posts, and what an output's
  * batch reference must name); throws BatchDecodeError for the header or the first bad chunk. */
 export function decodeBatch(bytes: Uint8Array, opts: DecodeBatchOptions): DecodedBatch {

@@ -5,6 +5,7 @@ export {
   BatchEncodeError,
   COMPRESSION_NONE,
   decodeBatch,
+  decodeBatchChunk,
   decodeBatchChunks,
   encodeBatch,
   MAX_CHUNK_PAYLOAD_BYTES,

@@ -12,8 +12,10 @@
 //     its HEADER does not decode (docs/BATCH-FORMAT.md: bad version, a compression id, a cap
 //     passed, a non-canonical encoding, ...); its firstBlock is not exactly derivedThrough + 1 (a
 //     duplicate, an overlap or a gap); or its blocks claim more L1 queue messages than the portal
-//     had emitted before the batch's own log (a batch cannot consume a deposit that did not yet
-//     exist on L1). All of this is read from the header alone.
+//     had emitted in L1 blocks before the batch's own (a batch cannot consume a deposit that did
+//     not yet exist on L1; "before" by L1 block, since a contract cannot see the order of two
+//     logs in one block). All of this is read from the header alone (src/l1/derivation
+//     judgeBatchHeader, with rule 5).
 //  2b. A CHUNK of an accepted batch that does not decode (a bad column, a non-canonical amount, a
 //     signature that does not recover, ...) is DROPPED: none of its transactions apply, but its
 //     blocks stay, with their timestamps and L1 messages (the header has them). The rule is
@@ -54,6 +56,7 @@ import { BATCH_INBOX_ABI, BatchDecodeError, decodeBatchChunks, type ChunkedBatch
 import { BlobDecodeError, readBlobBatch, rpcBlobSource } from '../blob/index.js';
 import type { L1Client, PinnedL1 } from '../client.js';
 import type { Clock } from '../clock.js';
+import { judgeBatchHeader } from '../derivation/index.js';
 import { PollingLoop } from '../loop.js';
 import { ORACLE_ABI, ORACLE_EVENTS, ORACLE_STATUS, type OutputRange } from '../proposer/index.js';
 
@@ -172,12 +175,6 @@ interface FetchedBatch {
   readonly logIndex: number;
   /** The decoded batch (good chunks only), or why it is ignored before any state check. */
   readonly decoded: ChunkedBatch | { readonly error: string };
-}
-
-type Position = { readonly l1Block: bigint; readonly logIndex: number };
-
-function before(a: Position, b: Position): boolean {
-  return a.l1Block < b.l1Block || (a.l1Block === b.l1Block && a.logIndex < b.logIndex);
 }
 
 /** Derived headers carry no sequencer signature: their authority is L1, not a key. */
@@ -685,20 +682,13 @@ export class Deriver {
       resumeAfter = this.derivedThrough;
     } else {
       if ('error' in d) return this.ignore(b, d.error);
-      const expectedFirst = this.derivedThrough + 1;
-      if (d.firstBlock !== expectedFirst) return this.ignore(b, `firstBlock ${d.firstBlock} does not continue the chain at ${expectedFirst}`);
-      // Every queue message the batch consumes must exist on L1 before the batch's own log.
-      const needed = d.blocks.reduce((n, blk) => n + blk.l1MessageCount, 0);
-      const start = this.store.getNextQueueIndex();
-      if (needed > 0) {
-        const last = this.queued(start + BigInt(needed) - 1n);
-        if (!last || !before(last, b)) return this.ignore(b, `consumes ${needed} L1 messages from index ${start}, more than the portal held before the batch`);
-      }
-      // Rule 5: by its end the batch must have consumed every message past the window.
-      const first = this.queued(start + BigInt(needed));
-      if (this.o.forcedInclusion !== false && first && first.l1Block + this.window <= b.l1Block) {
-        return this.ignore(b, `leaves out L1 message ${first.message.queueIndex} from L1 block ${first.l1Block}, past the sequencing window of ${this.window} blocks`);
-      }
+      // Rules 2 and 5 from the header and L1's records alone (the same verdict a contract gives).
+      const verdict = judgeBatchHeader(
+        d,
+        { nextBlock: this.derivedThrough + 1, queueIndex: this.store.getNextQueueIndex(), l1Block: b.l1Block, sequencingWindow: this.o.forcedInclusion === false ? undefined : this.window },
+        { messageL1Block: (i) => this.queued(i)?.l1Block },
+      );
+      if (!verdict.accepted) return this.ignore(b, verdict.reason);
       this.applied++;
       // Rule 2b: counted once, when the batch is accepted (a batch resumed after a crash was
       // counted before it).
