@@ -74,9 +74,9 @@ interface ReadBatch {
 }
 
 /**
- * Steps derivation forward from a cursor, up to a last L2 block (an output's: the walk stops
- * before the first entry of a later block, so the next output's walk starts where this one
- * ended). Holds the batches it has read, so walking a long range decodes each chunk once.
+ * Steps derivation forward from a cursor, up to a last L2 block (an output's: the walk stops at
+ * the first step of a later block, so the next output's walk starts where this one ended).
+ * Holds the batches it has read, so walking a long range decodes each chunk once.
  */
 export class DerivationWalker {
   private readonly batches = new Map<bigint, ReadBatch>();
@@ -87,15 +87,16 @@ export class DerivationWalker {
   ) {}
 
   /**
-   * Moves the cursor past positions that hold nothing to apply (an exhausted piece, the end of a
-   * chunk or of a batch) to the next step, or to the first position of a block above
-   * `lastBlock`. Idempotent; every step starts and ends with it, so a cursor in a commitment is
-   * always normalized and the same position has one cursor.
+   * Moves the cursor past positions that hold nothing to apply (an exhausted piece, an empty
+   * block, the end of a chunk or of a batch) to the next position that holds a step. Idempotent,
+   * and independent of any output's range: every step ends with it, so a cursor in a commitment
+   * is always normalized, a position has one cursor, and a step needs the data of one batch only
+   * (normalizing stops at the next batch's header, before reading it).
    */
-  normalize(cursor: DerivationCursor, lastBlock: number): DerivationCursor {
+  normalize(cursor: DerivationCursor): DerivationCursor {
     let c = cursor;
     for (;;) {
-      if (c.block > lastBlock || c.stage === 'header') return c;
+      if (c.stage === 'header') return c;
       const read = this.accepted(c.batch);
       if (c.messagesDone < this.messageCount(read, c.block) || c.stage === 'judge') return c;
       if (c.stage === 'good') {
@@ -113,9 +114,10 @@ export class DerivationWalker {
 
   /** The step at `cursor` and the cursor after it, or why there is none. */
   next(cursor: DerivationCursor, lastBlock: number): { readonly step: DerivationStep; readonly after: DerivationCursor } | { readonly end: WalkEnd; readonly at: DerivationCursor } {
-    const c = this.normalize(cursor, lastBlock);
+    const c = this.normalize(cursor);
+    // The step at a position belongs to the output whose range holds its block.
     if (c.block > lastBlock) return { end: 'complete', at: c };
-    const done = (step: DerivationStep, after: DerivationCursor) => ({ step, after: this.normalize(after, lastBlock) });
+    const done = (step: DerivationStep, after: DerivationCursor) => ({ step, after: this.normalize(after) });
     if (c.stage === 'header') {
       const posted = this.source.batch(c.batch);
       if (!posted) return { end: 'no-data', at: c };
