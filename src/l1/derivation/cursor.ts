@@ -153,6 +153,38 @@ export class DerivationWalker {
     }
   }
 
+  /**
+   * The queue messages whose preimages an L1 step at `cursor` reads (DerivationStep.step's
+   * `messages`), in the order it reads them: for a header step that gets to the queue rules,
+   * the last message the batch consumes (when emitted) and, unless that one already refuses the
+   * batch, the first it leaves (when emitted); for a message step, that message.
+   */
+  messageReads(cursor: DerivationCursor, lastBlock: number): bigint[] {
+    const c = this.normalize(cursor);
+    if (c.block > lastBlock) return [];
+    if (c.stage !== 'header') return c.messagesDone < this.messageCount(this.accepted(c.batch), c.block) ? [c.queueIndex] : [];
+    const posted = this.source.batch(c.batch);
+    if (!posted?.bytes) return [];
+    let header: BatchHeader;
+    try {
+      header = readBatchHeader(posted.bytes);
+    } catch (err) {
+      if (err instanceof BatchDecodeError) return [];
+      throw err;
+    }
+    if (header.firstBlock !== c.block) return [];
+    const needed = BigInt(header.blocks.reduce((n, b) => n + b.l1MessageCount, 0));
+    const reads: bigint[] = [];
+    if (needed > 0n) {
+      const last = this.source.messageL1Block(c.queueIndex + needed - 1n);
+      if (last === undefined) return [];
+      reads.push(c.queueIndex + needed - 1n);
+      if (last >= posted.l1Block) return reads;
+    }
+    if (this.source.messageL1Block(c.queueIndex + needed) !== undefined) reads.push(c.queueIndex + needed);
+    return reads;
+  }
+
   /** Forgets batches below `batch` (a long walk keeps only what its cursor can still reach). */
   forgetBefore(batch: bigint): void {
     for (const k of this.batches.keys()) if (k < batch) this.batches.delete(k);

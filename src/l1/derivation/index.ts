@@ -12,4 +12,4 @@ export {
   type SourceBatch,
   type WalkEnd,
 } from './cursor.js';
-export { CURSOR_ABI, CURSOR_STAGES, cursorFromTuple, cursorHash, cursorTuple } from './abi.js';
+export { CURSOR_ABI, CURSOR_STAGES, cursorFromTuple, cursorHash, cursorTuple, type CursorTuple } from './abi.js';
