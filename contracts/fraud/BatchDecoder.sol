@@ -12,12 +12,21 @@ import {StrandSignatures} from "./StrandSignatures.sol";
 ///         decode by naming a chunk that fails (or any chunk, when the header does), or that it
 ///         does not carry a block (outside firstBlock..lastBlock).
 ///
+///         The steps of a derivation trace (docs/FRAUD-PROOFS.md, "Next") read a batch through
+///         the same checks, chunk by chunk as derivation now judges it (codec.ts
+///         decodeBatchChunks): readHeader for a batch step (the range, where each chunk is, every
+///         block's L1-message count), chunkTxCounts for a chunk step (decodeRange's verdict on
+///         the chunk and how many transactions it gives each of its blocks) and entryAt for an
+///         entry step (one transaction in OneStepVerifier's encoding, its sender recovered; the
+///         chunk's other signatures are not, an earlier chunk step having judged them).
+///
 ///         Every check of the spec has a code below, in the spec's order; the count checks
 ///         ("does not fit") are early refusals of payloads that would run out of bytes anyway,
 ///         so for them only accept/refuse is guaranteed to match TypeScript, not which code.
 /// @dev    A failure ends the call from wherever it is found (`_fail` returns the ABI-encoded
-///         result directly), so decodeRange must only be called externally. It never reverts on
-///         any input; out of gas is the caller's to avoid (a revert, never a failure code).
+///         result of the function called, picked by msg.sig), so every function here must only
+///         be called externally. None reverts on any input; out of gas is the caller's to avoid
+///         (a revert, never a failure code).
 ///         The header is read in calldata and only the named chunk's body is copied to memory,
 ///         so the cost is the header's plus one chunk's decode. The header costs ~1.3k gas per
 ///         chunk entry and ~220-2,700 per block record (two one-byte varints up to the longest,
@@ -28,7 +37,7 @@ import {StrandSignatures} from "./StrandSignatures.sol";
 ///         transfers, ~6.9 M for the costliest (every mantissa and nonce of the longest), and
 ///         the worst proof the caps allow 13.2 M, below EIP-7825's 2^24 (contracts/README.md,
 ///         "Known limits"). test/contracts/batch-decoder and fraud-batch-reference.test.ts print
-///         the figures.
+///         the figures; batch-decoder-entries.test.ts those of the trace's three functions.
 contract BatchDecoder {
     uint8 public constant OK = 0;
     /// @notice Shorter than 3 bytes (version, firstBlock, chunkCount).
@@ -82,6 +91,11 @@ contract BatchDecoder {
     /// @notice A header announcing more than MAX_BLOCKS_PER_BATCH blocks.
     uint8 public constant TOO_MANY_BLOCKS = 26;
 
+    /// @notice entryAt's index is not below the chunk's transaction count (the chunk itself is
+    ///         good but for its signatures, which entryAt does not judge): like NO_SUCH_CHUNK, a
+    ///         question past the end, never a verdict on the batch.
+    uint8 public constant INDEX_OUT_OF_RANGE = 27;
+
     /// @notice The cap on a chunk's payload (its body): what one L1 transaction can judge,
     ///         whatever the bytes.
     uint256 public constant MAX_CHUNK_PAYLOAD_BYTES = 32768;
@@ -94,25 +108,49 @@ contract BatchDecoder {
     uint256 private constant COMPRESSION_NONE = 0;
     uint256 private constant FLAG_WITHDRAW = 0x01;
     uint256 private constant FLAG_RECID = 0x02;
-    /// @dev FLAG_RAW_V (0x04) only says how v was written; recovery uses 27 + recid either way.
+    /// @dev FLAG_RAW_V only says how v was written (0/1 rather than 27/28): recovery uses the
+    ///      recovery id either way, and entryAt writes v back as it was signed.
+    uint256 private constant FLAG_RAW_V = 0x04;
     uint256 private constant KNOWN_FLAGS = 0x07;
     /// @dev codec.ts MIN_TX_BYTES: flags, 4 one-byte varints, 2 exponents, to, r || s.
     uint256 private constant MIN_TX_BYTES = 91;
     uint256 private constant MAX_EXPONENT = 77;
     uint256 private constant MAX_SAFE_INTEGER = 2 ** 53 - 1;
     uint256 private constant MAX_TS_DELTA_ZIGZAG = 2 ** 60;
+    /// @dev src/core/codec.ts ENTRY_TAGS of a user transaction, and its encoding's length
+    ///      (OneStepVerifier's TX_LENGTH).
+    uint8 private constant ENTRY_TRANSFER = 1;
+    uint8 private constant ENTRY_WITHDRAW = 2;
+    uint256 private constant ENTRY_TX_BYTES = 198;
+    /// @dev _digest's scratch: the EIP-712 struct's six words, then 0x1901 · separator ·
+    ///      structHash, so that the struct (the transaction's fields) outlives the digest.
+    uint256 private constant DIGEST_SCRATCH_BYTES = 0xc0 + 0x42;
+    /// @dev A target past any chunk's last transaction: decodeRange and chunkTxCounts note none.
+    uint256 private constant NO_TARGET = type(uint256).max;
 
     /// @notice The L2 chain id: the EIP-712 domain senders are recovered under.
     uint256 public immutable chainId;
     bytes32 private immutable domainSeparator;
 
-    /// @dev The named chunk as its header entry gives it.
-    struct Chunk {
-        bool continues;
-        uint256 pieceCount;
-        /// @dev Offset of its body in the batch.
-        uint256 bodyAt;
+    /// @notice A chunk as the header's entry gives it (codec.ts ChunkHeader).
+    struct HeaderChunk {
+        /// @dev Where its body starts in the batch.
+        uint256 bodyOffset;
         uint256 bodyLength;
+        /// @dev The block of its first piece: the previous chunk's last when it continues it.
+        uint64 firstBlock;
+        uint256 pieceCount;
+        bool continues;
+    }
+
+    /// @notice A batch's header (codec.ts readBatchHeader, without the timestamps, which only
+    ///         their range check needs).
+    struct Header {
+        uint64 firstBlock;
+        uint64 lastBlock;
+        HeaderChunk[] chunks;
+        /// @dev Of block firstBlock + i: the L1 queue messages it applies before its transactions.
+        uint64[] l1MessageCounts;
     }
 
     /// @dev The payload being read and the read position.
@@ -121,13 +159,16 @@ contract BatchDecoder {
         uint256 pos;
     }
 
-    /// @dev Where the token table and each transaction column start in the payload: the
-    ///      columns are checked in one pass and re-read in a second, so that memory holds the
-    ///      payload and nothing proportional to it.
+    /// @dev Where the token table, the transaction counts and each transaction column start in
+    ///      the payload: the columns are checked in one pass and re-read in a second, so that
+    ///      memory holds the payload and nothing proportional to it. The first pass also notes
+    ///      where the varints of transaction `target` are (entryAt's), so that reading it needs
+    ///      no walk through the transactions before it.
     struct Columns {
         uint256 count;
         uint256 tokensAt;
         uint256 tokenCount;
+        uint256 countsAt;
         uint256 flagsAt;
         uint256 tokenIndexAt;
         uint256 amountExpAt;
@@ -135,6 +176,11 @@ contract BatchDecoder {
         uint256 nonceAt;
         uint256 toAt;
         uint256 rsAt;
+        uint256 target;
+        uint256 targetTokenIndexAt;
+        uint256 targetAmountAt;
+        uint256 targetFeeAt;
+        uint256 targetNonceAt;
     }
 
     /// @dev The second pass's read positions in the four varint columns.
@@ -157,35 +203,86 @@ contract BatchDecoder {
     /// @return firstBlock The batch's first L2 block (0 unless code is OK).
     /// @return lastBlock  The batch's last L2 block, the last chunk's end (0 unless code is OK).
     function decodeRange(bytes calldata data, uint256 chunk) external view returns (uint8 code, uint64 firstBlock, uint64 lastBlock) {
-        (uint256 first, uint256 last, Chunk memory c) = _header(data, chunk);
-        _decodeChunk(Reader(data[c.bodyAt:c.bodyAt + c.bodyLength], 0), c);
-        return (OK, uint64(first), uint64(last));
+        (Header memory h, , bytes memory body, Columns memory c) = _chunk(data, chunk, NO_TARGET);
+        _recoverAll(body, c);
+        return (OK, h.firstBlock, h.lastBlock);
+    }
+
+    /// @notice Checks `data`'s header exactly as decodeRange does (the same checks, codes and
+    ///         order; no chunk is read, so never NO_SUCH_CHUNK) and returns it.
+    /// @return code   OK, or the failure code of the first check that failed.
+    /// @return header The batch's range, its chunks' entries (body offsets absolute in `data`)
+    ///                and every block's L1-message count; empty unless code is OK.
+    function readHeader(bytes calldata data) external pure returns (uint8 code, Header memory header) {
+        (header, , ) = _header(data, NO_TARGET, true);
+        return (OK, header);
+    }
+
+    /// @notice Judges the header and chunk `chunk` exactly as decodeRange does (every signature
+    ///         recovered), and says how many transactions the chunk gives each of its blocks.
+    /// @return code     decodeRange's code for (`data`, `chunk`).
+    /// @return txCounts Per piece of the chunk, its transaction count (piece j belongs to block
+    ///                  firstBlock + j of the chunk's entry); empty unless code is OK.
+    function chunkTxCounts(bytes calldata data, uint256 chunk) external view returns (uint8 code, uint256[] memory txCounts) {
+        (, HeaderChunk memory entry, bytes memory body, Columns memory c) = _chunk(data, chunk, NO_TARGET);
+        _recoverAll(body, c);
+        txCounts = new uint256[](entry.pieceCount);
+        uint256 pos = c.countsAt;
+        for (uint256 j = 0; j < txCounts.length; j++) (txCounts[j], pos) = _rereadVarint(body, pos);
+        return (OK, txCounts);
+    }
+
+    /// @notice Transaction `index` of chunk `chunk` (0-based, through the chunk's pieces in
+    ///         order), with its sender recovered. The header and the chunk's structure are checked
+    ///         as decodeRange checks them (their failure codes, in its order), then the index,
+    ///         then that one signature; the chunk's other signatures are not recovered (a chunk
+    ///         step judges them once), so OK here does not say that the chunk decodes.
+    /// @return code    OK, decodeRange's code for a bad header or a bad structure (NO_SUCH_CHUNK
+    ///                 included), INDEX_OUT_OF_RANGE when `index` >= the chunk's transaction
+    ///                 count, or SIGNATURE_DOES_NOT_RECOVER for this transaction's signature.
+    /// @return l2Block The transaction's L2 block (0 unless code is OK).
+    /// @return entry   src/core/codec.ts encodeEntry of the transaction (198 bytes: tag, from,
+    ///                 to, token, amount, fee, nonce, r, s, v as signed), what
+    ///                 OneStepVerifier.step takes; empty unless code is OK.
+    function entryAt(bytes calldata data, uint256 chunk, uint256 index) external view returns (uint8 code, uint64 l2Block, bytes memory entry) {
+        (, HeaderChunk memory h, bytes memory body, Columns memory c) = _chunk(data, chunk, index);
+        if (index >= c.count) _fail(INDEX_OUT_OF_RANGE);
+        // index < count: some piece holds it, and firstBlock + piece is a block the header checked.
+        l2Block = h.firstBlock + uint64(_pieceOf(body, c.countsAt, index));
+        entry = _entry(body, c, index);
+        return (OK, l2Block, entry);
     }
 
     /// @dev version · firstBlock · chunkCount · chunkCount × (compression · continues ·
     ///      pieceCount · bodyLength) · blockCount × (timestamp · l1MessageCount) · the bodies,
     ///      read in calldata (memory for the header would be cheap, but for the bodies behind it
-    ///      would not). Returns the batch's range and the named chunk.
-    function _header(bytes calldata data, uint256 chunk) private pure returns (uint256 first, uint256 last, Chunk memory named) {
+    ///      would not). The one parser of the header: it returns the range, the entry of chunk
+    ///      `chunk` (when there is one) and the chunk count; with `all` (readHeader) also every
+    ///      entry and every block's L1-message count, which the chunk functions do not pay for.
+    function _header(bytes calldata data, uint256 chunk, bool all) private pure returns (Header memory h, HeaderChunk memory named, uint256 count) {
         if (data.length < 3) _fail(SHORT_BATCH);
         if (uint8(data[0]) != BATCH_VERSION) _fail(BAD_VERSION);
         uint256 pos = 1;
-        uint256 count;
+        uint256 first;
         (first, pos) = _cdVarint(data, pos);
         (count, pos) = _cdVarint(data, pos);
         if (count == 0) _fail(EMPTY_BATCH);
         if (count > MAX_CHUNKS) _fail(TOO_MANY_CHUNKS);
+        if (all) h.chunks = new HeaderChunk[](count);
+        uint256 last;
         uint256 bodies;
         // Unchecked: varints are below 2^49, a chunk's end is checked below 2^53 before the next
         // one adds to it, and there are at most 256 bodies.
         unchecked {
             for (uint256 i = 0; i < count; i++) {
-                uint256 compression;
+                {
+                    uint256 compression;
+                    (compression, pos) = _cdByte(data, pos);
+                    if (compression != COMPRESSION_NONE) _fail(UNKNOWN_COMPRESSION);
+                }
                 uint256 continues;
                 uint256 pieces;
                 uint256 length;
-                (compression, pos) = _cdByte(data, pos);
-                if (compression != COMPRESSION_NONE) _fail(UNKNOWN_COMPRESSION);
                 (continues, pos) = _cdByte(data, pos);
                 if (continues > 1 || (i == 0 && continues == 1)) _fail(BAD_CHUNK_HEADER);
                 (pieces, pos) = _cdVarint(data, pos);
@@ -196,114 +293,185 @@ contract BatchDecoder {
                 (length, pos) = _cdVarint(data, pos);
                 if (length == 0) _fail(BAD_CHUNK_HEADER);
                 if (length > MAX_CHUNK_PAYLOAD_BYTES) _fail(PAYLOAD_TOO_LARGE);
-                if (i == chunk) named = Chunk(continues == 1, pieces, bodies, length);
+                // Offsets from the first body until the header's end is known.
+                if (i == chunk) named = HeaderChunk(bodies, length, uint64(last + 1 - pieces), pieces, continues == 1);
+                if (all) h.chunks[i] = HeaderChunk(bodies, length, uint64(last + 1 - pieces), pieces, continues == 1);
                 bodies += length;
             }
             // Chunk 0 never continues, so every chunk ends at or after the previous one's end.
-            pos = _blocks(data, pos, last + 1 - first);
+            (pos, h.l1MessageCounts) = _blocks(data, pos, last + 1 - first, all);
         }
         // pos <= data.length: every header byte was read through a bounds check.
         if (bodies > data.length - pos) _fail(TRUNCATED);
         if (bodies < data.length - pos) _fail(TRAILING_BYTES);
-        if (chunk >= count) _fail(NO_SUCH_CHUNK);
-        named.bodyAt += pos;
+        h.firstBlock = uint64(first);
+        h.lastBlock = uint64(last);
+        named.bodyOffset += pos;
+        if (all) for (uint256 i = 0; i < count; i++) h.chunks[i].bodyOffset += pos;
     }
 
     /// @dev blockCount × (timestamp · l1MessageCount) at `pos`: every timestamp checked, the L1
-    ///      message counts only read (the portal's queue holds the messages; derivation applies
-    ///      them). Returns the position after the last record.
-    function _blocks(bytes calldata data, uint256 pos, uint256 count) private pure returns (uint256 next) {
+    ///      message counts read, and kept in `l1s` with `all` (the portal's queue holds the
+    ///      messages; derivation applies them). Returns the position after the last record.
+    function _blocks(bytes calldata data, uint256 pos, uint256 count, bool all) private pure returns (uint256 next, uint64[] memory l1s) {
         if (count > MAX_BLOCKS_PER_BATCH) _fail(TOO_MANY_BLOCKS);
         // Each record takes at least 2 bytes: a count above that is refused before the loop, so
         // the loop runs at most data.length / 2 times.
         if (count * 2 > data.length - pos) _fail(COUNT_DOES_NOT_FIT);
+        // Where record i's count goes (out + 32 i), or nowhere (0): decodeRange only reads them.
+        uint256 out;
+        if (all) {
+            l1s = new uint64[](count);
+            assembly ("memory-safe") {
+                out := add(l1s, 0x20)
+            }
+        }
         uint256 ts;
-        // The first timestamp is absolute: a varint of at most 7 bytes, so within range.
-        (ts, pos) = _cdVarint(data, pos);
-        (, pos) = _cdVarint(data, pos);
+        {
+            uint256 l1;
+            // The first timestamp is absolute: a varint of at most 7 bytes, so within range.
+            (ts, pos) = _cdVarint(data, pos);
+            (l1, pos) = _cdVarint(data, pos);
+            if (all) l1s[0] = uint64(l1);
+        }
+        uint256 err;
         // In assembly: a proof pays for every record, up to 512 of the longest (~2,700 gas each).
         assembly ("memory-safe") {
-            // _fail, which assembly cannot call.
-            function fail(code) {
-                let m := mload(0x40)
-                mstore(m, code)
-                mstore(add(m, 0x20), 0)
-                mstore(add(m, 0x40), 0)
-                return(m, 0x60)
+            // Records 1 .. count - 1 from p: the failure code (0 for none) and the position after them.
+            function records(p, end, ts_, count_, out_) -> err_, q {
+                for { let n := sub(count_, 1) } n { n := sub(n, 1) } {
+                    // The records real batches hold (a delta below 2^13, a one-byte count) and zero
+                    // bytes give, read from one word; any other shape byte by byte below.
+                    {
+                        let w := calldataload(p)
+                        let c := and(shr(240, w), 0x8080)
+                        if iszero(c) {
+                            // A one-byte delta, a one-byte count. The delta is unzigzagged into
+                            // two's complement: a running value below 0 wraps to above 2^255, so
+                            // one comparison refuses both ends.
+                            if lt(add(p, 1), end) {
+                                let z := shr(248, w)
+                                p := add(p, 2)
+                                ts_ := add(ts_, xor(shr(1, z), sub(0, and(z, 1))))
+                                if gt(ts_, MAX_SAFE_INTEGER) {
+                                    err_ := TIMESTAMP_OUT_OF_RANGE
+                                    leave
+                                }
+                                if out_ { mstore(add(out_, shl(5, sub(count_, n))), byte(1, w)) }
+                                continue
+                            }
+                        }
+                        if eq(c, 0x8000) {
+                            // A two-byte delta (its second byte not 0: not overlong), a one-byte count.
+                            if and(and(lt(add(p, 2), end), lt(byte(2, w), 0x80)), iszero(iszero(byte(1, w)))) {
+                                let z := or(and(shr(248, w), 0x7f), shl(7, byte(1, w)))
+                                p := add(p, 3)
+                                ts_ := add(ts_, xor(shr(1, z), sub(0, and(z, 1))))
+                                if gt(ts_, MAX_SAFE_INTEGER) {
+                                    err_ := TIMESTAMP_OUT_OF_RANGE
+                                    leave
+                                }
+                                if out_ { mstore(add(out_, shl(5, sub(count_, n))), byte(2, w)) }
+                                continue
+                            }
+                        }
+                    }
+                    let z := 0
+                    // The zigzag delta: _varbig with max MAX_TS_DELTA_ZIGZAG, in calldata.
+                    for { let shift := 0 } 1 { shift := add(shift, 7) } {
+                        if iszero(lt(p, end)) {
+                            err_ := TRUNCATED
+                            leave
+                        }
+                        let b := byte(0, calldataload(p))
+                        p := add(p, 1)
+                        if iszero(or(b, iszero(shift))) {
+                            err_ := OVERLONG_VARINT
+                            leave
+                        }
+                        let digit := and(b, 0x7f)
+                        if digit {
+                            // A digit at bit 63 or above is above 2^60 whatever it is (and one
+                            // shifted past bit 255 would vanish).
+                            if gt(shift, 62) {
+                                err_ := VARINT_OUT_OF_RANGE
+                                leave
+                            }
+                            z := or(z, shl(shift, digit))
+                            if gt(z, MAX_TS_DELTA_ZIGZAG) {
+                                err_ := VARINT_OUT_OF_RANGE
+                                leave
+                            }
+                        }
+                        if lt(b, 0x80) { break }
+                    }
+                    ts_ := add(ts_, xor(shr(1, z), sub(0, and(z, 1))))
+                    if gt(ts_, MAX_SAFE_INTEGER) {
+                        err_ := TIMESTAMP_OUT_OF_RANGE
+                        leave
+                    }
+                    // l1MessageCount: _cdVarint, its value read back only when it is kept (the
+                    // loop stays as cheap for decodeRange, which only checks it).
+                    let at := p
+                    for { let i := 0 } 1 { i := add(i, 1) } {
+                        if iszero(lt(p, end)) {
+                            err_ := TRUNCATED
+                            leave
+                        }
+                        let b := byte(0, calldataload(p))
+                        p := add(p, 1)
+                        if eq(i, 7) {
+                            err_ := VARINT_OUT_OF_RANGE
+                            leave
+                        }
+                        if iszero(or(b, iszero(i))) {
+                            err_ := OVERLONG_VARINT
+                            leave
+                        }
+                        if lt(b, 0x80) { break }
+                    }
+                    if out_ {
+                        // Its 1-7 bytes (at .. p, checked above) from one word, the bytes after
+                        // them masked off, each byte's 7 digits in place: a loop over the bytes
+                        // cost ~95 gas a byte.
+                        let w := and(calldataload(at), not(shr(shl(3, sub(p, at)), not(0))))
+                        let v := or(
+                            or(or(and(byte(0, w), 0x7f), shl(7, and(byte(1, w), 0x7f))), or(shl(14, and(byte(2, w), 0x7f)), shl(21, and(byte(3, w), 0x7f)))),
+                            or(or(shl(28, and(byte(4, w), 0x7f)), shl(35, and(byte(5, w), 0x7f))), shl(42, and(byte(6, w), 0x7f)))
+                        )
+                        mstore(add(out_, shl(5, sub(count_, n))), v)
+                    }
+                }
+                q := p
             }
-            let p := add(data.offset, pos)
-            let end := add(data.offset, data.length)
-            for { let n := sub(count, 1) } n { n := sub(n, 1) } {
-                let w := calldataload(p)
-                let z := 0
-                // The records real batches hold (a delta below 2^13, a one-byte count) and zero
-                // bytes give, read from one word; any other shape byte by byte below.
-                let c := and(shr(240, w), 0x8080)
-                if iszero(c) {
-                    // A one-byte delta, a one-byte count. The delta is unzigzagged into two's
-                    // complement: a running value below 0 wraps to above 2^255, so one
-                    // comparison refuses both ends.
-                    if lt(add(p, 1), end) {
-                        z := shr(248, w)
-                        p := add(p, 2)
-                        ts := add(ts, xor(shr(1, z), sub(0, and(z, 1))))
-                        if gt(ts, MAX_SAFE_INTEGER) { fail(TIMESTAMP_OUT_OF_RANGE) }
-                        continue
-                    }
-                }
-                if eq(c, 0x8000) {
-                    // A two-byte delta (its second byte not 0: not overlong), a one-byte count.
-                    if and(and(lt(add(p, 2), end), lt(byte(2, w), 0x80)), iszero(iszero(byte(1, w)))) {
-                        z := or(and(shr(248, w), 0x7f), shl(7, byte(1, w)))
-                        p := add(p, 3)
-                        ts := add(ts, xor(shr(1, z), sub(0, and(z, 1))))
-                        if gt(ts, MAX_SAFE_INTEGER) { fail(TIMESTAMP_OUT_OF_RANGE) }
-                        continue
-                    }
-                }
-                // The zigzag delta: _varbig with max MAX_TS_DELTA_ZIGZAG, in calldata.
-                for { let shift := 0 } 1 { shift := add(shift, 7) } {
-                    if iszero(lt(p, end)) { fail(TRUNCATED) }
-                    let b := byte(0, calldataload(p))
-                    p := add(p, 1)
-                    if iszero(or(b, iszero(shift))) { fail(OVERLONG_VARINT) }
-                    let digit := and(b, 0x7f)
-                    if digit {
-                        // A digit at bit 63 or above is above 2^60 whatever it is (and one
-                        // shifted past bit 255 would vanish).
-                        if gt(shift, 62) { fail(VARINT_OUT_OF_RANGE) }
-                        z := or(z, shl(shift, digit))
-                        if gt(z, MAX_TS_DELTA_ZIGZAG) { fail(VARINT_OUT_OF_RANGE) }
-                    }
-                    if lt(b, 0x80) { break }
-                }
-                ts := add(ts, xor(shr(1, z), sub(0, and(z, 1))))
-                if gt(ts, MAX_SAFE_INTEGER) { fail(TIMESTAMP_OUT_OF_RANGE) }
-                // l1MessageCount: _cdVarint(data, pos), its value unused.
-                for { let i := 0 } 1 { i := add(i, 1) } {
-                    if iszero(lt(p, end)) { fail(TRUNCATED) }
-                    let b := byte(0, calldataload(p))
-                    p := add(p, 1)
-                    if eq(i, 7) { fail(VARINT_OUT_OF_RANGE) }
-                    if iszero(or(b, iszero(i))) { fail(OVERLONG_VARINT) }
-                    if lt(b, 0x80) { break }
-                }
-            }
-            next := sub(p, data.offset)
+            err, next := records(add(data.offset, pos), add(data.offset, data.length), ts, count, out)
+            next := sub(next, data.offset)
         }
+        if (err != 0) _fail(uint8(err));
     }
 
-    /// @dev A chunk's payload: token table, the pieces' transaction counts, then the
-    ///      transaction columns, then every signature.
-    function _decodeChunk(Reader memory r, Chunk memory chunk) private view {
-        Columns memory c;
+    /// @dev Chunk `chunk` of `data` (NO_SUCH_CHUNK past the last), its payload copied to memory
+    ///      and checked in the order of docs/BATCH-FORMAT.md up to, not including, the
+    ///      signatures: token table, the pieces' transaction counts, then the columns. The
+    ///      varints of transaction `target` are noted on the way (none past the last).
+    function _chunk(bytes calldata data, uint256 chunk, uint256 target)
+        private
+        pure
+        returns (Header memory h, HeaderChunk memory entry, bytes memory body, Columns memory c)
+    {
+        uint256 count;
+        (h, entry, count) = _header(data, chunk, false);
+        if (chunk >= count) _fail(NO_SUCH_CHUNK);
+        Reader memory r = Reader(data[entry.bodyOffset:entry.bodyOffset + entry.bodyLength], 0);
         (c.tokensAt, c.tokenCount) = _tokenTable(r);
         // Each piece takes at least 1 byte.
-        if (chunk.pieceCount > _remaining(r)) _fail(COUNT_DOES_NOT_FIT);
-        c.count = _txCounts(r, chunk.pieceCount, chunk.continues);
+        if (entry.pieceCount > _remaining(r)) _fail(COUNT_DOES_NOT_FIT);
+        c.countsAt = r.pos;
+        c.count = _txCounts(r, entry.pieceCount, entry.continues);
         if (c.count > 0 && c.tokenCount == 0) _fail(TXS_WITHOUT_TOKENS);
+        c.target = target;
         _columns(r, c);
-        _recoverAll(r.buf, c);
+        body = r.buf;
     }
 
     /// @dev tokenCount · tokenCount × 20-byte address, no duplicates. The addresses stay in the
@@ -364,61 +532,78 @@ contract BatchDecoder {
         }
         bytes memory buf = r.buf;
         uint256 pos = r.pos;
-        // In assembly: a chunk can hold 32,767 pieces (blocks without transactions).
+        uint256 err;
+        // In assembly: a chunk holds up to 513 pieces (512 blocks and the one it continues).
         assembly ("memory-safe") {
-            // _fail, which assembly cannot call.
-            function fail(code) {
-                let m := mload(0x40)
-                mstore(m, code)
-                mstore(add(m, 0x20), 0)
-                mstore(add(m, 0x40), 0)
-                return(m, 0x60)
-            }
-            let start := add(buf, 0x20)
-            let p := add(start, pos)
-            let end := add(start, mload(buf))
-            for {} left {} {
-                // 32 one-byte counts at once. Only the last check can fail among them (a count
-                // of one byte is neither cut short, overlong nor out of range; the total only
-                // grows and the bytes left only shrink), and it fails with the same code. A
-                // count of two bytes or more is at least 128 transactions: two at most fit.
-                if and(iszero(lt(left, 32)), iszero(gt(add(p, 32), end))) {
-                    let w := mload(p)
-                    if iszero(and(w, 0x8080808080808080808080808080808080808080808080808080808080808080)) {
-                        // Pairs of bytes into 16 lanes, then every lane summed into the top one.
-                        let lanes := add(and(w, 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff), and(shr(8, w), 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff))
-                        total := add(total, shr(240, mul(lanes, 0x0001000100010001000100010001000100010001000100010001000100010001)))
-                        p := add(p, 32)
-                        left := sub(left, 32)
-                        if gt(mul(total, MIN_TX_BYTES), sub(end, p)) { fail(COUNT_DOES_NOT_FIT) }
-                        continue
+            // `left_` counts from p: the failure code (0 for none), the position after them and
+            // the total with them.
+            function counts(p, end, left_, total_) -> err_, q, sum {
+                for {} left_ {} {
+                    // 32 one-byte counts at once. Only the last check can fail among them (a count
+                    // of one byte is neither cut short, overlong nor out of range; the total only
+                    // grows and the bytes left only shrink), and it fails with the same code. A
+                    // count of two bytes or more is at least 128 transactions: two at most fit.
+                    if and(iszero(lt(left_, 32)), iszero(gt(add(p, 32), end))) {
+                        let w := mload(p)
+                        if iszero(and(w, 0x8080808080808080808080808080808080808080808080808080808080808080)) {
+                            // Pairs of bytes into 16 lanes, then every lane summed into the top one.
+                            let lanes := add(and(w, 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff), and(shr(8, w), 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff))
+                            total_ := add(total_, shr(240, mul(lanes, 0x0001000100010001000100010001000100010001000100010001000100010001)))
+                            p := add(p, 32)
+                            left_ := sub(left_, 32)
+                            if gt(mul(total_, MIN_TX_BYTES), sub(end, p)) {
+                                err_ := COUNT_DOES_NOT_FIT
+                                leave
+                            }
+                            continue
+                        }
+                    }
+                    // One count: _varint.
+                    let v := 0
+                    for { let i := 0 } 1 { i := add(i, 1) } {
+                        if iszero(lt(p, end)) {
+                            err_ := TRUNCATED
+                            leave
+                        }
+                        let b := byte(0, mload(p))
+                        p := add(p, 1)
+                        if eq(i, 7) {
+                            err_ := VARINT_OUT_OF_RANGE
+                            leave
+                        }
+                        if iszero(or(b, iszero(i))) {
+                            err_ := OVERLONG_VARINT
+                            leave
+                        }
+                        v := or(v, shl(mul(i, 7), and(b, 0x7f)))
+                        if lt(b, 0x80) { break }
+                    }
+                    total_ := add(total_, v)
+                    left_ := sub(left_, 1)
+                    if gt(mul(total_, MIN_TX_BYTES), sub(end, p)) {
+                        err_ := COUNT_DOES_NOT_FIT
+                        leave
                     }
                 }
-                // One count: _varint.
-                let v := 0
-                for { let i := 0 } 1 { i := add(i, 1) } {
-                    if iszero(lt(p, end)) { fail(TRUNCATED) }
-                    let b := byte(0, mload(p))
-                    p := add(p, 1)
-                    if eq(i, 7) { fail(VARINT_OUT_OF_RANGE) }
-                    if iszero(or(b, iszero(i))) { fail(OVERLONG_VARINT) }
-                    v := or(v, shl(mul(i, 7), and(b, 0x7f)))
-                    if lt(b, 0x80) { break }
-                }
-                total := add(total, v)
-                left := sub(left, 1)
-                if gt(mul(total, MIN_TX_BYTES), sub(end, p)) { fail(COUNT_DOES_NOT_FIT) }
+                q := p
+                sum := total_
             }
-            pos := sub(p, start)
+            let start := add(buf, 0x20)
+            let q
+            err, q, total := counts(add(start, pos), add(start, mload(buf)), left, total)
+            pos := sub(q, start)
         }
+        if (err != 0) _fail(uint8(err));
         r.pos = pos;
     }
 
     /// @dev First pass over flags[N] · tokenIndex[N] · amountExponent[N] · amountMantissa[N] ·
     ///      feeExponent[N] · feeMantissa[N] · nonce[N] · to[N] · rs[N], then nothing: every value
-    ///      checked, every column's start noted.
+    ///      checked, every column's start noted, and where transaction c.target's varints start
+    ///      (each varint column read in two runs: up to it, then from it).
     function _columns(Reader memory r, Columns memory c) private pure {
         uint256 n = c.count;
+        uint256 t = c.target < n ? c.target : n;
         c.flagsAt = r.pos;
         _need(r, n);
         for (uint256 i = 0; i < n; i++) {
@@ -426,15 +611,17 @@ contract BatchDecoder {
         }
         r.pos += n;
         c.tokenIndexAt = r.pos;
-        for (uint256 i = 0; i < n; i++) {
-            if (_varint(r) >= c.tokenCount) _fail(TOKEN_INDEX_OUT_OF_RANGE);
-        }
+        _tokenIndexes(r, t, c.tokenCount);
+        c.targetTokenIndexAt = r.pos;
+        _tokenIndexes(r, n - t, c.tokenCount);
         c.amountExpAt = r.pos;
-        _decimals(r, n);
+        c.targetAmountAt = _decimals(r, n, t);
         c.feeExpAt = r.pos;
-        _decimals(r, n);
+        c.targetFeeAt = _decimals(r, n, t);
         c.nonceAt = r.pos;
-        for (uint256 i = 0; i < n; i++) _varbig(r, type(uint64).max);
+        _nonces(r, t);
+        c.targetNonceAt = r.pos;
+        _nonces(r, n - t);
         c.toAt = r.pos;
         _need(r, n * 20);
         r.pos += n * 20;
@@ -444,12 +631,32 @@ contract BatchDecoder {
         if (r.pos != r.buf.length) _fail(TRAILING_BYTES);
     }
 
-    /// @dev exponent[N] (1 byte each) then mantissa[N] (varints up to 2^256 - 1): codec.ts joinDecimal.
-    function _decimals(Reader memory r, uint256 n) private pure {
+    /// @dev `k` token indexes, each into the chunk's table of `tokenCount`.
+    function _tokenIndexes(Reader memory r, uint256 k, uint256 tokenCount) private pure {
+        for (uint256 i = 0; i < k; i++) {
+            if (_varint(r) >= tokenCount) _fail(TOKEN_INDEX_OUT_OF_RANGE);
+        }
+    }
+
+    /// @dev `k` nonces (varints up to 2^64 - 1).
+    function _nonces(Reader memory r, uint256 k) private pure {
+        for (uint256 i = 0; i < k; i++) _varbig(r, type(uint64).max);
+    }
+
+    /// @dev exponent[N] (1 byte each) then mantissa[N] (varints up to 2^256 - 1): codec.ts
+    ///      joinDecimal. Returns where mantissa t starts.
+    function _decimals(Reader memory r, uint256 n, uint256 t) private pure returns (uint256 targetAt) {
         uint256 expAt = r.pos;
         _need(r, n);
         r.pos += n;
-        for (uint256 i = 0; i < n; i++) {
+        _mantissas(r, expAt, 0, t);
+        targetAt = r.pos;
+        _mantissas(r, expAt, t, n);
+    }
+
+    /// @dev Mantissas `from` to `to` - 1, each checked with its exponent (at expAt + i).
+    function _mantissas(Reader memory r, uint256 expAt, uint256 from, uint256 to) private pure {
+        for (uint256 i = from; i < to; i++) {
             uint256 mantissa = _varbig(r, type(uint256).max);
             uint256 exponent = _byteAt(r.buf, expAt + i);
             if (exponent > MAX_EXPONENT) _fail(DECIMAL_OUT_OF_RANGE);
@@ -467,7 +674,7 @@ contract BatchDecoder {
         uint256 n = c.count;
         Cursors memory cur = Cursors(c.tokenIndexAt, c.amountExpAt + n, c.feeExpAt + n, c.nonceAt);
         // The EIP-712 preimages go into one scratch buffer, not an allocation per transaction.
-        bytes memory scratch = new bytes(192);
+        bytes memory scratch = new bytes(DIGEST_SCRATCH_BYTES);
         bytes32 separator = domainSeparator;
         for (uint256 i = 0; i < n; i++) {
             uint256 flags = _byteAt(buf, c.flagsAt + i);
@@ -479,6 +686,8 @@ contract BatchDecoder {
 
     /// @dev src/crypto/eip712.ts txDigest (OneStepVerifier._digest) of transaction i, its
     ///      varints re-read at the cursors (checked by the first pass: no failure, no overflow).
+    ///      Leaves the EIP-712 struct in scratch's first six words (typeHash, to, token, amount,
+    ///      fee, nonce): the transaction's fields, which entryAt writes out.
     function _digest(
         bytes memory buf,
         bytes memory scratch,
@@ -512,16 +721,62 @@ contract BatchDecoder {
             mstore(add(p, 0x80), fee)
             mstore(add(p, 0xa0), nonce)
             let structHash := keccak256(p, 0xc0)
-            mstore(p, shl(240, 0x1901))
-            mstore(add(p, 0x02), separator)
-            mstore(add(p, 0x22), structHash)
-            digest := keccak256(p, 0x42)
+            mstore(add(p, 0xc0), shl(240, 0x1901))
+            mstore(add(p, 0xc2), separator)
+            mstore(add(p, 0xe2), structHash)
+            digest := keccak256(add(p, 0xc0), 0x42)
         }
     }
 
     /// @dev src/crypto recoverAddress recovers some key (StrandSignatures.recover).
     function _recovers(bytes32 digest, uint8 recid, bytes32 rr, bytes32 ss) private pure returns (bool) {
         return StrandSignatures.recover(digest, recid, rr, ss) != address(0);
+    }
+
+    /// @dev The piece holding transaction `index` (below the chunk's count), from the counts the
+    ///      first pass checked.
+    function _pieceOf(bytes memory buf, uint256 countsAt, uint256 index) private pure returns (uint256 piece) {
+        uint256 pos = countsAt;
+        uint256 seen;
+        for (;; piece++) {
+            uint256 n;
+            (n, pos) = _rereadVarint(buf, pos);
+            seen += n;
+            if (index < seen) return piece;
+        }
+    }
+
+    /// @dev Transaction i as src/core/codec.ts encodeEntry writes it, its sender recovered
+    ///      (SIGNATURE_DOES_NOT_RECOVER when none is), read at the positions the first pass noted.
+    function _entry(bytes memory buf, Columns memory c, uint256 i) private view returns (bytes memory entry) {
+        uint256 flags = _byteAt(buf, c.flagsAt + i);
+        bytes memory scratch = new bytes(DIGEST_SCRATCH_BYTES);
+        bytes32 digest = _digest(buf, scratch, domainSeparator, flags, c, Cursors(c.targetTokenIndexAt, c.targetAmountAt, c.targetFeeAt, c.targetNonceAt), i);
+        (bytes32 rr, bytes32 ss) = _rsAt(buf, c.rsAt + i * 64);
+        uint256 recid = (flags & FLAG_RECID) != 0 ? 1 : 0;
+        address from = StrandSignatures.recover(digest, uint8(recid), rr, ss);
+        if (from == address(0)) _fail(SIGNATURE_DOES_NOT_RECOVER);
+        uint256 tag = (flags & FLAG_WITHDRAW) != 0 ? ENTRY_WITHDRAW : ENTRY_TRANSFER;
+        uint256 v = (flags & FLAG_RAW_V) != 0 ? recid : 27 + recid;
+        entry = new bytes(ENTRY_TX_BYTES);
+        // tag · from · to · token · amount · fee · nonce (8 bytes) · r · s · v at OneStepVerifier's
+        // offsets 0, 1, 21, 41, 61, 93, 125, 133, 165, 197: each field left-aligned in a word,
+        // written in order so that the next one overwrites the word's tail. to, token, amount,
+        // fee and nonce are the struct words _digest left in scratch.
+        assembly ("memory-safe") {
+            let s := add(scratch, 0x20)
+            let e := add(entry, 0x20)
+            mstore(e, shl(248, tag))
+            mstore(add(e, 1), shl(96, from))
+            mstore(add(e, 21), shl(96, mload(add(s, 0x20))))
+            mstore(add(e, 41), shl(96, mload(add(s, 0x40))))
+            mstore(add(e, 61), mload(add(s, 0x60)))
+            mstore(add(e, 93), mload(add(s, 0x80)))
+            mstore(add(e, 125), shl(192, mload(add(s, 0xa0))))
+            mstore(add(e, 133), rr)
+            mstore(add(e, 165), ss)
+            mstore8(add(e, 197), v)
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -551,37 +806,44 @@ contract BatchDecoder {
     function _varbig(Reader memory r, uint256 max) private pure returns (uint256 value) {
         bytes memory buf = r.buf;
         uint256 pos = r.pos;
+        uint256 err;
         // In assembly: a chunk's mantissas and nonces may all be of the longest kind (37 and 10
         // bytes), and a proof pays for every byte of them.
         assembly ("memory-safe") {
-            // _fail, which assembly cannot call.
-            function fail(code) {
-                let m := mload(0x40)
-                mstore(m, code)
-                mstore(add(m, 0x20), 0)
-                mstore(add(m, 0x40), 0)
-                return(m, 0x60)
-            }
             let start := add(buf, 0x20)
             let p := add(start, pos)
             let end := add(start, mload(buf))
+            // A failure leaves the loop with its code in err (one loop: break is enough).
             for { let shift := 0 } 1 { shift := add(shift, 7) } {
-                if iszero(lt(p, end)) { fail(TRUNCATED) }
+                if iszero(lt(p, end)) {
+                    err := TRUNCATED
+                    break
+                }
                 let b := byte(0, mload(p))
                 p := add(p, 1)
-                if iszero(or(b, iszero(shift))) { fail(OVERLONG_VARINT) }
+                if iszero(or(b, iszero(shift))) {
+                    err := OVERLONG_VARINT
+                    break
+                }
                 let digit := and(b, 0x7f)
                 if digit {
                     // Bits of the digit at 256 or above (a shift of 256 - shift >= 256 gives 0,
                     // so the first digit has none).
-                    if or(gt(shift, 255), shr(sub(256, shift), digit)) { fail(VARINT_OUT_OF_RANGE) }
+                    if or(gt(shift, 255), shr(sub(256, shift), digit)) {
+                        err := VARINT_OUT_OF_RANGE
+                        break
+                    }
                     value := or(value, shl(shift, digit))
-                    if gt(value, max) { fail(VARINT_OUT_OF_RANGE) }
+                    if gt(value, max) {
+                        err := VARINT_OUT_OF_RANGE
+                        break
+                    }
                 }
                 if lt(b, 0x80) { break }
             }
             pos := sub(p, start)
         }
+        if (err != 0) _fail(uint8(err));
         r.pos = pos;
     }
 
@@ -659,15 +921,24 @@ contract BatchDecoder {
         }
     }
 
-    /// @dev Ends the external call with (code, 0, 0) from any depth: decodeRange's return data,
-    ///      written in free memory.
+    /// @dev Ends the external call with `code` and an empty value (zeros, empty arrays and
+    ///      bytes) from any depth, in the ABI shape of the function called (msg.sig): the
+    ///      functions share every check, each failing with its own result type.
     function _fail(uint8 code) private pure {
+        bytes memory out;
+        if (msg.sig == this.readHeader.selector) {
+            Header memory none;
+            out = abi.encode(code, none);
+        } else if (msg.sig == this.chunkTxCounts.selector) {
+            out = abi.encode(code, new uint256[](0));
+        } else if (msg.sig == this.entryAt.selector) {
+            out = abi.encode(code, uint64(0), new bytes(0));
+        } else {
+            // decodeRange: (code, 0, 0), as it always was.
+            out = abi.encode(code, uint64(0), uint64(0));
+        }
         assembly ("memory-safe") {
-            let p := mload(0x40)
-            mstore(p, code)
-            mstore(add(p, 0x20), 0)
-            mstore(add(p, 0x40), 0)
-            return(p, 0x60)
+            return(add(out, 0x20), mload(out))
         }
     }
 }
