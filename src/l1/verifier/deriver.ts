@@ -45,7 +45,7 @@
 // Not handled yet: L1 reorgs deeper than `confirmations` (derived blocks are never rewound).
 import type { Logger } from 'pino';
 import { bytesToHex, decodeEntry, encodeEntry, hexToBytes } from '../../core/index.js';
-import { BaseError, ContractFunctionZeroDataError, decodeFunctionData, getAddress, keccak256 as viemKeccak, type Hex } from 'viem';
+import { BaseError, ContractFunctionZeroDataError, getAddress, type Hex } from 'viem';
 import { hashFromBytes, isUserTx, type Address, type Amount, type Block, type Entry, type Hash, type Hex as L2Hex, type L1Message, type SealedHeader } from '../../core/index.js';
 import { headerHash, withHash } from '../../crypto/index.js';
 import { buildGenesis, executeBlock, StateOverlay, stateRows, withdrawalLeaf, type GenesisAllocation, type LedgerConfig } from '../../ledger/index.js';
@@ -53,10 +53,10 @@ import { merkleRoot } from '../../merkle/index.js';
 import type { BlockEffects, ChainStore } from '../../store/index.js';
 import { PORTAL_ABI, PORTAL_EVENTS } from '../abi.js';
 import { BATCH_INBOX_ABI, BatchDecodeError, decodeBatchChunks, type ChunkedBatch } from '../batcher/index.js';
-import { BlobDecodeError, readBlobBatch, rpcBlobSource } from '../blob/index.js';
+import { rpcBlobSource } from '../blob/index.js';
 import type { L1Client, PinnedL1 } from '../client.js';
 import type { Clock } from '../clock.js';
-import { judgeBatchHeader } from '../derivation/index.js';
+import { judgeBatchHeader, queueMessageFromLog, readBatchBytes } from '../derivation/index.js';
 import { PollingLoop } from '../loop.js';
 import { ORACLE_ABI, ORACLE_EVENTS, ORACLE_STATUS, type OutputRange } from '../proposer/index.js';
 
@@ -562,25 +562,7 @@ export class Deriver {
     const portal = getAddress(this.o.portal);
     const logs = await pinned.request('getLogs', (c) => c.getLogs({ address: portal, events: PORTAL_EVENTS, fromBlock: from, toBlock: to, strict: true }));
     const out: QueuedMessage[] = [];
-    for (const log of logs) {
-      if (log.transactionHash === null || log.logIndex === null || log.blockNumber === null) throw new Error('L1 returned a pending portal log');
-      const deposit = log.eventName === 'Deposited';
-      const a = log.args;
-      const queueIndex = log.eventName === 'Deposited' ? log.args.depositIndex : log.args.queueIndex;
-      const fromAddr = log.eventName === 'Deposited' ? log.args.from : log.args.l2Sender;
-      const toAddr = log.eventName === 'Deposited' ? log.args.to : log.args.l1Recipient;
-      const message = withHash(this.o.ledger.chainId, {
-        type: deposit ? 'deposit' : 'forcedWithdrawal',
-        queueIndex,
-        l1TxHash: log.transactionHash.toLowerCase() as Hash,
-        logIndex: log.logIndex,
-        from: fromAddr.toLowerCase() as Address,
-        to: toAddr.toLowerCase() as Address,
-        token: a.token.toLowerCase() as Address,
-        amount: a.amount,
-      }) as L1Message;
-      out.push({ message, l1Block: log.blockNumber, logIndex: log.logIndex });
-    }
+    for (const log of logs) out.push(queueMessageFromLog(log, this.o.ledger.chainId));
     out.sort((x, y) => (x.message.queueIndex < y.message.queueIndex ? -1 : x.message.queueIndex > y.message.queueIndex ? 1 : 0));
     let expected = this.queueBase + BigInt(this.queue.length);
     for (const m of out) {
@@ -630,27 +612,8 @@ export class Deriver {
     tx: { readonly hash: Hash; readonly input: Hex; readonly blockNumber: bigint | null; readonly blobVersionedHashes?: readonly Hex[] | undefined },
     recordedHash: Hex,
   ): Promise<ChunkedBatch | { readonly error: string }> {
-    const call = (() => {
-      try {
-        return decodeFunctionData({ abi: BATCH_INBOX_ABI, data: tx.input });
-      } catch {
-        return null;
-      }
-    })();
-    let bytes: Uint8Array;
-    if (call?.functionName === 'submitBatch') {
-      const data = call.args[0];
-      if (viemKeccak(data) !== recordedHash.toLowerCase()) return { error: 'calldata does not match the recorded hash' };
-      bytes = new Uint8Array(Buffer.from(data.slice(2), 'hex'));
-    } else if (call?.functionName === 'submitBlobBatch') {
-      const ref = { txHash: tx.hash, l1Block: tx.blockNumber ?? 0n, versionedHashes: tx.blobVersionedHashes ?? [] };
-      try {
-        bytes = await readBlobBatch(rpcBlobSource(this.o.client), ref, recordedHash);
-      } catch (err) {
-        if (err instanceof BlobDecodeError) return { error: `blobs do not decode: ${err.message}` };
-        throw err;
-      }
-    } else return { error: call ? `not a batch submission: ${call.functionName}` : 'the transaction is not a direct submitBatch or submitBlobBatch call' };
+    const bytes = await readBatchBytes(rpcBlobSource(this.o.client), tx, recordedHash);
+    if (!(bytes instanceof Uint8Array)) return bytes;
     try {
       return decodeBatchChunks(bytes, { chainId: this.o.ledger.chainId });
     } catch (err) {

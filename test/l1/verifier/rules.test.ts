@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ETH, ZERO_HASH, type Address, type Block, type Entry, type Hash, type L1Message, type SignedTx } from '../../../src/core/index.js';
 import { addressOfPrivateKey, signDigest, txDigest, withHash } from '../../../src/crypto/index.js';
 import { bytesToHex, encodeEntry, hexToBytes } from '../../../src/core/index.js';
-import { decodeFunctionData, keccak256 as viemKeccak, type Hex } from 'viem';
-import { BATCH_INBOX_ABI, BatchDecodeError, decodeBatch, derivedBlockInputs, DerivationWalker, encodeBatch, GENESIS_CURSOR, InputsTree, L1Client, ORACLE_ABI, PORTAL_EVENTS, readBatchHeader, Trace, type DerivationSource, type SourceBatch } from '../../../src/l1/index.js';
+import type { Hex } from 'viem';
+import { BATCH_INBOX_ABI, BatchDecodeError, decodeBatch, derivedBlockInputs, DerivationWalker, encodeBatch, GENESIS_CURSOR, InputsTree, L1Client, loadDerivationSource, ORACLE_ABI, readBatchHeader, rpcBlobSource, Trace } from '../../../src/l1/index.js';
 import type { LedgerConfig } from '../../../src/ledger/index.js';
 import { Deriver } from '../../../src/l1/index.js';
 import { tempStore } from './store.js';
@@ -277,25 +277,11 @@ describe('Deriver: deterministic rules for bad batches (real anvil, real contrac
     expect(head).toBe(11);
     expect(deriver.status().batchesIgnored).toBeGreaterThanOrEqual(5); // garbage, gaps, a duplicate, early messages, rule 5
 
-    // L1 as the walk reads it: every inbox batch's calldata, every queue message's L1 block.
-    const fromBlock = chain.deployment.deployBlock;
-    const batchLogs = await chain.pub.getLogs({ address: chain.deployment.inbox, event: BATCH_INBOX_ABI[2], fromBlock, strict: true });
-    const batches: SourceBatch[] = [];
-    for (const log of batchLogs) {
-      const tx = await chain.pub.getTransaction({ hash: log.transactionHash });
-      const data = decodeFunctionData({ abi: BATCH_INBOX_ABI, data: tx.input }).args![0] as Hex;
-      expect(viemKeccak(data)).toBe(log.args.hash);
-      batches[Number(log.args.index)] = { l1Block: log.blockNumber, bytes: hexToBytes(data) };
-    }
-    const queue = new Map<bigint, bigint>();
-    for (const log of await chain.pub.getLogs({ address: chain.deployment.portal, events: PORTAL_EVENTS, fromBlock, strict: true })) {
-      queue.set(log.eventName === 'Deposited' ? log.args.depositIndex : log.args.queueIndex, log.blockNumber);
-    }
-    // Messages are compared by queue index (the Deriver's carry their L1 transaction, which the walk does not need).
-    const source: DerivationSource = { batch: (i) => batches[Number(i)], message: (i) => (queue.has(i) ? deposit(i) : undefined), messageL1Block: (i) => queue.get(i) };
+    // L1 as the walk reads it, through the reader the Deriver uses too.
+    const source = await loadDerivationSource(await client.pin(), { inbox: chain.deployment.inbox, portal: chain.deployment.portal, fromBlock: chain.deployment.deployBlock, chainId: CHAIN_ID, blobs: rpcBlobSource(client) });
     const walk = new DerivationWalker(source, { chainId: CHAIN_ID, sequencingWindow: 5n }).walk(GENESIS_CURSOR, head);
     expect(walk.end).toBe('complete');
-    const key = (e: Entry): string => (e.type === 'deposit' || e.type === 'forcedWithdrawal' ? `queue ${e.queueIndex}` : e.hash);
+    const key = (e: Entry): string => e.hash;
     const walked = new Map<number, string[]>();
     for (const s of walk.steps) if (s.kind === 'message' || s.kind === 'tx') walked.set(s.block, [...(walked.get(s.block) ?? []), key(s.entry)]);
     for (let n = 1; n <= head; n++) {
