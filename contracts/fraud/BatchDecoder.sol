@@ -96,6 +96,14 @@ contract BatchDecoder {
     ///         question past the end, never a verdict on the batch.
     uint8 public constant INDEX_OUT_OF_RANGE = 27;
 
+    /// @notice derivationView's modes: what a derivation step reads of a batch.
+    uint8 public constant VIEW_HEADER = 0;
+    uint8 public constant VIEW_LAYOUT = 1;
+    uint8 public constant VIEW_JUDGE = 2;
+    uint8 public constant VIEW_ENTRY = 3;
+
+    error UnknownMode(uint8 mode);
+
     /// @notice The cap on a chunk's payload (its body): what one L1 transaction can judge,
     ///         whatever the bytes.
     uint256 public constant MAX_CHUNK_PAYLOAD_BYTES = 32768;
@@ -203,7 +211,7 @@ contract BatchDecoder {
     /// @return firstBlock The batch's first L2 block (0 unless code is OK).
     /// @return lastBlock  The batch's last L2 block, the last chunk's end (0 unless code is OK).
     function decodeRange(bytes calldata data, uint256 chunk) external view returns (uint8 code, uint64 firstBlock, uint64 lastBlock) {
-        (Header memory h, , bytes memory body, Columns memory c) = _chunk(data, chunk, NO_TARGET);
+        (Header memory h, , bytes memory body, Columns memory c) = _chunk(data, chunk, NO_TARGET, false);
         _recoverAll(body, c);
         return (OK, h.firstBlock, h.lastBlock);
     }
@@ -224,12 +232,9 @@ contract BatchDecoder {
     /// @return txCounts Per piece of the chunk, its transaction count (piece j belongs to block
     ///                  firstBlock + j of the chunk's entry); empty unless code is OK.
     function chunkTxCounts(bytes calldata data, uint256 chunk) external view returns (uint8 code, uint256[] memory txCounts) {
-        (, HeaderChunk memory entry, bytes memory body, Columns memory c) = _chunk(data, chunk, NO_TARGET);
+        (, HeaderChunk memory entry, bytes memory body, Columns memory c) = _chunk(data, chunk, NO_TARGET, false);
         _recoverAll(body, c);
-        txCounts = new uint256[](entry.pieceCount);
-        uint256 pos = c.countsAt;
-        for (uint256 j = 0; j < txCounts.length; j++) (txCounts[j], pos) = _rereadVarint(body, pos);
-        return (OK, txCounts);
+        return (OK, _counts(body, c, entry.pieceCount));
     }
 
     /// @notice Transaction `index` of chunk `chunk` (0-based, through the chunk's pieces in
@@ -245,12 +250,51 @@ contract BatchDecoder {
     ///                 to, token, amount, fee, nonce, r, s, v as signed), what
     ///                 OneStepVerifier.step takes; empty unless code is OK.
     function entryAt(bytes calldata data, uint256 chunk, uint256 index) external view returns (uint8 code, uint64 l2Block, bytes memory entry) {
-        (, HeaderChunk memory h, bytes memory body, Columns memory c) = _chunk(data, chunk, index);
+        (, HeaderChunk memory h, bytes memory body, Columns memory c) = _chunk(data, chunk, index, false);
         if (index >= c.count) _fail(INDEX_OUT_OF_RANGE);
         // index < count: some piece holds it, and firstBlock + piece is a block the header checked.
         l2Block = h.firstBlock + uint64(_pieceOf(body, c.countsAt, index));
         entry = _entry(body, c, index);
         return (OK, l2Block, entry);
+    }
+
+    /// @notice What one step of a derivation trace reads of a batch (contracts/fraud/
+    ///         DerivationStep.sol), with one parse of the header: `mode` VIEW_HEADER, the header
+    ///         (readHeader); VIEW_LAYOUT, also chunk `chunk`'s structure and per-piece
+    ///         transaction counts, no signature recovered (the chunk was judged by an earlier
+    ///         step); VIEW_JUDGE, the same with every signature recovered (chunkTxCounts's
+    ///         verdict); VIEW_ENTRY, the layout and transaction `index` (entryAt's).
+    /// @return code     The code readHeader, chunkTxCounts or entryAt would give (for
+    ///                  VIEW_LAYOUT, entryAt's without an index or a signature); on any failure
+    ///                  every other value is empty, the header included.
+    function derivationView(bytes calldata data, uint256 chunk, uint256 index, uint8 mode)
+        external
+        view
+        returns (uint8 code, Header memory header, uint256[] memory txCounts, uint64 l2Block, bytes memory entry)
+    {
+        if (mode > VIEW_ENTRY) revert UnknownMode(mode);
+        if (mode == VIEW_HEADER) {
+            (header, , ) = _header(data, NO_TARGET, true);
+            return (OK, header, txCounts, 0, entry);
+        }
+        HeaderChunk memory named;
+        bytes memory body;
+        Columns memory c;
+        (header, named, body, c) = _chunk(data, chunk, mode == VIEW_ENTRY ? index : NO_TARGET, true);
+        if (mode == VIEW_JUDGE) _recoverAll(body, c);
+        if (mode == VIEW_ENTRY) {
+            if (index >= c.count) _fail(INDEX_OUT_OF_RANGE);
+            l2Block = named.firstBlock + uint64(_pieceOf(body, c.countsAt, index));
+            entry = _entry(body, c, index);
+        }
+        return (OK, header, _counts(body, c, named.pieceCount), l2Block, entry);
+    }
+
+    /// @dev The chunk's per-piece transaction counts, re-read from its checked payload.
+    function _counts(bytes memory body, Columns memory c, uint256 pieceCount) private pure returns (uint256[] memory txCounts) {
+        txCounts = new uint256[](pieceCount);
+        uint256 pos = c.countsAt;
+        for (uint256 j = 0; j < pieceCount; j++) (txCounts[j], pos) = _rereadVarint(body, pos);
     }
 
     /// @dev version · firstBlock · chunkCount · chunkCount × (compression · continues ·
@@ -454,13 +498,13 @@ contract BatchDecoder {
     ///      and checked in the order of docs/BATCH-FORMAT.md up to, not including, the
     ///      signatures: token table, the pieces' transaction counts, then the columns. The
     ///      varints of transaction `target` are noted on the way (none past the last).
-    function _chunk(bytes calldata data, uint256 chunk, uint256 target)
+    function _chunk(bytes calldata data, uint256 chunk, uint256 target, bool all)
         private
         pure
         returns (Header memory h, HeaderChunk memory entry, bytes memory body, Columns memory c)
     {
         uint256 count;
-        (h, entry, count) = _header(data, chunk, false);
+        (h, entry, count) = _header(data, chunk, all);
         if (chunk >= count) _fail(NO_SUCH_CHUNK);
         Reader memory r = Reader(data[entry.bodyOffset:entry.bodyOffset + entry.bodyLength], 0);
         (c.tokensAt, c.tokenCount) = _tokenTable(r);
@@ -933,6 +977,9 @@ contract BatchDecoder {
             out = abi.encode(code, new uint256[](0));
         } else if (msg.sig == this.entryAt.selector) {
             out = abi.encode(code, uint64(0), new bytes(0));
+        } else if (msg.sig == this.derivationView.selector) {
+            Header memory none;
+            out = abi.encode(code, none, new uint256[](0), uint64(0), new bytes(0));
         } else {
             // decodeRange: (code, 0, 0), as it always was.
             out = abi.encode(code, uint64(0), uint64(0));
