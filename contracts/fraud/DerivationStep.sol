@@ -85,6 +85,11 @@ contract DerivationStep {
     uint8 public constant TX = 7;
 
     /// @dev BatchDecoder.derivationView's modes.
+    /// @dev StrandPortal's message kinds and the entry tags of src/core/codec.ts.
+    uint8 private constant KIND_DEPOSIT = 1;
+    uint8 private constant TAG_DEPOSIT = 3;
+    uint8 private constant TAG_FORCED_WITHDRAWAL = 4;
+
     uint8 private constant VIEW_HEADER = 0;
     uint8 private constant VIEW_LAYOUT = 1;
     uint8 private constant VIEW_JUDGE = 2;
@@ -128,7 +133,8 @@ contract DerivationStep {
     ///                   message `pre.queueIndex`; none otherwise.
     /// @return kind       What the step was (END ... TX).
     /// @return entryBlock The L2 block of the entry a MESSAGE or TX step applies.
-    /// @return entry      TX: the transaction in OneStepVerifier's encoding, its sender recovered.
+    /// @return entry      TX: the transaction in OneStepVerifier's encoding, its sender
+    ///                    recovered; MESSAGE: the queue message in the same encoding.
     /// @return post       The cursor after the step, normalized.
     function step(Cursor calldata pre, uint64 lastBlock, uint64 maxL1Block, bytes calldata data, QueueMessage[] calldata messages)
         external
@@ -149,7 +155,7 @@ contract DerivationStep {
         if (messages.length > 1) revert WrongQueueMessages(1, messages.length);
         if (messages.length == 1 || pre.stage == BAD) {
             _messageStep(post, data, messages);
-            return (MESSAGE, pre.blockNumber, "", post);
+            return (MESSAGE, pre.blockNumber, _messageEntry(pre.queueIndex, messages[0]), post);
         }
         if (pre.stage == JUDGE) return (_judgeStep(post, data), 0, "", post);
         (entryBlock, entry) = _txStep(post, data);
@@ -166,6 +172,16 @@ contract DerivationStep {
         c.messagesDone += 1;
         c.queueIndex += 1;
         _normalize(c, h, counts);
+    }
+
+    /// @dev Queue message `queueIndex` in OneStepVerifier's encoding (src/core/codec.ts
+    ///      encodeEntry of a deposit or forced withdrawal: tag, queueIndex, l1TxHash, logIndex,
+    ///      from, to, token, amount). The L1 transaction hash and log index are not in the
+    ///      portal's record and change nothing a step computes (the verifier skips them, and a
+    ///      forced withdrawal's leaf hashes the queue index), so they are zero here.
+    function _messageEntry(uint64 queueIndex, QueueMessage calldata m) private pure returns (bytes memory) {
+        uint8 tag = m.kind == KIND_DEPOSIT ? TAG_DEPOSIT : TAG_FORCED_WITHDRAWAL;
+        return abi.encodePacked(tag, queueIndex, bytes32(0), uint32(0), m.sender, m.to, m.token, m.amount);
     }
 
     /// @dev Chunk `c.chunk` judged whole: good, or dropped.
