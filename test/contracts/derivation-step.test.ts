@@ -10,8 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Abi, Address as ViemAddress, Hex } from 'viem';
 import { bytesToHex, encodeEntry, ETH, ZERO_HASH, type Address, type Block, type Entry, type L1Message, type SignedTx } from '../../src/core/index.js';
 import {
+  commitmentOf,
+  cursorFromTuple,
+  cursorHash,
   cursorTuple,
   deployContracts,
+  DerivationTrace,
+  Frontier,
+  genesisStateRoot,
+  keyStr,
   DerivationWalker,
   encodeBatch,
   GENESIS_CURSOR,
@@ -23,9 +30,11 @@ import {
   type DerivationSource,
   type DerivationStep,
   type Deployment,
+  type Leaves,
   type SourceBatch,
 } from '../../src/l1/index.js';
 import { hashEntry } from '../../src/crypto/index.js';
+import { balanceKey, encodeStateValue, type LedgerConfig } from '../../src/ledger/index.js';
 import { CHAIN_ID, deposit as depositEntry, makeBlock, prng, randomAddress, senders, signTx } from '../l1/batcher/helpers.js';
 import { deploy, ensureArtifacts, revertOf, send, startAnvil, type Chain } from './chain.js';
 
@@ -233,4 +242,48 @@ describe('DerivationStep: derivation one step at a time on L1, the walker\'s twi
     expect(await revertOf(call({ ...cursorTuple(tx), txIndex: 10_000 }, data(tx), []))).toEqual({ name: 'BadCursor', args: [] });
     expect(await revertOf(call({ ...cursorTuple(tx), blockNumber: BigInt(tx.block + 1) }, data(tx), []))).toEqual({ name: 'BadCursor', args: [] });
   }, 60_000);
+
+  it('a derivation trace: every step re-executed on L1 (DerivationStep, then the one-step verifier) reaches the commitment after it; a faulty run is caught at its fault', async () => {
+    const [deployer] = chain.accounts as [ViemAddress];
+    const feeRecipient = '0x00000000000000000000000000000000000000fe' as Address;
+    const ledger: LedgerConfig = { chainId: CHAIN_ID, feeRecipient, tokens: new Set([ETH]), minFees: new Map([[ETH, 10n ** 12n]]) };
+    const verifier = await deploy(chain, deployer, 'OneStepVerifier', [BigInt(CHAIN_ID), feeRecipient, [ETH], [10n ** 12n]]);
+    const verifierAbi = loadArtifact('OneStepVerifier').abi;
+    // The senders of the batches are funded at genesis, so their transfers apply (or break a
+    // rule the verifier must show: the walk replays some of them).
+    const funded = [...new Set(POOL.map((t) => t.from))];
+    const allocations = funded.map((account) => ({ account, token: ETH, amount: 10n ** 19n }));
+    const leaves: Leaves = new Map(allocations.map((a) => {
+      const key = balanceKey(a.account, a.token);
+      return [keyStr(key), [key, encodeStateValue(a.amount)]] as [string, [Uint8Array, Uint8Array]];
+    }));
+    const pre = { leaves, root: genesisStateRoot(allocations) };
+    const maxL1Block = await chain.pub.getBlockNumber();
+    const honest = new DerivationTrace(source, { ledger, sequencingWindow: WINDOW, pre, start: GENESIS_CURSOR, lastBlock: 9, maxL1Block });
+    expect(honest.end).toBe('complete');
+    expect(honest.stepCount).toBeGreaterThan(40);
+
+    /** The commitment L1 computes for step `i` from the arguments the trace gives. */
+    const onL1 = async (trace: DerivationTrace, i: number): Promise<Hex> => {
+      const a = trace.stepArgs(i);
+      const [kind, , entry, post] = (await chain.pub.readContract({ address: stepper, abi: stepAbi, functionName: 'step', args: [a.pre.cursor, a.lastBlock, a.maxL1Block, a.data, a.messages] })) as StepResult;
+      let root = a.pre.stateRoot;
+      const frontier = new Frontier([...a.pre.frontier], a.pre.withdrawalCount);
+      if (kind === KIND.MESSAGE || kind === KIND.TX) {
+        const [postRoot, , leaf] = (await chain.pub.readContract({ address: verifier, abi: verifierAbi, functionName: 'step', args: [root, entry, a.proofs] })) as readonly [Hex, number, Hex];
+        root = postRoot;
+        if (leaf !== ZERO_HASH) frontier.append(leaf);
+      } else expect(a.proofs).toEqual([]);
+      return commitmentOf(root, frontier, cursorHash(cursorFromTuple(post)));
+    };
+    for (let i = 1; i <= honest.stepCount; i++) expect(await onL1(honest, i), `step ${i}: ${honest.steps[i - 1]!.kind}`).toBe(honest.commitments[i]);
+
+    // A proposer that runs the first transfer wrongly: its commitments agree up to that step and
+    // not after; the step L1 re-executes there gives the honest commitment, not the faulty one.
+    const faulty = new DerivationTrace(source, { ledger, sequencingWindow: WINDOW, pre, start: GENESIS_CURSOR, lastBlock: 9, maxL1Block, fault: { kind: 'overspend', beneficiary: funded[0]! } });
+    const k = faulty.trace.faultStep!;
+    expect(faulty.commitments[k - 1]).toBe(honest.commitments[k - 1]);
+    expect(faulty.commitments[k]).not.toBe(honest.commitments[k]);
+    expect(await onL1(faulty, k)).toBe(honest.commitments[k]);
+  }, 120_000);
 });

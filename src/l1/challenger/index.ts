@@ -3,7 +3,7 @@
 // DisputeGame as challenger or as the proposer's defender. Re-exported by src/l1/index.ts.
 export { BAD_BATCH_REF, GAME_ABI, GAME_PHASE, ORACLE_CHALLENGER_ABI, PORTAL_INBOX_ABI } from './abi.js';
 export { checkBatchReference, judgeBatchData, type BadReferenceReason, type BatchReferenceVerdict, type ReferencingOutput } from './batch-reference.js';
-export { ProofTree, proveEntry, type Leaves, type SolProof } from './prover.js';
+export { keyStr, ProofTree, proveEntry, type Leaves, type SolProof } from './prover.js';
 export { PreStates, type SavedPreState } from './pre-states.js';
 export {
   ARITY,
@@ -22,4 +22,5 @@ export {
   type StepArgs,
   type TraceChain,
 } from './trace.js';
+export { DerivationTrace, type DerivationStepArgs, type DerivationTraceOptions } from './derivation-trace.js';
 export { DisputePlayer, type DisputePlayerOptions, type GameState, type GameView, type GamesStatus, type PlayerChain, type PlayerRole } from './player.js';

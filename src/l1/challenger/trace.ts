@@ -59,10 +59,13 @@ export class Frontier {
   }
 }
 
-/** DisputeGame.commitmentOf. */
-export function commitmentOf(stateRoot: Hex, f: Frontier): Hex {
+/** DisputeGame.commitmentOf; with a cursor hash, the commitment of a trace that walks
+ * derivation (docs/FRAUD-PROOFS.md, "Derivation in the trace"), which also says where on L1 the
+ * walk stands. */
+export function commitmentOf(stateRoot: Hex, f: Frontier, cursorHash?: Hex): Hex {
   const frontierHash = viemKeccak(f.roots.length === 0 ? '0x' : concat(f.roots));
-  return viemKeccak(encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint256' }, { type: 'bytes32' }], [stateRoot, f.count, frontierHash]));
+  if (cursorHash === undefined) return viemKeccak(encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint256' }, { type: 'bytes32' }], [stateRoot, f.count, frontierHash]));
+  return viemKeccak(encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint256' }, { type: 'bytes32' }, { type: 'bytes32' }], [stateRoot, f.count, frontierHash, cursorHash]));
 }
 
 /** The keccak tree of the inputs: leaf j = keccak256(encodeEntry(E_{j+1})), depth
@@ -166,7 +169,10 @@ const WRONG_KEY = new Uint8Array(32).fill(0x42);
 /**
  * A ledger run over `entries` from the state `pre`: C_0 … C_T. With `fault`, the run executes
  * the first transfer of the range wrongly (the faulty proposer's trace); `faultStep` says where,
- * or is undefined when the range has no transfer to spoil (the run is then honest).
+ * or is undefined when the range has no transfer to spoil (the run is then honest). A step
+ * without an entry (undefined: a derivation step that reads a header or judges a chunk) leaves
+ * the state as it is; with `cursorHashes` (one per commitment) every commitment carries the
+ * derivation cursor after its step.
  */
 export class Trace {
   readonly commitments: Hex[] = [];
@@ -181,18 +187,20 @@ export class Trace {
     readonly ledger: LedgerConfig,
     /** The leaves of the state the trace starts from (saved by a party that plays a game). */
     readonly pre: Leaves,
-    readonly entries: readonly Entry[],
+    readonly entries: readonly (Entry | undefined)[],
     readonly fault?: FaultSpec,
+    readonly cursorHashes?: readonly Hex[],
   ) {
+    if (cursorHashes && cursorHashes.length !== entries.length + 1) throw new RangeError(`${cursorHashes.length} cursor hashes for ${entries.length} steps`);
     this.honest = recoveringSignerCheck(ledger.chainId);
-    this.encoded = entries.map((e) => bytesToHex(encodeEntry(e)) as Hex);
+    this.encoded = entries.map((e) => (e ? (bytesToHex(encodeEntry(e)) as Hex) : '0x'));
     this.inputs = new InputsTree(this.encoded);
-    const i = fault ? entries.findIndex((e) => e.type === 'transfer') : -1;
+    const i = fault ? entries.findIndex((e) => e?.type === 'transfer') : -1;
     this.faultStep = i >= 0 ? i + 1 : undefined;
     this.replay(entries.length, (root, f) => {
       this.stateRoots.push(root);
       this.frontiers.push(f.clone());
-      this.commitments.push(commitmentOf(root, f));
+      this.commitments.push(commitmentOf(root, f, cursorHashes?.[this.commitments.length]));
     });
   }
 
@@ -257,18 +265,29 @@ export class Trace {
       pre: { stateRoot: this.stateRoots[stepIndex - 1]!, withdrawalCount: f.count, frontier: [...f.roots] },
       entry: this.encoded[stepIndex - 1]!,
       inputsProof: this.inputs.proof(stepIndex),
-      proofs: proveEntry(tree, this.entries[stepIndex - 1]!, this.ledger),
+      proofs: this.proofsFor(tree, stepIndex),
     };
+  }
+
+  /** The one-step verifier's proofs of step `stepIndex` on `tree` (the state before it). */
+  proofsFor(tree: ProofTree, stepIndex: number): SolProof[] {
+    const entry = this.entries[stepIndex - 1];
+    return entry ? proveEntry(tree, entry, this.ledger) : [];
+  }
+
+  /** The state before step `stepIndex`, as a tree the prover reads. */
+  treeBefore(stepIndex: number): ProofTree {
+    return this.replay(stepIndex - 1).tree;
   }
 
   /** The commitment an honest ledger reaches by executing step `stepIndex` from this run's
    * state before it: what the one-step proof will compute. */
   honestCommitmentAt(stepIndex: number): Hex {
     const { tree, frontier } = this.replay(stepIndex - 1);
-    const out = this.execute(tree, [this.entries[stepIndex - 1]!], this.honest);
-    const w = out.withdrawals[0];
+    const entry = this.entries[stepIndex - 1];
+    const w = entry ? this.execute(tree, [entry], this.honest).withdrawals[0] : undefined;
     if (w) frontier.append(bytesToHex(withdrawalLeaf(w)) as Hex);
-    return commitmentOf(bytesToHex(tree.root.hash) as Hex, frontier);
+    return commitmentOf(bytesToHex(tree.root.hash) as Hex, frontier, this.cursorHashes?.[stepIndex]);
   }
 
   private replay(n: number, each?: (root: Hex, f: Frontier) => void): { tree: ProofTree; frontier: Frontier } {
@@ -276,9 +295,11 @@ export class Trace {
     const f = new Frontier();
     each?.(bytesToHex(tree.root.hash) as Hex, f);
     for (let i = 1; i <= n; i++) {
-      const entry = this.entries[i - 1]!;
-      const out = this.execute(tree, [entry], this.honest);
-      for (const w of out.withdrawals) f.append(bytesToHex(withdrawalLeaf(w)) as Hex);
+      const entry = this.entries[i - 1];
+      if (entry) {
+        const out = this.execute(tree, [entry], this.honest);
+        for (const w of out.withdrawals) f.append(bytesToHex(withdrawalLeaf(w)) as Hex);
+      }
       if (i === this.faultStep) this.inject(tree, f, entry as SignedTx);
       each?.(bytesToHex(tree.root.hash) as Hex, f);
     }

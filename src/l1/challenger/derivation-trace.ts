@@ -1,0 +1,104 @@
+// The trace of one output with derivation in it (docs/FRAUD-PROOFS.md, "Derivation in the
+// trace"): the derivation walk from the previous output's end cursor to the output's last block,
+// one step per thing it reads on L1, the ledger run over the entries those steps apply, and after
+// every step a commitment to the state, the withdrawals so far and the cursor. No inputs root:
+// every step's entry is what L1 holds at the step's cursor, which the step's arguments show
+// (the batch's calldata and the queue messages' preimages) and DerivationStep.sol re-reads.
+import type { Hex } from 'viem';
+import { bytesToHex, type Entry } from '../../core/index.js';
+import type { LedgerConfig } from '../../ledger/index.js';
+import { cursorHash, cursorTuple, DerivationWalker, type CursorTuple, type DerivationCursor, type DerivationSource, type DerivationStep, type WalkEnd } from '../derivation/index.js';
+import { QUEUE_KIND, type QueueMessagePreimage } from '../queue-messages.js';
+import type { Leaves, SolProof } from './prover.js';
+import { Trace, type FaultSpec } from './trace.js';
+
+/** The arguments of one step over a derivation trace: DerivationStep.step's, and the one-step
+ * verifier's proofs for the entry it applies (none for a header or judge step). */
+export interface DerivationStepArgs {
+  readonly pre: { readonly stateRoot: Hex; readonly withdrawalCount: bigint; readonly frontier: Hex[]; readonly cursor: CursorTuple };
+  readonly lastBlock: bigint;
+  readonly maxL1Block: bigint;
+  readonly data: Hex;
+  readonly messages: QueueMessagePreimage[];
+  readonly proofs: SolProof[];
+}
+
+export interface DerivationTraceOptions {
+  readonly ledger: LedgerConfig;
+  /** Rule 5, in L1 blocks (the game's). */
+  readonly sequencingWindow: bigint;
+  /** The state at the previous output, and its root. */
+  readonly pre: { readonly leaves: Leaves; readonly root: Hex };
+  /** The previous output's end cursor (GENESIS_CURSOR for the first output). */
+  readonly start: DerivationCursor;
+  /** The output's L2 block and the L1 block it was proposed in (batches after it are not its). */
+  readonly lastBlock: number;
+  readonly maxL1Block: bigint;
+  /** A test-only fault: the proposer's wrong execution of the range's first transfer. */
+  readonly fault?: FaultSpec;
+}
+
+export class DerivationTrace {
+  readonly steps: readonly DerivationStep[];
+  /** cursors[i]: where derivation stands after step i (cursors[0]: the start). */
+  readonly cursors: readonly DerivationCursor[];
+  /** 'complete': the output's blocks are all derived; 'no-data': L1 holds no batch for the
+   * next of them (an output over blocks nobody posted cannot be defended). */
+  readonly end: WalkEnd;
+  readonly trace: Trace;
+
+  constructor(
+    private readonly source: DerivationSource,
+    private readonly o: DerivationTraceOptions,
+  ) {
+    const walker = new DerivationWalker(source, { chainId: o.ledger.chainId, sequencingWindow: o.sequencingWindow });
+    const steps: DerivationStep[] = [];
+    const cursors: DerivationCursor[] = [o.start];
+    for (;;) {
+      const r = walker.next(cursors.at(-1)!, o.lastBlock);
+      if ('end' in r) {
+        this.end = r.end;
+        break;
+      }
+      steps.push(r.step);
+      cursors.push(r.after);
+    }
+    this.steps = steps;
+    this.cursors = cursors;
+    const entries: (Entry | undefined)[] = steps.map((s) => (s.kind === 'message' || s.kind === 'tx' ? s.entry : undefined));
+    this.trace = new Trace(o.ledger, o.pre.leaves, entries, o.fault, cursors.map(cursorHash));
+    if (this.trace.stateRoots[0] !== o.pre.root.toLowerCase()) throw new Error(`the pre-state leaves do not hash to its root ${o.pre.root}`);
+  }
+
+  get stepCount(): number {
+    return this.steps.length;
+  }
+
+  get commitments(): readonly Hex[] {
+    return this.trace.commitments;
+  }
+
+  /** The arguments of step `stepIndex` (1-based) from this run's state before it. */
+  stepArgs(stepIndex: number): DerivationStepArgs {
+    const before = this.cursors[stepIndex - 1]!;
+    const f = this.trace.frontiers[stepIndex - 1]!;
+    const walker = new DerivationWalker(this.source, { chainId: this.o.ledger.chainId, sequencingWindow: this.o.sequencingWindow });
+    const bytes = this.source.batch(before.batch)?.bytes;
+    return {
+      pre: { stateRoot: this.trace.stateRoots[stepIndex - 1]!, withdrawalCount: f.count, frontier: [...f.roots], cursor: cursorTuple(before) },
+      lastBlock: BigInt(this.o.lastBlock),
+      maxL1Block: this.o.maxL1Block,
+      data: bytes ? (bytesToHex(bytes) as Hex) : '0x',
+      messages: walker.messageReads(before, this.o.lastBlock).map((i) => this.preimage(i)),
+      proofs: this.trace.proofsFor(this.trace.treeBefore(stepIndex), stepIndex),
+    };
+  }
+
+  /** StrandPortal's record of queue message `index` (the preimage of its messageHash). */
+  private preimage(index: bigint): QueueMessagePreimage {
+    const m = this.source.message(index);
+    const l1Block = this.source.messageL1Block(index);
+    if (!m || l1Block === undefined) throw new Error(`queue message ${index} is not in the derivation source`);
+    return { kind: m.type === 'deposit' ? QUEUE_KIND.deposit : QUEUE_KIND.forcedWithdrawal, sender: m.from, to: m.to, token: m.token, amount: m.amount, l1Block };
+  }
+}
