@@ -2,25 +2,7 @@
 pragma solidity 0.8.28;
 
 import {BatchDecoder} from "./BatchDecoder.sol";
-
-/// @notice The views of StrandPortal derivation reads: the hash of queue message `index` (zero
-///         when the portal has not emitted it), and the L2's BatchInbox.
-interface IDerivationPortal {
-    function messageHash(uint256 index) external view returns (bytes32);
-    function batchInbox() external view returns (address);
-}
-
-/// @notice The views of BatchInbox derivation reads.
-interface IDerivationInbox {
-    struct Batch {
-        bytes32 hash;
-        uint64 l1Block;
-        uint8 blobs;
-    }
-
-    function getBatch(uint256 index) external view returns (Batch memory);
-    function batchCount() external view returns (uint256);
-}
+import {IBatchInbox, IQueueMessages, QueueMessage, isQueueMessage} from "./L1Views.sol";
 
 /// @title DerivationStep
 /// @notice One step of derivation from L1 data, the twin of src/l1/derivation DerivationWalker
@@ -56,17 +38,6 @@ contract DerivationStep {
         uint64 queueIndex;
     }
 
-    /// @notice The preimage of StrandPortal's `messageHash(i)`: keccak256(abi.encode(kind,
-    ///         sender, to, token, amount, l1Block)).
-    struct QueueMessage {
-        uint8 kind;
-        address sender;
-        address to;
-        address token;
-        uint256 amount;
-        uint256 l1Block;
-    }
-
     uint8 public constant HEADER = 0;
     uint8 public constant JUDGE = 1;
     uint8 public constant GOOD = 2;
@@ -96,8 +67,8 @@ contract DerivationStep {
     uint8 private constant VIEW_ENTRY = 3;
 
     BatchDecoder public immutable decoder;
-    IDerivationPortal public immutable portal;
-    IDerivationInbox public immutable inbox;
+    IQueueMessages public immutable portal;
+    IBatchInbox public immutable inbox;
     /// @notice Rule 5, in L1 blocks.
     uint64 public immutable sequencingWindow;
 
@@ -114,12 +85,12 @@ contract DerivationStep {
     ///         holds it.
     error BadCursor();
 
-    constructor(BatchDecoder decoder_, IDerivationPortal portal_, uint64 sequencingWindow_) {
+    constructor(BatchDecoder decoder_, IQueueMessages portal_, uint64 sequencingWindow_) {
         if (address(decoder_) == address(0) || address(portal_) == address(0)) revert ZeroAddress();
         if (sequencingWindow_ == 0) revert ZeroSequencingWindow();
         decoder = decoder_;
         portal = portal_;
-        inbox = IDerivationInbox(portal_.batchInbox());
+        inbox = IBatchInbox(portal_.batchInbox());
         sequencingWindow = sequencingWindow_;
     }
 
@@ -213,7 +184,7 @@ contract DerivationStep {
     ///      accepted, the cursor enters its first chunk; ignored, it moves to the next batch.
     function _headerStep(Cursor memory c, uint64 maxL1Block, bytes calldata data, QueueMessage[] calldata messages) private view returns (uint8) {
         if (c.batch >= inbox.batchCount()) return NO_DATA;
-        IDerivationInbox.Batch memory b = inbox.getBatch(c.batch);
+        IBatchInbox.Batch memory b = inbox.getBatch(c.batch);
         if (b.l1Block > maxL1Block) return NO_DATA;
         if (b.blobs != 0) revert BlobBatchNotProvable(c.batch);
         if (keccak256(data) != b.hash) revert WrongBatchData(c.batch);
@@ -308,15 +279,12 @@ contract DerivationStep {
 
     function _checkData(uint64 batch, bytes calldata data) private view {
         if (batch >= inbox.batchCount()) revert BadCursor();
-        IDerivationInbox.Batch memory b = inbox.getBatch(batch);
+        IBatchInbox.Batch memory b = inbox.getBatch(batch);
         if (b.blobs != 0) revert BlobBatchNotProvable(batch);
         if (keccak256(data) != b.hash) revert WrongBatchData(batch);
     }
 
     function _checkMessage(uint256 queueIndex, QueueMessage calldata m) private view {
-        bytes32 expected = portal.messageHash(queueIndex);
-        if (expected == bytes32(0) || keccak256(abi.encode(m.kind, m.sender, m.to, m.token, m.amount, m.l1Block)) != expected) {
-            revert WrongQueueMessage(queueIndex);
-        }
+        if (!isQueueMessage(portal, queueIndex, m)) revert WrongQueueMessage(queueIndex);
     }
 }

@@ -4,25 +4,7 @@ pragma solidity 0.8.28;
 import {OutputOracle} from "../OutputOracle.sol";
 import {OneStepVerifier} from "./OneStepVerifier.sol";
 import {SmtProof, SparseMerkle} from "./SparseMerkle.sol";
-
-/// @notice The views of StrandPortal the game reads: the hash of queue message `index` (zero
-///         when the portal has not emitted it), and the L2's BatchInbox.
-interface IQueueMessages {
-    function messageHash(uint256 index) external view returns (bytes32);
-    function batchInbox() external view returns (address);
-}
-
-/// @notice The views of BatchInbox the game reads.
-interface IBatchInbox {
-    struct Batch {
-        bytes32 hash;
-        uint64 l1Block;
-        uint8 blobs;
-    }
-
-    function getBatch(uint256 index) external view returns (Batch memory);
-    function batchIndexOf(bytes32 hash) external view returns (uint256);
-}
+import {IBatchInbox, IQueueMessages, QueueMessage, isQueueMessage} from "./L1Views.sol";
 
 /// @notice BatchDecoder: judges a calldata batch's header and one of its chunks exactly as
 ///         src/l1/batcher/codec.ts does (docs/BATCH-FORMAT.md).
@@ -74,20 +56,6 @@ contract DisputeGame {
         ChallengerWon,
         ProposerWon,
         Moot // the output was deleted by something else; the challenger's bond is returned
-    }
-
-    /// @notice The preimage of StrandPortal's `messageHash(i)`: keccak256(abi.encode(kind,
-    ///         sender, to, token, amount, l1Block)), field for field as its `_enqueue` hashes them.
-    /// @param kind    1 = deposit, 2 = forced withdrawal request.
-    /// @param sender  The L1 account that called the portal (`msg.sender` there).
-    /// @param l1Block The L1 block the message was emitted in.
-    struct QueueMessage {
-        uint8 kind;
-        address sender;
-        address to;
-        address token;
-        uint256 amount;
-        uint256 l1Block;
     }
 
     /// @notice The preimage of a commitment.
@@ -379,11 +347,7 @@ contract DisputeGame {
     function proveUnconsumedMessage(uint256 outputIndex, uint256 queueIndex, QueueMessage calldata m, SmtProof calldata proof) external {
         OutputOracle.OutputStatus status = oracle.statusOf(outputIndex);
         if (status != OutputOracle.OutputStatus.Pending) revert OutputNotPending(outputIndex, status);
-        bytes32 expected = portal.messageHash(queueIndex);
-        // Zero: no such message; the second test would pass only for a keccak preimage of zero.
-        if (expected == bytes32(0) || keccak256(abi.encode(m.kind, m.sender, m.to, m.token, m.amount, m.l1Block)) != expected) {
-            revert WrongQueueMessage(queueIndex);
-        }
+        if (!isQueueMessage(portal, queueIndex, m)) revert WrongQueueMessage(queueIndex);
         OutputOracle.Output memory out = oracle.getOutput(outputIndex);
         // m.l1Block is a real block number (it hashed to the portal's record): no overflow.
         if (m.l1Block + sequencingWindow > out.l1BlockNumber) revert MessageNotOverdue(queueIndex, m.l1Block, out.l1BlockNumber);
