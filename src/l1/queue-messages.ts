@@ -12,7 +12,7 @@ import type { PinnedL1 } from './client.js';
 /** StrandPortal's message kinds, as hashed in messageHash. */
 export const QUEUE_KIND = { deposit: 1, forcedWithdrawal: 2 } as const;
 
-/** A portal queue message as DisputeGame.QueueMessage (the preimage of messageHash(i)). */
+/** A portal queue message as contracts/fraud/L1Views.sol QueueMessage (the preimage of messageHash(i)). */
 export interface QueueMessagePreimage {
   readonly kind: number;
   readonly sender: ViemAddress;

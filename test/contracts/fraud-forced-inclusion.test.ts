@@ -53,7 +53,7 @@ interface Setup {
   token: ViemAddress;
 }
 
-/** DisputeGame.QueueMessage. */
+/** QueueMessage (contracts/fraud/L1Views.sol). */
 interface QueueMessage {
   kind: number;
   sender: ViemAddress;
