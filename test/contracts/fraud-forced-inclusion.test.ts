@@ -28,7 +28,8 @@ const SMT_ERRORS = new Set(['ProofTooLong', 'ProofRootMismatch', 'MalformedProof
 const gameAbi = GAME_ABI as Abi;
 const oracleAbi = ORACLE_ABI as Abi;
 const portalAbi = PORTAL_ABI as Abi;
-const tokenAbi = loadArtifact('TestToken').abi as Abi;
+/** Loaded after the build in beforeAll: at module load it could be the previous sources' ABI. */
+let tokenAbi: Abi;
 /** The head now (viem caches getBlockNumber for its polling interval otherwise). */
 const head = (): Promise<bigint> => chain.pub.getBlockNumber({ cacheTime: 0 });
 
@@ -149,6 +150,7 @@ async function refused(s: Setup, args: readonly unknown[], error: string, errArg
 
 beforeAll(async () => {
   ensureArtifacts();
+  tokenAbi = loadArtifact('TestToken').abi as Abi;
   chain = await startAnvil();
   [deployer, proposer, challenger, alice, bob, prover] = chain.accounts as [ViemAddress, ViemAddress, ViemAddress, ViemAddress, ViemAddress, ViemAddress];
 });
