@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicClient, createTestClient, createWalletClient, encodeFunctionData, http, keccak256, parseEventLogs, type Abi, type Address as ViemAddress, type Hex, type TransactionReceipt } from 'viem';
 import { foundry } from 'viem/chains';
-import { bytesToHex, ETH, hexToBytes, type Address } from '../../src/core/index.js';
+import { bytesToHex, ETH, hexToBytes } from '../../src/core/index.js';
 import {
   BAD_BATCH_REF,
   BATCH_INBOX_ABI,
@@ -31,9 +31,10 @@ import {
   type BlockSkeleton,
   type Deployment,
 } from '../../src/l1/index.js';
-import { CHAIN_ID, makeBlock, realisticBlocks, senders, signTx } from '../l1/batcher/helpers.js';
+import { CHAIN_ID, realisticBlocks } from '../l1/batcher/helpers.js';
 import { advanceTime, ensureArtifacts, read, revertOf, send as sendTx, type Chain } from './chain.js';
 import { leb128, zigzag } from '../helpers/varint.js';
+import { assemble, fullChunk, lastSignatureBroken, LONGEST_MANTISSA, tableChunk, worstBatch, worstRecords, type NamedChunk } from './worst-batch.js';
 
 const PERIOD = 3_600n;
 const BOND = 10n ** 17n;
@@ -189,37 +190,6 @@ function rewrite(batch: Uint8Array, edit: (payload: Uint8Array, chunk: number) =
   }
   return joined;
 }
-
-/** The payload with the r of its last signature zeroed: every other signature of the chunk is
- * recovered before that one fails (r = 0 never recovers). */
-const lastSignatureBroken = (payload: Uint8Array): Uint8Array => {
-  const out = Uint8Array.from(payload);
-  out.fill(0, out.length - 64, out.length - 32);
-  return out;
-};
-
-/** A batch from its parts: firstBlock, chunks (continues, pieces, body; compression id 0), the
- * block records as bytes. */
-function assemble(first: number, chunks: ReadonlyArray<{ continues?: boolean; pieces: number; body: Uint8Array }>, records: readonly number[]): Uint8Array {
-  const head = [2, ...leb128(first), ...leb128(chunks.length), ...chunks.flatMap((c) => [0, c.continues ? 1 : 0, ...leb128(c.pieces), ...leb128(c.body.length)]), ...records];
-  const out = new Uint8Array(head.length + chunks.reduce((a, c) => a + c.body.length, 0));
-  out.set(head, 0);
-  let at = head.length;
-  for (const c of chunks) {
-    out.set(c.body, at);
-    at += c.body.length;
-  }
-  return out;
-}
-
-/** `count` block records of the most expensive shape to check (15 bytes, ~2,700 gas each,
- * test/contracts/batch-decoder.test.ts): 8-byte deltas swinging the timestamp between 2^40 and
- * 2^40 + 2^52, 7-byte L1-message counts of 2^49 - 1. */
-const worstRecords = (count: number): number[] => [
-  ...leb128(2 ** 40),
-  ...leb128(2 ** 49 - 1),
-  ...Array.from({ length: count - 1 }, (_, i) => [...leb128(zigzag(i % 2 === 0 ? 2n ** 52n : -(2n ** 52n))), ...leb128(2n ** 49n - 1n)]).flat(),
-];
 
 interface Measured {
   bytes: number;
@@ -432,6 +402,7 @@ describe('proveBadBatchReference', () => {
   // nonces: ~340 gas a byte to check and re-read), as many transactions as fit (~95 gas a byte:
   // the fixed fields and a recovery each), or a full token table. The chunk is named first, so
   // the 255 chunks after it are calldata alone (0xff, the dearest byte), read by no decoder.
+  // test/contracts/worst-batch.ts builds it (and the worst derivation steps read it too).
   it('the worst proof the caps allow fits one transaction: below 2^24 gas (EIP-7825)', async () => {
     const d = await setup();
     await fundBurn();
@@ -440,69 +411,11 @@ describe('proveBadBatchReference', () => {
     const [cap, maxChunks, maxBlocks] = (await Promise.all(['MAX_CHUNK_PAYLOAD_BYTES', 'MAX_CHUNKS', 'MAX_BLOCKS_PER_BATCH'].map((name) => read<bigint>(chain, decoder, decoderAbi, name).then(Number)))) as [number, number, number];
     expect([max, cap, maxChunks, maxBlocks]).toEqual([262_144, MAX_CHUNK_PAYLOAD_BYTES, 256, MAX_BLOCKS_PER_BATCH]);
 
-    const [key] = senders(1, 'worst-proof');
-    const TOKEN = `0x${'ee'.repeat(20)}` as Address;
-    // The largest mantissa below 2^256 / 10 that is not a multiple of 10 and has no zero digit:
-    // 37 bytes, every one of them through the decoder's range checks, and an exponent of 1 (one
-    // EXP more than 0 in the decimal check and the digest).
-    let mantissa = (2n ** 256n - 1n) / 10n;
-    while (mantissa % 10n === 0n || leb128(mantissa).some((b) => (b & 0x7f) === 0)) mantissa--;
-    expect(leb128(mantissa).length).toBe(37);
-    /** One block of `n` transactions of one sender; `costly`: every varint of the longest. */
-    const block = (n: number, costly: boolean): Uint8Array => {
-      const to = new Uint8Array(20).fill(0x5a);
-      const txs = Array.from({ length: n }, (_, i) => {
-        to[0] = 1 + (i % 255);
-        to[1] = 1 + (i >> 8);
-        const value = costly ? mantissa * 10n : 1n;
-        return signTx(key!, { to: bytesToHex(to) as Address, token: TOKEN, amount: value, fee: value, nonce: costly ? 2n ** 64n - 1n : 1n });
-      });
-      return encodeBatch([makeBlock(1, 1_700_000_000_000, txs)]);
-    };
-    /** The most transactions (of one kind) whose chunk fits the cap, its last signature broken,
-     * grown to the cap exactly with tokens (20 bytes each) and then blocks without transactions
-     * (a byte each); the piece count. */
-    const fullChunk = (costly: boolean): { payload: Uint8Array; pieces: number; txs: number } => {
-      for (let n = Math.floor(cap / (costly ? 171 : 91)); ; n--) {
-        const batch = block(n, costly);
-        const [c, ...more] = readBatchHeader(batch).chunks;
-        if (more.length > 0 || c!.bodyBytes > cap) continue;
-        const payload = lastSignatureBroken(batch.subarray(c!.bodyOffset));
-        // tokenCount (1) · the token · the block's transaction count · the columns.
-        expect(payload[0]).toBe(1);
-        const spare = cap - payload.length;
-        const tokens = Math.floor(spare / 20);
-        const countBytes = leb128(n).length;
-        const extra = Array.from({ length: tokens }, (_, i) => Array.from(hexToBytes(keccak256(`0x${i.toString(16).padStart(8, '0')}`)).subarray(0, 20))).flat();
-        const grown = Uint8Array.from([1 + tokens, ...payload.subarray(1, 21), ...extra, ...payload.subarray(21, 21 + countBytes), ...new Array<number>(spare - 20 * tokens).fill(0), ...payload.subarray(21 + countBytes)]);
-        expect(grown.length).toBe(cap);
-        return { payload: grown, pieces: 1 + spare - 20 * tokens, txs: n };
-      }
-    };
-    const tableChunk = (): { payload: Uint8Array; pieces: number; txs: number } => {
-      const tokens = Math.floor((cap - 3) / 20) - 1;
-      const table = Array.from({ length: tokens }, (_, i) => Array.from(hexToBytes(keccak256(`0x${i.toString(16).padStart(8, '0')}`)).subarray(0, 20))).flat();
-      // The last token again: the duplicate check runs through the whole table first.
-      const payload = Uint8Array.from([...leb128(tokens + 1), ...table, ...table.slice(-20)]);
-      return { payload: Uint8Array.from([...payload, ...new Array<number>(cap - payload.length).fill(0)]), pieces: cap - payload.length, txs: 0 };
-    };
-    const candidates = { 'the costliest transactions': fullChunk(true), 'the most transactions': fullChunk(false), 'a full token table, a duplicate last': tableChunk() };
+    expect(leb128(LONGEST_MANTISSA).length).toBe(37);
+    /** The chunk's last signature broken: every other one is recovered before it fails. */
+    const broken = (c: NamedChunk): NamedChunk => ({ ...c, payload: lastSignatureBroken(c.payload) });
+    const candidates = { 'the costliest transactions': broken(fullChunk(true)), 'the most transactions': broken(fullChunk(false)), 'a full token table, a duplicate last': tableChunk() };
 
-    /** The batch: `named` first, 255 chunks of 0xff after it, 512 records of the longest shape,
-     * the largest firstBlock a varint holds, filled to the inbox's cap. */
-    const worstBatch = (named: { payload: Uint8Array; pieces: number }): Uint8Array => {
-      const fillers = maxChunks - 1;
-      const blocks = maxBlocks - named.pieces;
-      const pieces = Array.from({ length: fillers }, (_, i) => Math.floor(blocks / fillers) + (i < blocks % fillers ? 1 : 0));
-      let lengths = new Array<number>(fillers).fill(1_000);
-      for (;;) {
-        const chunks = [{ pieces: named.pieces, body: named.payload }, ...pieces.map((p, i) => ({ pieces: p, body: new Uint8Array(lengths[i]!).fill(0xff) }))];
-        const batch = assemble(2 ** 49 - 1 - maxBlocks, chunks, worstRecords(maxBlocks));
-        if (batch.length === max) return batch;
-        const left = lengths.reduce((a, b) => a + b, 0) + max - batch.length;
-        lengths = lengths.map((_, i) => Math.floor(left / fillers) + (i < left % fillers ? 1 : 0));
-      }
-    };
     // Each candidate judged alone, in a batch of that one chunk: what executing costs beyond the
     // calldata (a whole 256 KiB batch would sit at EIP-7623's floor for the lighter ones).
     const rows: string[] = [];
