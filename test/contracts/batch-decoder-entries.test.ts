@@ -9,6 +9,14 @@
 // chunk's others: a chunk dropped only because transaction k does not recover still gives every
 // other transaction, and SIGNATURE_DOES_NOT_RECOVER at k).
 //
+// derivationView, what DerivationStep calls (one parse of the header for a step), is held to the
+// three on the same corpus: VIEW_HEADER is readHeader whatever chunk and index it is given,
+// VIEW_JUDGE chunkTxCounts with the header, VIEW_ENTRY entryAt with the header and the chunk's
+// counts (at the last transaction and one past it, or at every index of a chunk whose signatures
+// fail), and VIEW_LAYOUT the structural verdict alone: good for a chunk that fails only at a
+// signature, with the counts its payload holds. On any failure only the code is set. Where every
+// mode fails alike (a bad header, a chunk past the last) each input asks one chunk mode in turn.
+//
 // Gas on anvil, printed by the last test: the whole call (eth_estimateGas: 21k, calldata and
 // execution, or EIP-7623's calldata floor of 10/40 gas a byte when that is more: "floor"), and
 // the call alone (contracts/test/CallGasMeter.sol: the call inside a transaction, which is what a
@@ -41,7 +49,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFunctionData, type Abi, type Address as ViemAddress, type Hex } from 'viem';
+import { createPublicClient, encodeFunctionData, http, type Abi, type Address as ViemAddress, type Hex, type PublicClient } from 'viem';
 import { foundry } from 'viem/chains';
 import { ETH, MAX_UINT256, MAX_UINT64, bytesToHex, decodeEntry, encodeEntry, hexToBytes, type Address, type Block, type Entry, type SignedTx } from '../../src/core/index.js';
 import { recoverAddress, txDigest } from '../../src/crypto/index.js';
@@ -49,24 +57,34 @@ import { BatchDecodeError, decodeBatchChunks, encodeBatch, loadArtifact, MAX_BLO
 import { CHAIN_ID, deposit, makeBlock, realisticBlocks, senders, signTx } from '../l1/batcher/helpers.js';
 import { leb128, zigzag } from '../helpers/varint.js';
 import { ARTIFACTS_DIR } from '../../scripts/build-contracts.js';
-import { deploy, ensureArtifacts, startAnvil, type Chain } from './chain.js';
+import { deploy, ensureArtifacts, revertOf, startAnvil, type Chain } from './chain.js';
 
 const TOKEN = '0x5fbdb2315678afecb367f032d93f642f64180aa3' as Address;
 const CODE_NAMES = ['OK', 'NO_SUCH_CHUNK', 'SIGNATURE_DOES_NOT_RECOVER', 'INDEX_OUT_OF_RANGE', 'TOO_MANY_BLOCKS'] as const;
 type CodeName = (typeof CODE_NAMES)[number];
 
+/** derivationView's modes, in the contract's order. */
+const MODE_NAMES = ['VIEW_HEADER', 'VIEW_LAYOUT', 'VIEW_JUDGE', 'VIEW_ENTRY'] as const;
+type ModeName = (typeof MODE_NAMES)[number];
+
 let chain: Chain;
+/** chain.pub over JSON-RPC batches: the property test's thousands of concurrent reads go out a
+ * few HTTP requests at a time (one request each cost the test more than anvil's execution). */
+let batched: PublicClient;
 let decoder: ViemAddress;
 let abi: Abi;
 const CODES = new Map<CodeName, number>();
 const code = (name: CodeName): number => CODES.get(name)!;
+const MODES = new Map<ModeName, number>();
 
 beforeAll(async () => {
   ensureArtifacts();
   chain = await startAnvil();
+  batched = createPublicClient({ chain: foundry, transport: http(chain.url, { batch: { batchSize: 64, wait: 0 }, retryCount: 0 }) });
   abi = loadArtifact('BatchDecoder').abi;
   decoder = await deploy(chain, chain.accounts[0]!, 'BatchDecoder', [BigInt(CHAIN_ID)]);
   for (const name of CODE_NAMES) CODES.set(name, Number(await chain.pub.readContract({ address: decoder, abi, functionName: name })));
+  for (const name of MODE_NAMES) MODES.set(name, Number(await chain.pub.readContract({ address: decoder, abi, functionName: name })));
 });
 
 afterAll(async () => {
@@ -95,7 +113,7 @@ interface Entry1 {
   entry: Hex;
 }
 
-const read = <T,>(functionName: string, args: readonly unknown[]): Promise<T> => chain.pub.readContract({ address: decoder, abi, functionName, args }) as Promise<T>;
+const read = <T,>(functionName: string, args: readonly unknown[]): Promise<T> => batched.readContract({ address: decoder, abi, functionName, args }) as Promise<T>;
 
 async function readHeader(bytes: Uint8Array): Promise<{ code: number; header: SolHeader }> {
   const [c, header] = await read<[number, SolHeader]>('readHeader', [bytesToHex(bytes)]);
@@ -116,8 +134,35 @@ async function decodeRange(bytes: Uint8Array, chunk: number): Promise<number> {
   return (await read<[number, bigint, bigint]>('decodeRange', [bytesToHex(bytes), BigInt(chunk)]))[0];
 }
 
+/** derivationView's answer: one of the three functions' with what a step needs beside it. */
+interface View {
+  code: number;
+  header: SolHeader;
+  counts: number[];
+  block: number;
+  entry: Hex;
+}
+
+async function derivationView(bytes: Uint8Array, chunk: number | bigint, index: number | bigint, mode: ModeName): Promise<View> {
+  const [c, header, counts, block, entry] = await read<[number, SolHeader, readonly bigint[], bigint, Hex]>('derivationView', [bytesToHex(bytes), BigInt(chunk), BigInt(index), MODES.get(mode)!]);
+  return { code: c, header, counts: counts.map(Number), block: Number(block), entry };
+}
+
 const EMPTY_HEADER: SolHeader = { firstBlock: 0n, lastBlock: 0n, chunks: [], l1MessageCounts: [] };
 const failedEntry = (c: number): Entry1 => ({ code: c, block: 0, entry: '0x' });
+/** The modes that read a chunk, in turn: where every mode fails alike (a bad header, a chunk past
+ * the last), each input asks one of them, so that the corpus asks all three at little cost. */
+let asked = 0;
+const nextChunkMode = (): ModeName => (['VIEW_LAYOUT', 'VIEW_JUDGE', 'VIEW_ENTRY'] as const)[asked++ % 3]!;
+
+/** derivationView on any failure: the code, every other value empty. */
+const failedView = (c: number): View => ({ code: c, header: EMPTY_HEADER, counts: [], block: 0, entry: '0x' });
+/** derivationView's success: the header, the chunk's counts (VIEW_HEADER: none) and the entry
+ * (VIEW_ENTRY only). */
+const okView = (header: SolHeader, counts: number[] = [], e?: Entry1): View => ({ code: 0, header, counts, block: e?.block ?? 0, entry: e?.entry ?? '0x' });
+/** VIEW_ENTRY where entryAt answered `e`: its entry with the header and the chunk's counts, or
+ * its failure. */
+const entryView = (e: Entry1, header: SolHeader, counts: number[]): View => (e.code === 0 ? okView(header, counts, e) : failedView(e.code));
 
 // ---------------------------------------------------------------------------------------------
 // codec.ts's answers
@@ -156,6 +201,25 @@ function tsChunk(bytes: Uint8Array, header: BatchHeader, c: number): SignedTx[][
   return Array.from({ length: chunk.pieceCount }, (_, j) => d.blocks[chunk.firstBlock - header.firstBlock + j]!.txs as SignedTx[]);
 }
 
+/** Chunk c's per-piece transaction counts read straight from its payload (tokenCount · tokens ·
+ * pieceCount × txCount), for a chunk whose structure is good but whose signatures are not, where
+ * there is no decode to count from. */
+function payloadTxCounts(bytes: Uint8Array, header: BatchHeader, c: number): number[] {
+  const chunk = header.chunks[c]!;
+  let pos = chunk.bodyOffset;
+  const varint = (): number => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[pos++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+  };
+  const tokens = varint();
+  pos += 20 * tokens;
+  return Array.from({ length: chunk.pieceCount }, varint);
+}
+
 /** Chunk c's transactions in order, each with its block and src/core encodeEntry. */
 const tsEntries = (header: BatchHeader, c: number, pieces: SignedTx[][]): Entry1[] =>
   pieces.flatMap((txs, j) => txs.map((tx) => ({ code: 0, block: header.chunks[c]!.firstBlock + j, entry: bytesToHex(encodeEntry(tx)) as Hex })));
@@ -183,53 +247,82 @@ interface Tally {
 }
 
 /** Every function agrees with codec.ts (and with decodeRange) on `bytes`, for every chunk and
- * one past the last, and, for every chunk, for every transaction and one past the last. */
+ * one past the last, and, for every chunk, for every transaction and one past the last; and
+ * derivationView agrees with the functions it combines, in each mode, on the same questions. */
 async function expectAgreement(bytes: Uint8Array): Promise<Tally> {
   const hex = bytesToHex(bytes);
   const ts = tsHeader(bytes);
-  const sol = await readHeader(bytes);
   const tally: Tally = { header: ts ? 'ok' : 'refused', chunks: 0, good: 0, structure: 0, signature: 0, entries: 0 };
   if (!ts) {
-    // The same code as decodeRange's, whatever chunk and index the others are asked about.
-    const d = await decodeRange(bytes, 0);
-    const others = await Promise.all([chunkTxCounts(bytes, 0), entryAt(bytes, 0, 0), entryAt(bytes, 3, 2n ** 255n)]);
-    expect({ hex, sol, others }).toEqual({ hex, sol: { code: d, header: EMPTY_HEADER }, others: [{ code: d, counts: [] }, failedEntry(d), failedEntry(d)] });
+    // The same code as decodeRange's, whatever chunk and index the others are asked about (all
+    // asked at once: the test waits on round trips more than on anvil).
+    const [sol, d, others, views] = await Promise.all([
+      readHeader(bytes),
+      decodeRange(bytes, 0),
+      Promise.all([chunkTxCounts(bytes, 0), entryAt(bytes, 0, 0), entryAt(bytes, 3, 2n ** 255n)]),
+      Promise.all([derivationView(bytes, 0, 0, 'VIEW_HEADER'), derivationView(bytes, 3, 2n ** 255n, nextChunkMode())]),
+    ]);
+    expect({ hex, sol, others, views }).toEqual({ hex, sol: { code: d, header: EMPTY_HEADER }, others: [{ code: d, counts: [] }, failedEntry(d), failedEntry(d)], views: [failedView(d), failedView(d)] });
     expect(d).not.toBe(code('OK'));
     return tally;
   }
-  expect({ hex, sol }).toEqual({ hex, sol: { code: code('OK'), header: solView(ts) } });
+  const header = solView(ts);
   const n = ts.chunks.length;
   tally.chunks = n;
-  const past = await Promise.all([decodeRange(bytes, n), chunkTxCounts(bytes, n), entryAt(bytes, n, 0)]);
-  expect({ hex, past }).toEqual({ hex, past: [code('NO_SUCH_CHUNK'), { code: code('NO_SUCH_CHUNK'), counts: [] }, failedEntry(code('NO_SUCH_CHUNK'))] });
+  // VIEW_HEADER reads no chunk, so any chunk and index give the header; the others refuse a
+  // chunk past the last as the functions do.
+  const [sol, past, pastViews] = await Promise.all([
+    readHeader(bytes),
+    Promise.all([decodeRange(bytes, n), chunkTxCounts(bytes, n), entryAt(bytes, n, 0)]),
+    Promise.all([derivationView(bytes, n, 2n ** 255n, 'VIEW_HEADER'), derivationView(bytes, n, 0, nextChunkMode())]),
+  ]);
+  expect({ hex, sol }).toEqual({ hex, sol: { code: code('OK'), header } });
+  expect({ hex, past, pastViews }).toEqual({
+    hex,
+    past: [code('NO_SUCH_CHUNK'), { code: code('NO_SUCH_CHUNK'), counts: [] }, failedEntry(code('NO_SUCH_CHUNK'))],
+    pastViews: [okView(header), failedView(code('NO_SUCH_CHUNK'))],
+  });
   await Promise.all(
     ts.chunks.map(async (_, c) => {
-      const [d, counts] = await Promise.all([decodeRange(bytes, c), chunkTxCounts(bytes, c)]);
+      const [d, counts, judge, layout] = await Promise.all([decodeRange(bytes, c), chunkTxCounts(bytes, c), derivationView(bytes, c, 1, 'VIEW_JUDGE'), derivationView(bytes, c, 2n ** 64n, 'VIEW_LAYOUT')]);
       const pieces = tsChunk(bytes, ts, c);
       expect({ hex, c, kept: pieces !== undefined, counts: counts.code }).toEqual({ hex, c, kept: d === code('OK'), counts: d });
+      // VIEW_JUDGE is chunkTxCounts with the header.
+      expect({ hex, c, judge }).toEqual({ hex, c, judge: counts.code === code('OK') ? okView(header, counts.counts) : failedView(counts.code) });
       if (pieces) {
         tally.good++;
         const want = tsEntries(ts, c, pieces);
         tally.entries += want.length;
-        const got = await Promise.all([...want.keys(), want.length].map((i) => entryAt(bytes, c, i)));
+        // VIEW_ENTRY at the last transaction and one past it (entryAt is held to every one; the
+        // view adds the header and counts, the same whatever the index).
+        const viewed = want.length > 0 ? [want.length - 1, want.length] : [0];
+        const [got, views] = await Promise.all([Promise.all([...want.keys(), want.length].map((i) => entryAt(bytes, c, i))), Promise.all(viewed.map((i) => derivationView(bytes, c, i, 'VIEW_ENTRY')))]);
         expect({ hex, c, counts: counts.counts, got }).toEqual({ hex, c, counts: pieces.map((p) => p.length), got: [...want, failedEntry(code('INDEX_OUT_OF_RANGE'))] });
+        expect({ hex, c, layout, views }).toEqual({ hex, c, layout: okView(header, counts.counts), views: viewed.map((i) => entryView(got[i]!, header, counts.counts)) });
       } else if (d !== code('SIGNATURE_DOES_NOT_RECOVER')) {
         // A bad structure: entryAt checks all of it before the index.
         tally.structure++;
-        const got = await Promise.all([0, 1, 2n ** 256n - 1n].map((i) => entryAt(bytes, c, i)));
-        expect({ hex, c, got }).toEqual({ hex, c, got: [failedEntry(d), failedEntry(d), failedEntry(d)] });
+        const indexes = [0, 1, 2n ** 256n - 1n];
+        const [got, views] = await Promise.all([Promise.all(indexes.map((i) => entryAt(bytes, c, i))), Promise.all(indexes.map((i) => derivationView(bytes, c, i, 'VIEW_ENTRY')))]);
+        expect({ hex, c, got, layout, views }).toEqual({ hex, c, got: [failedEntry(d), failedEntry(d), failedEntry(d)], layout: failedView(d), views: [failedView(d), failedView(d), failedView(d)] });
       } else {
         // Every structural check passed, some signature does not recover: entryAt answers
         // transaction by transaction, up to the count, and the first it refuses is the one
-        // decodeBatchChunks stopped at (it recovers in order); what it gives is signed.
+        // decodeBatchChunks stopped at (it recovers in order); what it gives is signed. The
+        // layout is good (it recovers nothing), with the counts the payload holds.
         tally.signature++;
+        const layoutCounts = payloadTxCounts(bytes, ts, c);
+        expect({ hex, c, layout }).toEqual({ hex, c, layout: okView(header, layoutCounts) });
         const got: Entry1[] = [];
         const max = ts.chunks[c]!.bodyBytes;
         for (let i = 0; got.at(-1)?.code !== code('INDEX_OUT_OF_RANGE'); i++) {
           expect(i).toBeLessThan(max);
-          got.push(await entryAt(bytes, c, i));
+          const [g, view] = await Promise.all([entryAt(bytes, c, i), derivationView(bytes, c, i, 'VIEW_ENTRY')]);
+          expect({ hex, c, i, view }).toEqual({ hex, c, i, view: entryView(g, header, layoutCounts) });
+          got.push(g);
         }
         const codes = got.slice(0, -1).map((g) => g.code);
+        expect(codes.length).toBe(layoutCounts.reduce((a, k) => a + k, 0));
         const first = codes.findIndex((x) => x !== code('OK'));
         expect({ hex, c, first: codes[first], others: codes.filter((x) => x !== code('OK') && x !== code('SIGNATURE_DOES_NOT_RECOVER')) }).toEqual({ hex, c, first: code('SIGNATURE_DOES_NOT_RECOVER'), others: [] });
         for (const g of got) {
@@ -395,11 +488,22 @@ function bigHeader(chunks: number, pieces: number, record: (i: number) => number
 
 // ---------------------------------------------------------------------------------------------
 
-describe('BatchDecoder for a derivation trace: readHeader, chunkTxCounts, entryAt', () => {
+describe('BatchDecoder for a derivation trace: readHeader, chunkTxCounts, entryAt, derivationView', () => {
   it('has INDEX_OUT_OF_RANGE = 27, apart from every other code', () => {
     expect(code('INDEX_OUT_OF_RANGE')).toBe(27);
     expect(code('OK')).toBe(0);
     expect(new Set(CODES.values()).size).toBe(CODE_NAMES.length);
+  });
+
+  it('has derivationView modes 0 to 3 and refuses any other with UnknownMode, before reading the batch', async () => {
+    expect(MODE_NAMES.map((m) => MODES.get(m))).toEqual([0, 1, 2, 3]);
+    const good = encodeBatch(realisticBlocks(4, { perBlock: 2 }));
+    for (const bytes of [good, Uint8Array.from([0xff]), new Uint8Array(0)]) {
+      for (const mode of [4, 255]) {
+        const e = await revertOf(read('derivationView', [bytesToHex(bytes), 0n, 0n, mode]));
+        expect({ bytes: bytesToHex(bytes), e }).toEqual({ bytes: bytesToHex(bytes), e: { name: 'UnknownMode', args: [mode] } });
+      }
+    }
   });
 
   it('reads a multi-chunk batch: blocks spanning chunks, L1 messages, empty blocks, raw v, withdrawals, the largest values', async () => {
@@ -459,6 +563,12 @@ describe('BatchDecoder for a derivation trace: readHeader, chunkTxCounts, entryA
       expect(await chunkTxCounts(broken, c)).toEqual({ code: code('SIGNATURE_DOES_NOT_RECOVER'), counts: [] });
       const got = await Promise.all([...want.keys(), want.length].map((i) => entryAt(broken, c, i)));
       expect(got).toEqual([...want.slice(0, k), failedEntry(code('SIGNATURE_DOES_NOT_RECOVER')), ...want.slice(k + 1), failedEntry(code('INDEX_OUT_OF_RANGE'))]);
+      // A step inside the chunk reads its layout (no signature recovered) and its other entries;
+      // judging it refuses it.
+      const counts = (await chunkTxCounts(bytes, c)).counts;
+      const header = solView(h);
+      const views = await Promise.all([derivationView(broken, c, 0, 'VIEW_LAYOUT'), derivationView(broken, c, 0, 'VIEW_JUDGE'), derivationView(broken, c, k, 'VIEW_ENTRY'), derivationView(broken, c, k === 0 ? 1 : 0, 'VIEW_ENTRY')]);
+      expect(views).toEqual([okView(header, counts), failedView(code('SIGNATURE_DOES_NOT_RECOVER')), failedView(code('SIGNATURE_DOES_NOT_RECOVER')), okView(header, counts, want[k === 0 ? 1 : 0])]);
       // The other chunks are untouched.
       expect(await chunkTxCounts(broken, c + 1)).toEqual(await chunkTxCounts(bytes, c + 1));
     }
@@ -482,7 +592,7 @@ describe('BatchDecoder for a derivation trace: readHeader, chunkTxCounts, entryA
     }
   });
 
-  it('agrees with codec.ts on ~1,300 valid, mutated, crafted and random inputs, every chunk and every transaction (property)', async () => {
+  it('agrees with codec.ts on ~1,300 valid, mutated, crafted and random inputs, every chunk and every transaction, and derivationView with the three (property)', async () => {
     const rows: string[] = [];
     const check = async (name: string, arb: fc.Arbitrary<Uint8Array>, numRuns: number): Promise<{ ok: number; refused: number; chunks: number; good: number; structure: number; signature: number; entries: number }> => {
       const sum = { ok: 0, refused: 0, chunks: 0, good: 0, structure: 0, signature: 0, entries: 0 };
@@ -507,7 +617,7 @@ describe('BatchDecoder for a derivation trace: readHeader, chunkTxCounts, entryA
     const mutated = await check('mutated batches', mutatedArb, 500);
     const crafted = await check('crafted headers', craftedHeaderArb, 300);
     const random = await check('random bytes', randomArb, 250);
-    console.log(`readHeader, chunkTxCounts and entryAt vs codec.ts, all agreeing:\n${rows.join('\n')}`);
+    console.log(`readHeader, chunkTxCounts and entryAt vs codec.ts, and derivationView vs them, all agreeing:\n${rows.join('\n')}`);
     // Every kind of verdict is represented where it should be, and the real batches have blocks
     // spanning chunks and blocks with L1 messages.
     const sample = fc.sample(batchArb, 100).map(readBatchHeader);
