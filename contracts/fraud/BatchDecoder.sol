@@ -290,6 +290,21 @@ contract BatchDecoder {
         return (OK, header, _counts(body, c, named.pieceCount), l2Block, entry);
     }
 
+    /// @notice Judges one chunk's body exactly as decodeRange judges chunk `entry` (every
+    ///         signature recovered) without reading the header again: `entry` must be the chunk's
+    ///         entry as derivationView(VIEW_HEADER) returned it for this `data` (a derivation
+    ///         step has it, and re-parsing a 256-chunk header costs ~2.2 M gas). What it says of
+    ///         any other `entry` means nothing.
+    /// @return code     OK or the chunk's failure code (TRUNCATED when `entry` lies outside `data`).
+    /// @return txCounts Per piece, its transaction count; empty unless code is OK.
+    function judgeChunkBody(bytes calldata data, HeaderChunk calldata entry) external view returns (uint8 code, uint256[] memory txCounts) {
+        if (entry.bodyOffset > data.length || entry.bodyLength > data.length - entry.bodyOffset) _fail(TRUNCATED);
+        HeaderChunk memory e = entry;
+        (bytes memory body, Columns memory c) = _body(data, e, NO_TARGET);
+        _recoverAll(body, c);
+        return (OK, _counts(body, c, e.pieceCount));
+    }
+
     /// @dev The chunk's per-piece transaction counts, re-read from its checked payload.
     function _counts(bytes memory body, Columns memory c, uint256 pieceCount) private pure returns (uint256[] memory txCounts) {
         txCounts = new uint256[](pieceCount);
@@ -506,6 +521,12 @@ contract BatchDecoder {
         uint256 count;
         (h, entry, count) = _header(data, chunk, all);
         if (chunk >= count) _fail(NO_SUCH_CHUNK);
+        (body, c) = _body(data, entry, target);
+    }
+
+    /// @dev The checks of one chunk's body up to, not including, the signatures, given its
+    ///      header entry: token table, the pieces' transaction counts, then the columns.
+    function _body(bytes calldata data, HeaderChunk memory entry, uint256 target) private pure returns (bytes memory body, Columns memory c) {
         Reader memory r = Reader(data[entry.bodyOffset:entry.bodyOffset + entry.bodyLength], 0);
         (c.tokensAt, c.tokenCount) = _tokenTable(r);
         // Each piece takes at least 1 byte.
@@ -973,7 +994,7 @@ contract BatchDecoder {
         if (msg.sig == this.readHeader.selector) {
             Header memory none;
             out = abi.encode(code, none);
-        } else if (msg.sig == this.chunkTxCounts.selector) {
+        } else if (msg.sig == this.chunkTxCounts.selector || msg.sig == this.judgeChunkBody.selector) {
             out = abi.encode(code, new uint256[](0));
         } else if (msg.sig == this.entryAt.selector) {
             out = abi.encode(code, uint64(0), new bytes(0));
