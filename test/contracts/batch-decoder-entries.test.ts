@@ -60,7 +60,7 @@ import { ARTIFACTS_DIR } from '../../scripts/build-contracts.js';
 import { deploy, ensureArtifacts, revertOf, startAnvil, type Chain } from './chain.js';
 
 const TOKEN = '0x5fbdb2315678afecb367f032d93f642f64180aa3' as Address;
-const CODE_NAMES = ['OK', 'NO_SUCH_CHUNK', 'SIGNATURE_DOES_NOT_RECOVER', 'INDEX_OUT_OF_RANGE', 'TOO_MANY_BLOCKS'] as const;
+const CODE_NAMES = ['OK', 'NO_SUCH_CHUNK', 'SIGNATURE_DOES_NOT_RECOVER', 'INDEX_OUT_OF_RANGE', 'TOO_MANY_BLOCKS', 'TRUNCATED'] as const;
 type CodeName = (typeof CODE_NAMES)[number];
 
 /** derivationView's modes, in the contract's order. */
@@ -128,6 +128,11 @@ async function chunkTxCounts(bytes: Uint8Array, chunk: number): Promise<{ code: 
 async function entryAt(bytes: Uint8Array, chunk: number, index: number | bigint): Promise<Entry1> {
   const [c, block, entry] = await read<[number, bigint, Hex]>('entryAt', [bytesToHex(bytes), BigInt(chunk), BigInt(index)]);
   return { code: c, block: Number(block), entry };
+}
+
+async function judgeChunkBody(bytes: Uint8Array, entry: SolChunk): Promise<{ code: number; counts: number[] }> {
+  const [c, counts] = await read<[number, readonly bigint[]]>('judgeChunkBody', [bytesToHex(bytes), entry]);
+  return { code: c, counts: counts.map(Number) };
 }
 
 async function decodeRange(bytes: Uint8Array, chunk: number): Promise<number> {
@@ -284,9 +289,17 @@ async function expectAgreement(bytes: Uint8Array): Promise<Tally> {
   });
   await Promise.all(
     ts.chunks.map(async (_, c) => {
-      const [d, counts, judge, layout] = await Promise.all([decodeRange(bytes, c), chunkTxCounts(bytes, c), derivationView(bytes, c, 1, 'VIEW_JUDGE'), derivationView(bytes, c, 2n ** 64n, 'VIEW_LAYOUT')]);
+      const [d, counts, judge, layout, body] = await Promise.all([
+        decodeRange(bytes, c),
+        chunkTxCounts(bytes, c),
+        derivationView(bytes, c, 1, 'VIEW_JUDGE'),
+        derivationView(bytes, c, 2n ** 64n, 'VIEW_LAYOUT'),
+        judgeChunkBody(bytes, header.chunks[c]!),
+      ]);
       const pieces = tsChunk(bytes, ts, c);
       expect({ hex, c, kept: pieces !== undefined, counts: counts.code }).toEqual({ hex, c, kept: d === code('OK'), counts: d });
+      // judgeChunkBody, given the header's entry of the chunk, is chunkTxCounts without the header.
+      expect({ hex, c, body }).toEqual({ hex, c, body: counts });
       // VIEW_JUDGE is chunkTxCounts with the header.
       expect({ hex, c, judge }).toEqual({ hex, c, judge: counts.code === code('OK') ? okView(header, counts.counts) : failedView(counts.code) });
       if (pieces) {
@@ -506,6 +519,21 @@ describe('BatchDecoder for a derivation trace: readHeader, chunkTxCounts, entryA
     }
   });
 
+  it('judgeChunkBody refuses an entry that lies outside the batch with TRUNCATED, and reads nothing of the header', async () => {
+    const bytes = encodeBatch(realisticBlocks(4, { perBlock: 2 }));
+    const { header } = await readHeader(bytes);
+    const entry = header.chunks[0]!;
+    expect(await judgeChunkBody(bytes, entry)).toEqual(await chunkTxCounts(bytes, 0));
+    const length = BigInt(bytes.length);
+    for (const wrong of [{ ...entry, bodyOffset: length }, { ...entry, bodyLength: entry.bodyLength + 1n }, { ...entry, bodyOffset: 2n ** 255n }, { ...entry, bodyLength: 2n ** 255n }]) {
+      expect(await judgeChunkBody(bytes, wrong)).toEqual({ code: code('TRUNCATED'), counts: [] });
+    }
+    // The header is not read: a batch whose version byte is wrong still has its body judged.
+    const badVersion = Uint8Array.from(bytes);
+    badVersion[0] = 9;
+    expect(await judgeChunkBody(badVersion, entry)).toEqual(await chunkTxCounts(bytes, 0));
+  });
+
   it('reads a multi-chunk batch: blocks spanning chunks, L1 messages, empty blocks, raw v, withdrawals, the largest values', async () => {
     const [a, b, c] = KEYS as [(typeof KEYS)[0], (typeof KEYS)[0], (typeof KEYS)[0]];
     const blocks: Block[] = [];
@@ -633,7 +661,8 @@ describe('BatchDecoder for a derivation trace: readHeader, chunkTxCounts, entryA
     expect(crafted.ok).toBeGreaterThan(100);
     expect(crafted.refused).toBeGreaterThan(30);
     expect(random.refused).toBeGreaterThan(random.ok);
-  });
+    // ~20-30 s alone; CI runs it beside other files on two cores.
+  }, 180_000);
 
   it('reports the gas of readHeader, chunkTxCounts and entryAt: the whole call (eth_estimateGas) and the call alone (CallGasMeter)', async () => {
     const meterArtifact = JSON.parse(readFileSync(join(ARTIFACTS_DIR, 'CallGasMeter.json'), 'utf8')) as { abi: Abi; bytecode: Hex };
