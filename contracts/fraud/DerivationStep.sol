@@ -192,8 +192,7 @@ contract DerivationStep {
         if (c.batch >= inbox.batchCount()) return NO_DATA;
         IBatchInbox.Batch memory b = inbox.getBatch(c.batch);
         if (b.l1Block > maxL1Block) return NO_DATA;
-        if (b.blobs != 0) revert BlobBatchNotProvable(c.batch);
-        if (keccak256(data) != b.hash) revert WrongBatchData(c.batch);
+        _checkCalldata(b, c.batch, data);
         (uint8 code, BatchDecoder.Header memory h,,,) = decoder.derivationView(data, 0, 0, VIEW_HEADER);
         bool accepted = code == 0 && h.firstBlock == c.blockNumber && _queueRulesHold(h, c.queueIndex, b.l1Block, messages);
         if (accepted) {
@@ -287,7 +286,11 @@ contract DerivationStep {
 
     function _checkData(uint64 batch, bytes calldata data) private view {
         if (batch >= inbox.batchCount()) revert BadCursor();
-        IBatchInbox.Batch memory b = inbox.getBatch(batch);
+        _checkCalldata(inbox.getBatch(batch), batch, data);
+    }
+
+    /// @dev `data` is batch `batch`'s calldata: what the inbox recorded the hash of.
+    function _checkCalldata(IBatchInbox.Batch memory b, uint64 batch, bytes calldata data) private pure {
         if (b.blobs != 0) revert BlobBatchNotProvable(batch);
         if (keccak256(data) != b.hash) revert WrongBatchData(batch);
     }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Abi, Hex } from 'viem';
 
 /** Contracts with an artifact; TestToken, FeeToken, ReentrantRecipient and BatchForwarder exist for tests and the dev chain only. */
-export type ContractName = 'StrandPortal' | 'OutputOracle' | 'BatchInbox' | 'EventAnchor' | 'TestToken' | 'FeeToken' | 'ReentrantRecipient' | 'OneStepVerifier' | 'DisputeGame' | 'BatchDecoder' | 'BatchForwarder' | 'DerivationStep';
+export type ContractName = 'StrandPortal' | 'OutputOracle' | 'BatchInbox' | 'EventAnchor' | 'TestToken' | 'FeeToken' | 'ReentrantRecipient' | 'OneStepVerifier' | 'DisputeGame' | 'BatchDecoder' | 'BatchForwarder' | 'DerivationStep' | 'CallGasMeter';
 
 export interface ContractArtifact {
   readonly abi: Abi;

@@ -45,8 +45,6 @@
 // transaction's position barely matters: the check reads the whole chunk either way. readHeader
 // pays ~0.35 M more than the header's checks for building and ABI-encoding 256 chunk entries and
 // 512 counts (and ~0.09 M more with every count 7 bytes long).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicClient, encodeFunctionData, http, type Abi, type Address as ViemAddress, type Hex, type PublicClient } from 'viem';
@@ -56,7 +54,6 @@ import { recoverAddress, txDigest } from '../../src/crypto/index.js';
 import { BatchDecodeError, decodeBatchChunks, encodeBatch, loadArtifact, MAX_BLOCKS_PER_BATCH, MAX_CHUNK_PAYLOAD_BYTES, MAX_CHUNKS, readBatchHeader, type BatchHeader } from '../../src/l1/index.js';
 import { CHAIN_ID, deposit, makeBlock, realisticBlocks, senders, signTx } from '../l1/batcher/helpers.js';
 import { leb128, zigzag } from '../helpers/varint.js';
-import { ARTIFACTS_DIR } from '../../scripts/build-contracts.js';
 import { deploy, ensureArtifacts, revertOf, startAnvil, type Chain } from './chain.js';
 
 const TOKEN = '0x5fbdb2315678afecb367f032d93f642f64180aa3' as Address;
@@ -666,9 +663,8 @@ describe('BatchDecoder for a derivation trace: readHeader, chunkTxCounts, entryA
   }, 180_000);
 
   it('reports the gas of readHeader, chunkTxCounts and entryAt: the whole call (eth_estimateGas) and the call alone (CallGasMeter)', async () => {
-    const meterArtifact = JSON.parse(readFileSync(join(ARTIFACTS_DIR, 'CallGasMeter.json'), 'utf8')) as { abi: Abi; bytecode: Hex };
-    const hash = await chain.wallet.deployContract({ account: chain.accounts[0]!, chain: foundry, abi: meterArtifact.abi, bytecode: meterArtifact.bytecode });
-    const meter = (await chain.pub.waitForTransactionReceipt({ hash })).contractAddress!;
+    const meter = await deploy(chain, chain.accounts[0]!, 'CallGasMeter');
+    const meterAbi = loadArtifact('CallGasMeter').abi;
     const rows: string[] = [];
     /** The whole transaction (21k, calldata, execution; or EIP-7623's floor of 10/40 gas a byte
      * when that is more, marked) and the call's own gas, measured inside a transaction. */
@@ -676,7 +672,7 @@ describe('BatchDecoder for a derivation trace: readHeader, chunkTxCounts, entryA
       const whole = Number(await chain.pub.estimateContractGas({ address: decoder, abi, functionName, args, account: chain.accounts[0]! }));
       const input = hexToBytes(encodeFunctionData({ abi, functionName, args }));
       const floor = input.reduce((a, b) => a + (b === 0 ? 10 : 40), 21_000);
-      const [alone, ok] = await chain.pub.readContract({ address: meter, abi: meterArtifact.abi, functionName: 'measure', args: [decoder, bytesToHex(input)] }) as [bigint, boolean, Hex];
+      const [alone, ok] = await chain.pub.readContract({ address: meter, abi: meterAbi, functionName: 'measure', args: [decoder, bytesToHex(input)] }) as [bigint, boolean, Hex];
       expect(ok).toBe(true);
       rows.push(`${name.padEnd(60)} ${whole.toLocaleString('en').padStart(10)}${whole <= floor ? ' (floor)' : '        '}  the call alone ${Number(alone).toLocaleString('en').padStart(9)}`);
       return Number(alone);

@@ -38,10 +38,13 @@ export interface Chain {
   stop(): Promise<void>;
 }
 
-/** Starts anvil on a free port (src/l1's launcher, as the node uses it) with viem clients. */
-export async function startAnvil(): Promise<Chain> {
-  const anvil = await launchAnvil();
-  const transport = http(anvil.rpcUrl, { retryCount: 0 });
+/** Starts anvil on a free port (src/l1's launcher, as the node uses it) with viem clients. With
+ * `blockGasLimit` above a transaction's cap (EIP-7825's 2^24), a call that would not fit one is
+ * still measured (and fails its test's assertion) instead of failing to estimate; such calls are
+ * slow, so the transport then waits up to two minutes. */
+export async function startAnvil(opts: { readonly blockGasLimit?: bigint } = {}): Promise<Chain> {
+  const anvil = await launchAnvil(opts.blockGasLimit ? { args: ['--gas-limit', opts.blockGasLimit.toString()] } : {});
+  const transport = http(anvil.rpcUrl, { retryCount: 0, ...(opts.blockGasLimit ? { timeout: 120_000 } : {}) });
   // anvil automines: poll receipts quickly instead of viem's default 4 s.
   const pub = createPublicClient({ chain: foundry, transport, pollingInterval: 25 });
   const wallet = createWalletClient({ chain: foundry, transport });

@@ -39,11 +39,8 @@
 // needed the header read a second time (~2.2 M over these records) and cost 15,788,452, over the
 // budget. A JUDGE step applies no entry, so the verifier's share of the budget is its margin too;
 // the header steps are at EIP-7623's floor for the calldata.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPublicClient, createTestClient, createWalletClient, encodeFunctionData, http, type Abi, type Address as ViemAddress, type Hex } from 'viem';
-import { foundry } from 'viem/chains';
+import { encodeFunctionData, type Abi, type Address as ViemAddress, type Hex } from 'viem';
 import { bytesToHex, encodeEntry, ETH, hexToBytes, ZERO_HASH, type Address } from '../../src/core/index.js';
 import {
   decodeBatchChunk,
@@ -55,13 +52,12 @@ import {
   MAX_CHUNKS,
   PORTAL_ABI,
   readBatchHeader,
-  startAnvil as launchAnvil,
   type CursorTuple,
   type Deployment,
+  type QueueMessagePreimage,
 } from '../../src/l1/index.js';
 import { CHAIN_ID, randomAddress, prng } from '../l1/batcher/helpers.js';
-import { ARTIFACTS_DIR } from '../../scripts/build-contracts.js';
-import { deploy, ensureArtifacts, read, send, type Chain } from './chain.js';
+import { deploy, ensureArtifacts, read, send, startAnvil, type Chain } from './chain.js';
 import { fullChunk, lastSignatureBroken, WORST_FIRST_BLOCK, worstBatch, worstRecords } from './worst-batch.js';
 
 /** What a step's whole transaction may use: EIP-7825's cap less the one-step verifier's worst
@@ -82,29 +78,16 @@ let stepAbi: Abi;
 let meter: ViemAddress;
 let meterAbi: Abi;
 
-/** chain.ts's anvil with a block gas limit above a transaction's cap, so that a step that did
- * not fit one would still be measured (and fail its assertion) instead of failing to estimate. */
-async function startAnvil(): Promise<Chain> {
-  const anvil = await launchAnvil({ args: ['--gas-limit', '100000000'] });
-  const transport = http(anvil.rpcUrl, { retryCount: 0, timeout: 120_000 });
-  const pub = createPublicClient({ chain: foundry, transport, pollingInterval: 25 });
-  const wallet = createWalletClient({ chain: foundry, transport });
-  const test = createTestClient({ chain: foundry, mode: 'anvil', transport });
-  return { url: anvil.rpcUrl, pub, wallet, test, accounts: await wallet.getAddresses(), stop: () => anvil.stop() };
-}
-
 beforeAll(async () => {
   ensureArtifacts();
-  chain = await startAnvil();
+  chain = await startAnvil({ blockGasLimit: 100_000_000n });
   const [deployer, proposer] = chain.accounts as [ViemAddress, ViemAddress];
   d = await deployContracts({ wallet: chain.wallet, publicClient: chain.pub, account: deployer }, { proposer, challenger: deployer, batcher: chain.accounts[3]!, challengePeriodSeconds: 600n, bond: 10n ** 16n });
   const decoder = await deploy(chain, deployer, 'BatchDecoder', [BigInt(CHAIN_ID)]);
   stepper = await deploy(chain, deployer, 'DerivationStep', [decoder, d.portal, WINDOW]);
   stepAbi = loadArtifact('DerivationStep').abi;
-  const artifact = JSON.parse(readFileSync(join(ARTIFACTS_DIR, 'CallGasMeter.json'), 'utf8')) as { abi: Abi; bytecode: Hex };
-  meterAbi = artifact.abi;
-  const hash = await chain.wallet.deployContract({ account: deployer, chain: foundry, abi: meterAbi, bytecode: artifact.bytecode });
-  meter = (await chain.pub.waitForTransactionReceipt({ hash })).contractAddress!;
+  meter = await deploy(chain, deployer, 'CallGasMeter');
+  meterAbi = loadArtifact('CallGasMeter').abi;
 }, 60_000);
 
 afterAll(async () => {
@@ -112,14 +95,7 @@ afterAll(async () => {
 });
 
 /** StrandPortal's record of a queue message (DerivationStep's QueueMessage). */
-interface Preimage {
-  kind: number;
-  sender: ViemAddress;
-  to: ViemAddress;
-  token: ViemAddress;
-  amount: bigint;
-  l1Block: bigint;
-}
+type Preimage = QueueMessagePreimage;
 
 type StepResult = readonly [number, bigint, Hex, CursorTuple];
 

@@ -32,6 +32,7 @@ import {
   type Deployment,
   type Leaves,
   type SourceBatch,
+  type QueueMessagePreimage,
 } from '../../src/l1/index.js';
 import { hashEntry } from '../../src/crypto/index.js';
 import { balanceKey, encodeStateValue, type LedgerConfig } from '../../src/ledger/index.js';
@@ -51,7 +52,7 @@ let depositor: ViemAddress;
 /** A queue message as L1 holds it: the walker's entry and the preimage of messageHash. */
 interface PostedMessage {
   readonly entry: L1Message;
-  readonly preimage: { kind: number; sender: ViemAddress; to: ViemAddress; token: ViemAddress; amount: bigint; l1Block: bigint };
+  readonly preimage: QueueMessagePreimage;
 }
 
 const batches: SourceBatch[] = [];

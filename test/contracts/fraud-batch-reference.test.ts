@@ -11,8 +11,7 @@
 // named chunk (at most 32 KiB, never compressed). The last test builds the worst proof those caps
 // allow and holds it below EIP-7825's 2^24 gas a transaction: the claim the format makes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPublicClient, createTestClient, createWalletClient, encodeFunctionData, http, keccak256, parseEventLogs, type Abi, type Address as ViemAddress, type Hex, type TransactionReceipt } from 'viem';
-import { foundry } from 'viem/chains';
+import { encodeFunctionData, keccak256, parseEventLogs, type Abi, type Address as ViemAddress, type Hex, type TransactionReceipt } from 'viem';
 import { bytesToHex, ETH, hexToBytes } from '../../src/core/index.js';
 import {
   BAD_BATCH_REF,
@@ -27,12 +26,11 @@ import {
   ORACLE_STATUS,
   judgeBatchData,
   readBatchHeader,
-  startAnvil as launchAnvil,
   type BlockSkeleton,
   type Deployment,
 } from '../../src/l1/index.js';
 import { CHAIN_ID, realisticBlocks } from '../l1/batcher/helpers.js';
-import { advanceTime, ensureArtifacts, read, revertOf, send as sendTx, type Chain } from './chain.js';
+import { advanceTime, ensureArtifacts, read, revertOf, send as sendTx, startAnvil, type Chain } from './chain.js';
 import { leb128, zigzag } from '../helpers/varint.js';
 import { assemble, fullChunk, lastSignatureBroken, LONGEST_MANTISSA, tableChunk, worstBatch, worstRecords, type NamedChunk } from './worst-batch.js';
 
@@ -143,23 +141,12 @@ async function proven(d: Deployment, outputIndex: bigint, data: Hex, chunk: numb
 /** EIP-7825's cap on a transaction's gas. */
 const TX_GAS_CAP = 2 ** 24;
 
-/** chain.ts's anvil with a block gas limit above a transaction's cap, so that a proof that did
- * not fit one would still be measured (and fail its assertion) instead of failing to estimate. */
-async function startAnvil(): Promise<Chain> {
-  const anvil = await launchAnvil({ args: ['--gas-limit', '100000000'] });
-  const transport = http(anvil.rpcUrl, { retryCount: 0, timeout: 120_000 });
-  const pub = createPublicClient({ chain: foundry, transport, pollingInterval: 25 });
-  const wallet = createWalletClient({ chain: foundry, transport });
-  const test = createTestClient({ chain: foundry, mode: 'anvil', transport });
-  return { url: anvil.rpcUrl, pub, wallet, test, accounts: await wallet.getAddresses(), stop: () => anvil.stop() };
-}
-
 beforeAll(async () => {
   ensureArtifacts();
   gameAbi = loadArtifact('DisputeGame').abi;
   decoderAbi = loadArtifact('BatchDecoder').abi;
   inboxContractAbi = loadArtifact('BatchInbox').abi;
-  chain = await startAnvil();
+  chain = await startAnvil({ blockGasLimit: 100_000_000n });
   [deployer, proposer, prover, batcher] = chain.accounts as [ViemAddress, ViemAddress, ViemAddress, ViemAddress];
 });
 

@@ -46,26 +46,20 @@ export class DerivationTrace {
    * next of them (an output over blocks nobody posted cannot be defended). */
   readonly end: WalkEnd;
   readonly trace: Trace;
+  /** Holds the batches the walk read, for the step arguments. */
+  private readonly walker: DerivationWalker;
 
   constructor(
     private readonly source: DerivationSource,
     private readonly o: DerivationTraceOptions,
   ) {
-    const walker = new DerivationWalker(source, { chainId: o.ledger.chainId, sequencingWindow: o.sequencingWindow });
-    const steps: DerivationStep[] = [];
-    const cursors: DerivationCursor[] = [o.start];
-    for (;;) {
-      const r = walker.next(cursors.at(-1)!, o.lastBlock);
-      if ('end' in r) {
-        this.end = r.end;
-        break;
-      }
-      steps.push(r.step);
-      cursors.push(r.after);
-    }
-    this.steps = steps;
+    this.walker = new DerivationWalker(source, { chainId: o.ledger.chainId, sequencingWindow: o.sequencingWindow });
+    const walk = this.walker.walk(o.start, o.lastBlock);
+    this.steps = walk.steps;
+    this.end = walk.end;
+    const cursors = [o.start, ...walk.afters];
     this.cursors = cursors;
-    const entries: (Entry | undefined)[] = steps.map((s) => (s.kind === 'message' || s.kind === 'tx' ? s.entry : undefined));
+    const entries: (Entry | undefined)[] = walk.steps.map((s) => (s.kind === 'message' || s.kind === 'tx' ? s.entry : undefined));
     this.trace = new Trace(o.ledger, o.pre.leaves, entries, o.fault, cursors.map(cursorHash));
     if (this.trace.stateRoots[0] !== o.pre.root.toLowerCase()) throw new Error(`the pre-state leaves do not hash to its root ${o.pre.root}`);
   }
@@ -82,14 +76,13 @@ export class DerivationTrace {
   stepArgs(stepIndex: number): DerivationStepArgs {
     const before = this.cursors[stepIndex - 1]!;
     const f = this.trace.frontiers[stepIndex - 1]!;
-    const walker = new DerivationWalker(this.source, { chainId: this.o.ledger.chainId, sequencingWindow: this.o.sequencingWindow });
     const bytes = this.source.batch(before.batch)?.bytes;
     return {
       pre: { stateRoot: this.trace.stateRoots[stepIndex - 1]!, withdrawalCount: f.count, frontier: [...f.roots], cursor: cursorTuple(before) },
       lastBlock: BigInt(this.o.lastBlock),
       maxL1Block: this.o.maxL1Block,
       data: bytes ? (bytesToHex(bytes) as Hex) : '0x',
-      messages: walker.messageReads(before, this.o.lastBlock).map((i) => this.preimage(i)),
+      messages: this.walker.messageReads(before, this.o.lastBlock).map((i) => this.preimage(i)),
       proofs: this.trace.proofsFor(this.trace.treeBefore(stepIndex), stepIndex),
     };
   }

@@ -121,8 +121,9 @@ export class DerivationWalker {
     if (c.stage === 'header') {
       const posted = this.source.batch(c.batch);
       if (!posted) return { end: 'no-data', at: c };
-      const verdict = this.readHeader(c, posted);
+      const verdict = this.headerVerdict(c, posted, this.source);
       if (!verdict.accepted) return done({ kind: 'header', batch: c.batch, accepted: false, reason: verdict.reason }, { ...c, batch: c.batch + 1n });
+      this.batches.set(c.batch, { header: verdict.header, bytes: posted.bytes!, chunks: new Map() });
       return done({ kind: 'header', batch: c.batch, accepted: true }, { ...c, stage: 'judge', chunk: 0, tx: 0, messagesDone: 0 });
     }
     const read = this.accepted(c.batch);
@@ -141,14 +142,17 @@ export class DerivationWalker {
     return done({ kind: 'tx', block: c.block, entry: this.goodChunk(read, c)[c.tx]!.tx }, { ...c, tx: c.tx + 1 });
   }
 
-  /** Every step from `start` up to `lastBlock`, and where and why the walk ended. */
-  walk(start: DerivationCursor, lastBlock: number): { readonly steps: DerivationStep[]; readonly end: WalkEnd; readonly at: DerivationCursor } {
+  /** Every step from `start` up to `lastBlock`, the cursor after each, and where and why the
+   * walk ended. */
+  walk(start: DerivationCursor, lastBlock: number): { readonly steps: DerivationStep[]; readonly afters: DerivationCursor[]; readonly end: WalkEnd; readonly at: DerivationCursor } {
     const steps: DerivationStep[] = [];
+    const afters: DerivationCursor[] = [];
     let c = start;
     for (;;) {
       const r = this.next(c, lastBlock);
-      if ('end' in r) return { steps, end: r.end, at: r.at };
+      if ('end' in r) return { steps, afters, end: r.end, at: r.at };
       steps.push(r.step);
+      afters.push(r.after);
       c = r.after;
     }
   }
@@ -164,33 +168,22 @@ export class DerivationWalker {
     if (c.block > lastBlock) return [];
     if (c.stage !== 'header') return c.messagesDone < this.messageCount(this.accepted(c.batch), c.block) ? [c.queueIndex] : [];
     const posted = this.source.batch(c.batch);
-    if (!posted?.bytes) return [];
-    let header: BatchHeader;
-    try {
-      header = readBatchHeader(posted.bytes);
-    } catch (err) {
-      if (err instanceof BatchDecodeError) return [];
-      throw err;
-    }
-    if (header.firstBlock !== c.block) return [];
-    const needed = BigInt(header.blocks.reduce((n, b) => n + b.l1MessageCount, 0));
+    if (!posted) return [];
+    // Exactly the messages the verdict looks up and finds emitted: the contract asks the portal
+    // for the same ones, in the same order, and wants a preimage where it has a record.
     const reads: bigint[] = [];
-    if (needed > 0n) {
-      const last = this.source.messageL1Block(c.queueIndex + needed - 1n);
-      if (last === undefined) return [];
-      reads.push(c.queueIndex + needed - 1n);
-      if (last >= posted.l1Block) return reads;
-    }
-    if (this.source.messageL1Block(c.queueIndex + needed) !== undefined) reads.push(c.queueIndex + needed);
+    this.headerVerdict(c, posted, {
+      messageL1Block: (i) => {
+        const l1Block = this.source.messageL1Block(i);
+        if (l1Block !== undefined) reads.push(i);
+        return l1Block;
+      },
+    });
     return reads;
   }
 
-  /** Forgets batches below `batch` (a long walk keeps only what its cursor can still reach). */
-  forgetBefore(batch: bigint): void {
-    for (const k of this.batches.keys()) if (k < batch) this.batches.delete(k);
-  }
-
-  private readHeader(c: DerivationCursor, posted: SourceBatch): { accepted: true } | { accepted: false; reason: string } {
+  /** Rules 2 and 5 for the batch at a `header` cursor, reading the queue through `queue`. */
+  private headerVerdict(c: DerivationCursor, posted: SourceBatch, queue: QueueView): { accepted: true; header: BatchHeader } | { accepted: false; reason: string } {
     if (!posted.bytes) return { accepted: false, reason: 'no batch data derivation can read' };
     let header: BatchHeader;
     try {
@@ -199,10 +192,8 @@ export class DerivationWalker {
       if (err instanceof BatchDecodeError) return { accepted: false, reason: `header does not decode: ${err.message}` };
       throw err;
     }
-    const verdict = judgeBatchHeader(header, { nextBlock: c.block, queueIndex: c.queueIndex, l1Block: posted.l1Block, sequencingWindow: this.opts.sequencingWindow }, this.source);
-    if (!verdict.accepted) return verdict;
-    this.batches.set(c.batch, { header, bytes: posted.bytes, chunks: new Map() });
-    return { accepted: true };
+    const verdict = judgeBatchHeader(header, { nextBlock: c.block, queueIndex: c.queueIndex, l1Block: posted.l1Block, sequencingWindow: this.opts.sequencingWindow }, queue);
+    return verdict.accepted ? { accepted: true, header } : verdict;
   }
 
   private accepted(batch: bigint): ReadBatch {

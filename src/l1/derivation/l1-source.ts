@@ -88,7 +88,7 @@ export interface L1SourceOptions {
 
 /** Every batch and queue message L1 holds at the pinned head, as a derivation source: what a
  * walk over a whole (test or dev) chain needs. */
-export async function loadDerivationSource(pinned: PinnedL1, opts: L1SourceOptions): Promise<DerivationSource & { readonly batchCount: bigint; readonly messageCount: bigint }> {
+export async function loadDerivationSource(pinned: PinnedL1, opts: L1SourceOptions): Promise<DerivationSource> {
   const batches: SourceBatch[] = [];
   const queue: QueuedL1Message[] = [];
   const step = opts.logsChunk ?? 10_000n;
@@ -110,8 +110,6 @@ export async function loadDerivationSource(pinned: PinnedL1, opts: L1SourceOptio
   for (let i = 0; i < batches.length; i++) if (!batches[i]) throw new Error(`batch ${i} has no BatchSubmitted event in the logs read`);
   for (let i = 0; i < queue.length; i++) if (!queue[i]) throw new Error(`queue message ${i} has no portal event in the logs read`);
   return {
-    batchCount: BigInt(batches.length),
-    messageCount: BigInt(queue.length),
     batch: (i) => batches[Number(i)],
     message: (i) => queue[Number(i)]?.message,
     messageL1Block: (i) => queue[Number(i)]?.l1Block,
