@@ -33,6 +33,12 @@ contract OutputOracle {
     ///                         proof checks the output's state against the queue messages that
     ///                         were past the sequencing window at this block. Last, so that it
     ///                         packs into the slot of the three fields above (no extra SSTORE).
+    /// @param endCursor        keccak256(abi.encode(cursor)) of the derivation cursor right after
+    ///                         the output's block (DerivationStep.Cursor, docs/FRAUD-PROOFS.md):
+    ///                         where on L1 the derivation of the next output starts. A game
+    ///                         over this output starts at the previous live output's (the genesis
+    ///                         cursor for the first) and its proposer must reveal this one,
+    ///                         past block `l2BlockNumber`.
     struct Output {
         bytes32 stateRoot;
         bytes32 withdrawalsRoot;
@@ -41,6 +47,7 @@ contract OutputOracle {
         uint64 timestamp;
         uint64 position;
         uint64 l1BlockNumber;
+        bytes32 endCursor;
     }
 
     /// @notice Where an output stands.
@@ -74,7 +81,8 @@ contract OutputOracle {
         bytes32 stateRoot,
         bytes32 withdrawalsRoot,
         bytes32 batchHash,
-        uint256 timestamp
+        uint256 timestamp,
+        bytes32 endCursor
     );
     /// @notice The output `fromIndex` and `count - 1` later live outputs were deleted.
     event OutputsDeleted(uint256 indexed fromIndex, uint256 count, address indexed recipient, uint256 bondsPaid);
@@ -120,6 +128,7 @@ contract OutputOracle {
         bytes32 stateRoot,
         bytes32 withdrawalsRoot,
         bytes32 batchHash,
+        bytes32 endCursor,
         uint64 prevL2BlockNumber
     ) external payable returns (uint256 outputIndex) {
         if (msg.sender != proposer) revert NotProposer(msg.sender);
@@ -137,12 +146,13 @@ contract OutputOracle {
                 l2BlockNumber: l2BlockNumber,
                 timestamp: uint64(block.timestamp),
                 position: uint64(position),
-                l1BlockNumber: uint64(block.number)
+                l1BlockNumber: uint64(block.number),
+                endCursor: endCursor
             })
         );
         _liveAt[position] = outputIndex;
         _liveCount = position + 1;
-        emit OutputProposed(outputIndex, l2BlockNumber, stateRoot, withdrawalsRoot, batchHash, block.timestamp);
+        emit OutputProposed(outputIndex, l2BlockNumber, stateRoot, withdrawalsRoot, batchHash, block.timestamp, endCursor);
     }
 
     /// @notice Deletes output `fromIndex` and every later live output, and sends their bonds to

@@ -5,6 +5,7 @@ import {OutputOracle} from "../OutputOracle.sol";
 import {OneStepVerifier} from "./OneStepVerifier.sol";
 import {SmtProof, SparseMerkle} from "./SparseMerkle.sol";
 import {IBatchInbox, IQueueMessages, QueueMessage, isQueueMessage} from "./L1Views.sol";
+import {DerivationStep} from "./DerivationStep.sol";
 
 /// @notice BatchDecoder: judges a calldata batch's header and one of its chunks exactly as
 ///         src/l1/batcher/codec.ts does (docs/BATCH-FORMAT.md).
@@ -16,15 +17,21 @@ interface IBatchDecoder {
 /// @title DisputeGame
 /// @notice Two-party games over one output of the OutputOracle (docs/FRAUD-PROOFS.md). Anyone
 ///         with `challengerBond` opens a game against a Pending output within `openWindow` of its
-///         proposal; the proposer reveals the step count, its inputs root and the final
-///         commitment (which must match the output), then proposer and challenger alternate
+///         proposal; the proposer reveals the step count and the final commitment (which must
+///         match the output, its end cursor included), then proposer and challenger alternate
 ///         16-way dissections of the disputed step range until one step is left, which anyone
-///         re-executes through the OneStepVerifier. Each side has a chess clock that runs only
-///         on its turn; a side whose clock runs out loses.
+///         re-executes: DerivationStep reads what L1 holds at the agreed cursor (a batch header,
+///         a chunk, a queue message, a transaction), and the OneStepVerifier applies the entry
+///         it names. Nothing a party says about the inputs is trusted: they are the batches and
+///         queue messages on L1. Each side has a chess clock that runs only on its turn; a side
+///         whose clock runs out loses.
 ///
-///         Commitment after step i: keccak256(abi.encode(stateRoot, withdrawalCount,
-///         keccak256(abi.encodePacked(frontier)))), frontier being the RFC 9162 compact range
-///         of the withdrawal leaves so far (largest perfect subtree first).
+///         A trace starts at the previous live output's state and end cursor (the genesis state
+///         and cursor for the first) and walks derivation to the cursor just past the output's
+///         block. Commitment after step i: keccak256(abi.encode(stateRoot, withdrawalCount,
+///         keccak256(abi.encodePacked(frontier)), cursorHash)), frontier being the RFC 9162
+///         compact range of the withdrawal leaves so far (largest perfect subtree first) and
+///         cursorHash keccak256(abi.encode(DerivationStep.Cursor)).
 ///
 ///         This contract is the OutputOracle's `challenger`: it is deployed at an address the
 ///         oracle's deployer computed in advance, so the oracle needs no change. A win of the
@@ -42,14 +49,13 @@ interface IBatchDecoder {
 ///         rules as derivation, one chunk at a time) and carries the output's L2 block: garbage
 ///         batch data cannot back an output.
 ///
-///         Trust: ownerless and not upgradeable. Not yet covered (see the design): disputes over
-///         the inputs themselves (the proposer's inputs root is trusted by both sides here) and
-///         the check of the games' queue-message inputs against StrandPortal.messageHash.
+///         Trust: ownerless and not upgradeable. Not covered: blob batches (a step over one
+///         reverts, DerivationStep.BlobBatchNotProvable; a chain with fraud proofs posts calldata).
 contract DisputeGame {
     /// @notice Where a game stands; the phase also says whose clock runs.
     enum Phase {
         None, // no such game
-        Reveal, // proposer: reveal the step count, inputs root, final commitment, first dissection
+        Reveal, // proposer: reveal the step count, final commitment, first dissection
         Choose, // challenger: pick the first part whose end it disagrees with
         Dissect, // proposer: split the disputed range
         Step, // challenger's clock; anyone may run the one-step proof
@@ -63,6 +69,7 @@ contract DisputeGame {
         bytes32 stateRoot;
         uint256 withdrawalCount;
         bytes32[] frontier;
+        DerivationStep.Cursor cursor;
     }
 
     struct Game {
@@ -75,7 +82,6 @@ contract DisputeGame {
         uint64 proposerClock;
         uint64 challengerClock;
         uint64 steps;
-        bytes32 inputsRoot;
         bytes32 cLo; // agreed commitment after step lo
         bytes32 cHi; // the proposer's commitment after step hi, disputed
         bytes32 dissection; // hash of the proposer's pending dissection
@@ -101,6 +107,11 @@ contract DisputeGame {
     /// @notice L1 blocks after which a queue message must be consumed by every output proposed
     ///         later (the L2's sequencing window, docs/ARCHITECTURE.md rule 5).
     uint64 public immutable sequencingWindow;
+    /// @notice Re-reads derivation on L1 for the one-step proof.
+    DerivationStep public immutable derivation;
+    /// @notice keccak256(abi.encode(cursor)) of the genesis cursor (batch 0's header, block 1,
+    ///         nothing consumed): where the first output's trace starts.
+    bytes32 public immutable genesisCursor;
     /// @notice Decodes batches on L1 (for `proveBadBatchReference`).
     IBatchDecoder public immutable batchDecoder;
     /// @dev The verifier's state key of the next L1 queue index, read once (it is immutable there).
@@ -117,7 +128,7 @@ contract DisputeGame {
     uint8 public constant BAD_REF_DOES_NOT_CARRY_BLOCK = 4;
 
     event GameOpened(uint256 indexed gameId, uint256 indexed outputIndex, address indexed challenger);
-    event Revealed(uint256 indexed gameId, uint256 steps, bytes32 inputsRoot, bytes32 finalCommitment);
+    event Revealed(uint256 indexed gameId, uint256 steps, bytes32 finalCommitment);
     /// @notice The proposer's commitments after the inner boundaries of [lo, hi].
     event Dissected(uint256 indexed gameId, uint256 lo, uint256 hi, bytes32[] commitments);
     event Chosen(uint256 indexed gameId, uint256 lo, uint256 hi);
@@ -153,8 +164,11 @@ contract DisputeGame {
     error PartOutOfRange(uint256 part, uint256 parts);
     error StepOutOfRange(uint256 stepIndex, uint256 lo, uint256 hi);
     error PreCommitmentMismatch(uint256 gameId);
-    error WrongProofLength(uint256 given, uint256 expected);
-    error InputNotInRoot(uint256 stepIndex);
+    /// @notice The revealed end cursor does not hash to the output's `endCursor`.
+    error EndCursorMismatch(uint256 gameId);
+    /// @notice The revealed end cursor is not past the output's block: the trace it ends would
+    ///         not have derived all of the output's blocks.
+    error EndCursorNotAfterOutput(uint256 gameId, uint256 cursorBlock, uint256 l2BlockNumber);
     error GameAlreadyResolved(uint256 gameId);
     error GameNotOver(uint256 gameId);
     error UnexpectedPayment(address sender);
@@ -187,6 +201,9 @@ contract DisputeGame {
     ///                          contract, so its address is computed in advance; not checked here).
     /// @param sequencingWindow_ L1 blocks; must equal the L2's, at least 1.
     /// @param batchDecoder_     The BatchDecoder configured with the L2's chain id.
+    /// @param derivation_       The DerivationStep over the same portal, decoder and window
+    ///                          (deployed after the portal, so its address is computed in
+    ///                          advance too; not called here).
     constructor(
         OutputOracle oracle_,
         OneStepVerifier verifier_,
@@ -196,9 +213,13 @@ contract DisputeGame {
         uint64 openWindow_,
         address portal_,
         uint64 sequencingWindow_,
-        IBatchDecoder batchDecoder_
+        IBatchDecoder batchDecoder_,
+        DerivationStep derivation_
     ) {
-        if (address(oracle_) == address(0) || address(verifier_) == address(0) || portal_ == address(0) || address(batchDecoder_) == address(0)) {
+        if (
+            address(oracle_) == address(0) || address(verifier_) == address(0) || portal_ == address(0) || address(batchDecoder_) == address(0)
+                || address(derivation_) == address(0)
+        ) {
             revert ZeroAddress();
         }
         if (sequencingWindow_ == 0) revert ZeroSequencingWindow();
@@ -215,6 +236,10 @@ contract DisputeGame {
         portal = IQueueMessages(portal_);
         sequencingWindow = sequencingWindow_;
         batchDecoder = batchDecoder_;
+        derivation = derivation_;
+        genesisCursor = keccak256(
+            abi.encode(DerivationStep.Cursor({batch: 0, stage: 0, chunk: 0, txIndex: 0, blockNumber: 1, messagesDone: 0, queueIndex: 0}))
+        );
         _queueKey = verifier_.queueKey();
         _noSuchChunk = batchDecoder_.NO_SUCH_CHUNK();
     }
@@ -229,6 +254,7 @@ contract DisputeGame {
         uint256 deadline = uint256(out.timestamp) + openWindow;
         if (block.timestamp >= deadline) revert OpeningWindowClosed(outputIndex, deadline);
         bytes32 preRoot = genesisStateRoot;
+        bytes32 preCursor = genesisCursor;
         if (out.position > 0) {
             // The output is live, so nothing below it in the live stack was deleted since it was
             // proposed: a live output at the position just below is its predecessor.
@@ -238,6 +264,7 @@ contract DisputeGame {
             OutputOracle.Output memory prev = oracle.getOutput(prevIndex);
             if (prev.position + 1 != out.position) revert WrongPreviousOutput(prevIndex);
             preRoot = prev.stateRoot;
+            preCursor = prev.endCursor;
         }
         gameId = _games.length;
         Game storage g = _games.push();
@@ -247,31 +274,37 @@ contract DisputeGame {
         g.outputIndex = uint64(outputIndex);
         g.proposerClock = clock;
         g.challengerClock = clock;
-        g.cLo = commitmentOf(preRoot, 0, new bytes32[](0));
+        g.cLo = commitmentOf(preRoot, 0, new bytes32[](0), preCursor);
         emit GameOpened(gameId, outputIndex, msg.sender);
     }
 
-    /// @notice The proposer's first move: the number of steps, the inputs root, the preimage of
-    ///         the final commitment (its state root and withdrawals root must be the output's)
-    ///         and the first dissection of [0, steps].
+    /// @notice The proposer's first move: the number of steps, the preimage of the final
+    ///         commitment (its state root, withdrawals root and end cursor must be the output's,
+    ///         the cursor past the output's block) and the first dissection of [0, steps].
     function reveal(
         uint256 gameId,
         uint64 steps,
-        bytes32 inputsRoot,
         uint256 withdrawalCount,
         bytes32[] calldata frontier,
+        DerivationStep.Cursor calldata endCursor,
         bytes32[] calldata commitments
     ) external {
         Game storage g = _move(gameId, Phase.Reveal, oracle.proposer());
         OutputOracle.Output memory out = oracle.getOutput(g.outputIndex);
         _checkFrontier(withdrawalCount, frontier);
         if (_fold(frontier) != out.withdrawalsRoot) revert FinalCommitmentMismatch(gameId);
-        bytes32 cFinal = commitmentOf(out.stateRoot, withdrawalCount, frontier);
+        if (keccak256(abi.encode(endCursor)) != out.endCursor) revert EndCursorMismatch(gameId);
+        // The trace must have derived every entry of the output's block: a cursor at or before it
+        // could be where L1 ran out of data (NO_DATA), a state honest derivation also reaches, so
+        // an output over blocks L1 does not back would otherwise be defended step by step. The
+        // cursor may be past l2BlockNumber + 1 (empty blocks after it are skipped when
+        // normalizing); no step applies anything past the output's block (END).
+        if (endCursor.blockNumber <= out.l2BlockNumber) revert EndCursorNotAfterOutput(gameId, endCursor.blockNumber, out.l2BlockNumber);
+        bytes32 cFinal = commitmentOf(out.stateRoot, withdrawalCount, frontier, out.endCursor);
         g.steps = steps;
         g.hi = steps;
-        g.inputsRoot = inputsRoot;
         g.cHi = cFinal;
-        emit Revealed(gameId, steps, inputsRoot, cFinal);
+        emit Revealed(gameId, steps, cFinal);
         if (steps == 0) {
             // Nothing to bisect: the output is right iff it restates its pre-state.
             if (cFinal != g.cLo) revert FinalCommitmentMismatch(gameId);
@@ -309,32 +342,50 @@ contract DisputeGame {
     }
 
     /// @notice Re-executes step `stepIndex` (the only disputed one, `hi`) from the agreed
-    ///         commitment `pre`: `entry` must be input number `stepIndex` (1-based) of the inputs
-    ///         root (`inputsProof`: keccak siblings, bottom-up, exactly ceil(log2(steps)) of
-    ///         them); `proofs` are the OneStepVerifier's. The proposer wins iff the recomputed
+    ///         commitment `pre`: DerivationStep reads what L1 holds at `pre.cursor` (`data`: the
+    ///         calldata of the cursor's batch, ignored when the step reads none; `messages`: the
+    ///         queue-message preimages it reads, DerivationStep.step) bounded by the output's
+    ///         block and its proposal's L1 block; a message or transaction step's entry is then
+    ///         applied by the OneStepVerifier with `proofs`. The proposer wins iff the recomputed
     ///         commitment equals its own. Anyone may call, while the challenger's clock runs.
     function step(
         uint256 gameId,
         uint256 stepIndex,
         Commitment calldata pre,
-        bytes calldata entry,
-        bytes32[] calldata inputsProof,
+        bytes calldata data,
+        QueueMessage[] calldata messages,
         SmtProof[] calldata proofs
     ) external {
         Game storage g = _move(gameId, Phase.Step, address(0));
         if (stepIndex != g.hi) revert StepOutOfRange(stepIndex, g.lo, g.hi);
         _checkFrontier(pre.withdrawalCount, pre.frontier);
-        if (commitmentOf(pre.stateRoot, pre.withdrawalCount, pre.frontier) != g.cLo) revert PreCommitmentMismatch(gameId);
-        _checkInput(g, stepIndex, entry, inputsProof);
-        (bytes32 postRoot,, bytes32 leaf) = verifier.step(pre.stateRoot, entry, proofs);
-        bytes32 post;
-        if (leaf == bytes32(0)) {
-            post = commitmentOf(postRoot, pre.withdrawalCount, pre.frontier);
-        } else {
-            bytes32[] memory frontier = _append(pre.frontier, pre.withdrawalCount, leaf);
-            post = commitmentOf(postRoot, pre.withdrawalCount + 1, frontier);
+        if (commitmentOf(pre.stateRoot, pre.withdrawalCount, pre.frontier, keccak256(abi.encode(pre.cursor))) != g.cLo) {
+            revert PreCommitmentMismatch(gameId);
         }
+        (bytes memory entry, bytes32 postCursor) = _derive(g.outputIndex, pre.cursor, data, messages);
+        bytes32 post = _apply(pre, entry, postCursor, proofs);
         _finish(gameId, g, post == g.cHi ? Phase.ProposerWon : Phase.ChallengerWon);
+    }
+
+    /// @dev DerivationStep at `cursor`, bounded by output `outputIndex`'s blocks.
+    function _derive(uint256 outputIndex, DerivationStep.Cursor calldata cursor, bytes calldata data, QueueMessage[] calldata messages)
+        private
+        view
+        returns (bytes memory entry, bytes32 postCursor)
+    {
+        OutputOracle.Output memory out = oracle.getOutput(outputIndex);
+        DerivationStep.Cursor memory post;
+        (,, entry, post) = derivation.step(cursor, out.l2BlockNumber, out.l1BlockNumber, data, messages);
+        postCursor = keccak256(abi.encode(post));
+    }
+
+    /// @dev The commitment after applying `entry` (none: a header, a chunk's verdict, or nothing
+    ///      left to read, the state stays) to `pre`, at `postCursor`.
+    function _apply(Commitment calldata pre, bytes memory entry, bytes32 postCursor, SmtProof[] calldata proofs) private view returns (bytes32) {
+        if (entry.length == 0) return commitmentOf(pre.stateRoot, pre.withdrawalCount, pre.frontier, postCursor);
+        (bytes32 postRoot,, bytes32 leaf) = verifier.step(pre.stateRoot, entry, proofs);
+        if (leaf == bytes32(0)) return commitmentOf(postRoot, pre.withdrawalCount, pre.frontier, postCursor);
+        return commitmentOf(postRoot, pre.withdrawalCount + 1, _append(pre.frontier, pre.withdrawalCount, leaf), postCursor);
     }
 
     /// @notice Deletes Pending output `outputIndex` (and every later live output) because its
@@ -408,9 +459,9 @@ contract DisputeGame {
         return _games.length;
     }
 
-    /// @notice The commitment of a state root, withdrawal count and frontier.
-    function commitmentOf(bytes32 stateRoot, uint256 withdrawalCount, bytes32[] memory frontier) public pure returns (bytes32) {
-        return keccak256(abi.encode(stateRoot, withdrawalCount, keccak256(abi.encodePacked(frontier))));
+    /// @notice The commitment of a state root, withdrawal count, frontier and cursor hash.
+    function commitmentOf(bytes32 stateRoot, uint256 withdrawalCount, bytes32[] memory frontier, bytes32 cursorHash) public pure returns (bytes32) {
+        return keccak256(abi.encode(stateRoot, withdrawalCount, keccak256(abi.encodePacked(frontier)), cursorHash));
     }
 
     function _game(uint256 gameId) private view returns (Game storage) {
@@ -452,19 +503,6 @@ contract DisputeGame {
         // Only the hash is stored (one slot instead of fifteen); the challenger restates them.
         g.dissection = keccak256(abi.encodePacked(commitments));
         g.phase = Phase.Choose;
-    }
-
-    function _checkInput(Game storage g, uint256 stepIndex, bytes calldata entry, bytes32[] calldata proof) private view {
-        uint256 depth = 0;
-        while ((uint256(1) << depth) < g.steps) ++depth;
-        if (proof.length != depth) revert WrongProofLength(proof.length, depth);
-        bytes32 h = keccak256(entry);
-        uint256 index = stepIndex - 1;
-        for (uint256 i = 0; i < depth; ++i) {
-            h = index & 1 == 1 ? keccak256(abi.encodePacked(proof[i], h)) : keccak256(abi.encodePacked(h, proof[i]));
-            index >>= 1;
-        }
-        if (h != g.inputsRoot) revert InputNotInRoot(stepIndex);
     }
 
     /// @dev A compact range of `count` leaves holds one root per set bit of `count`.

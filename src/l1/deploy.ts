@@ -86,9 +86,11 @@ async function deployOne(clients: DeployClients, name: ContractName, args: reado
 export async function deployContracts(clients: DeployClients, params: DeployParams): Promise<Deployment> {
   const f = params.fraud;
   if (f) {
-    // Verifier, batch decoder, oracle, game, inbox, portal. The oracle's challenger is the game and the game
-    // reads the portal's queue, both deployed later: their addresses are computed in advance
-    // (CREATE with the deployer's nonces), so the oracle and the game stay immutable.
+    // Verifier, batch decoder, oracle, game, inbox, portal, derivation step. The oracle's
+    // challenger is the game; the game reads the portal's queue and re-runs derivation through
+    // the step, which reads the portal when built: all deployed after the contracts that name
+    // them, their addresses are computed in advance (CREATE with the deployer's nonces), so the
+    // oracle and the game stay immutable.
     const verifier = await deployOne(clients, 'OneStepVerifier', [BigInt(f.chainId), f.feeRecipient, f.tokens, f.tokens.map((t) => f.minFees.get(t.toLowerCase()) ?? 0n)]);
     const decoder = await deployOne(clients, 'BatchDecoder', [BigInt(f.chainId)]);
     const account = clients.account ?? clients.wallet.account;
@@ -96,13 +98,16 @@ export async function deployContracts(clients: DeployClients, params: DeployPara
     const nonce = await clients.publicClient.getTransactionCount({ address: from, blockTag: 'pending' });
     const predicted = getContractAddress({ from, nonce: BigInt(nonce + 1) });
     const predictedPortal = getContractAddress({ from, nonce: BigInt(nonce + 3) });
+    const predictedStep = getContractAddress({ from, nonce: BigInt(nonce + 4) });
     const oracle = await deployOne(clients, 'OutputOracle', [params.proposer, predicted, params.challengePeriodSeconds, params.bond]);
     const window = f.sequencingWindow ?? BigInt(DEFAULT_SEQUENCING_WINDOW);
-    const game = await deployOne(clients, 'DisputeGame', [oracle.address, verifier.address, f.genesisStateRoot, f.challengerBond, f.clockSeconds, f.openWindowSeconds, predictedPortal, window, decoder.address]);
+    const game = await deployOne(clients, 'DisputeGame', [oracle.address, verifier.address, f.genesisStateRoot, f.challengerBond, f.clockSeconds, f.openWindowSeconds, predictedPortal, window, decoder.address, predictedStep]);
     if (game.address !== getAddress(predicted)) throw new Error(`DisputeGame landed at ${game.address}, the oracle expects ${predicted}`);
     const inbox = await deployOne(clients, 'BatchInbox', [params.batcher]);
     const portal = await deployOne(clients, 'StrandPortal', [oracle.address, inbox.address]);
     if (portal.address !== getAddress(predictedPortal)) throw new Error(`StrandPortal landed at ${portal.address}, the DisputeGame expects ${predictedPortal}`);
+    const step = await deployOne(clients, 'DerivationStep', [decoder.address, portal.address, window]);
+    if (step.address !== getAddress(predictedStep)) throw new Error(`DerivationStep landed at ${step.address}, the DisputeGame expects ${predictedStep}`);
     return { portal: portal.address, oracle: oracle.address, inbox: inbox.address, disputeGame: game.address, deployBlock: verifier.block };
   }
   const oracle = await deployOne(clients, 'OutputOracle', [params.proposer, params.challenger, params.challengePeriodSeconds, params.bond]);

@@ -4,8 +4,8 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { createWalletClient, http, type LocalAccount } from 'viem';
-import type { Address, Entry } from '../core/index.js';
-import { DisputePlayer, type GamesStatus, type L1Client, type PlayerChain } from '../l1/index.js';
+import type { Address } from '../core/index.js';
+import { DerivationTracker, DisputePlayer, rpcBlobSource, type GamesStatus, type L1Client, type PlayerChain } from '../l1/index.js';
 import type { LedgerConfig } from '../ledger/index.js';
 import type { NodeConfig } from './config.js';
 
@@ -16,14 +16,20 @@ export interface ChallengerDeps {
   readonly asPosted?: PlayerChain;
   /** Where the pre-states of its games are saved. */
   readonly preStateDir?: string;
-  /** The derived chain's inputs of blocks that skipped entries. */
-  readonly inputsOf?: (n: number) => readonly Entry[] | undefined;
+  /** Derivation cursors from L1 (the games' traces walk them). */
+  readonly cursors: DerivationTracker;
   readonly oracle: Address;
   readonly fromBlock: bigint;
   readonly ledger: LedgerConfig;
   readonly logger: Logger;
   /** The challenger role's L1 account from the node's signers (key file, secrets manager or HSM). */
   readonly account: LocalAccount;
+}
+
+/** Derivation cursors over the deployment's inbox and portal, for the proposer's end cursors
+ * and the dispute players' traces. */
+export function derivationTracker(config: Pick<NodeConfig, 'sequencingWindow'>, contracts: { readonly inbox: string; readonly portal: string; readonly deployBlock: bigint }, chainId: number, client: L1Client): DerivationTracker {
+  return new DerivationTracker({ inbox: contracts.inbox, portal: contracts.portal, fromBlock: contracts.deployBlock, chainId, sequencingWindow: BigInt(config.sequencingWindow), blobs: rpcBlobSource(client) });
 }
 
 export function createChallenger(config: NodeConfig, deps: ChallengerDeps): DisputePlayer {
@@ -36,7 +42,7 @@ export function createChallenger(config: NodeConfig, deps: ChallengerDeps): Disp
     role: 'challenger',
     chain: deps.chain,
     ...(deps.asPosted ? { asPosted: deps.asPosted } : {}),
-    ...(deps.inputsOf ? { inputsOf: deps.inputsOf } : {}),
+    cursors: deps.cursors,
     ...(deps.preStateDir ? { preStateDir: deps.preStateDir } : {}),
     ledger: deps.ledger,
     fromBlock: deps.fromBlock,

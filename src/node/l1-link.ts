@@ -6,7 +6,9 @@ import { createWalletClient, http, type Account, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
   Batcher,
+  cursorHash,
   DepositWatcher,
+  type DerivationTracker,
   DisputePlayer,
   Trace,
   L1Client,
@@ -21,11 +23,13 @@ import {
   type L1Message as WatchedMessage,
   type ProposerFault,
   type L2OutputSource,
+  type PinnedL1,
   type WithdrawalStatus,
 } from '../l1/index.js';
 import type { LedgerConfig } from '../ledger/index.js';
 import type { Sequencer } from '../sequencer/index.js';
 import type { ChainStore } from '../store/index.js';
+import { derivationTracker } from './challenger.js';
 
 /** How long GET /v1/withdrawals/{txHash} waits for L1 before it answers 503. */
 const WITHDRAWAL_STATUS_TIMEOUT_MS = 5_000;
@@ -114,6 +118,11 @@ export class L1Link {
     this.client = new L1Client({ urls: config.l1Rpc, logger });
     const batcherAccount = config.accounts?.batcher ?? (config.batcherKey ? privateKeyToAccount(config.batcherKey as Hex) : undefined);
     const proposerAccount = config.accounts?.proposer ?? (config.proposerKey ? privateKeyToAccount(config.proposerKey as Hex) : undefined);
+    if (config.inbox && batcherAccount && config.batchDataMode !== 'calldata') {
+      // DerivationStep reads a batch's bytes from calldata only (docs/FRAUD-PROOFS.md, "Blobs"):
+      // a game that reaches a blob batch cannot be stepped, so its proposer wins on the clock.
+      logger.warn({ batchDataMode: config.batchDataMode }, 'batches may go out as blobs: fraud-proof games cannot step over blob batches; a chain with fraud proofs should post calldata');
+    }
     this.batcher =
       config.inbox && batcherAccount
         ? new Batcher({
@@ -137,6 +146,8 @@ export class L1Link {
     const skipsQueue = config.testProposerFault === 'skipped-deposit';
     const traceFault = config.testProposerFault && config.testProposerFault !== 'skipped-deposit' && config.testProposerFault !== 'garbage-batch' ? config.testProposerFault : undefined;
     const fault: FaultSpec | undefined = traceFault && proposerAccount ? { kind: traceFault, beneficiary: proposerAccount.address.toLowerCase() as Address } : undefined;
+    // One view of derivation from L1 for the proposer's end cursors and its defender's traces.
+    const cursors = config.inbox && config.ledger ? derivationTracker(config, { inbox: config.inbox, portal: config.portal, deployBlock: BigInt(config.l1StartBlock) }, config.ledger.chainId, this.client) : undefined;
     this.proposer =
       config.oracle && proposerAccount
         ? new Proposer({
@@ -147,6 +158,7 @@ export class L1Link {
             source: this.outputSource,
             safeHead: () => store.postedThrough(),
             batchHashOf: (n: number) => store.batchHashCarrying(n),
+            ...(cursors ? { endCursorOf: endCursorOf(cursors, config.testProposerFault !== undefined, logger) } : {}),
             outputIntervalBlocks: config.outputIntervalBlocks,
             ...(config.bondReclaimMs > 0 ? { reclaimIntervalMs: config.bondReclaimMs } : {}),
             bond: config.outputBond,
@@ -162,13 +174,14 @@ export class L1Link {
         : null;
     // The proposer defends its own outputs in dispute games, from the chain it sequenced.
     this.defender =
-      this.proposer && proposerAccount && config.ledger && config.oracle
+      this.proposer && proposerAccount && config.ledger && config.oracle && cursors
         ? new DisputePlayer({
             client: this.client,
             wallet: createWalletClient({ account: proposerAccount, transport: http(config.l1Rpc[0]) }),
             oracle: config.oracle as Address,
             role: 'defender',
             chain: store,
+            cursors,
             ledger: config.ledger,
             fromBlock: BigInt(config.l1StartBlock),
             ...(fault ? { fault } : {}),
@@ -295,6 +308,20 @@ export class L1Link {
  * computed by the ledger with `fault` injected at that transfer; every later output is honest.
  * The defender rebuilds the same trace from the same chain to play its (wrong) side.
  */
+/** The proposer's end cursors from L1. A test-faulty proposer whose blocks derivation does not
+ * reach (garbage batches, a skipped deposit) posts a made-up cursor at the block after the
+ * output's, as a proposer lying about its data would. */
+function endCursorOf(cursors: DerivationTracker, faulty: boolean, logger: Logger): (pinned: PinnedL1, l2Block: number) => Promise<Hash | undefined> {
+  return async (pinned, l2Block) => {
+    await cursors.sync(pinned);
+    const after = cursors.cursorAfter(l2Block);
+    if (after.end === 'complete') return cursorHash(after.at) as Hash;
+    if (!faulty) return undefined;
+    logger.warn({ l2Block, stoppedAt: after.at.block }, 'FAULT TESTING: derivation does not reach past the output\'s block; proposing a made-up end cursor');
+    return cursorHash({ ...after.at, block: l2Block + 1 }) as Hash;
+  };
+}
+
 function faultyClaim(store: ChainStore, ledger: LedgerConfig, fault: FaultSpec, logger: Logger): (o: BuiltOutput) => { stateRoot: Hash; withdrawalsRoot: Hash } | undefined {
   let done = false;
   return (o) => {

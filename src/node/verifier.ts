@@ -6,11 +6,11 @@ import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi, createApiMetrics, type BatchItemResult, type NodeStatusView, type ReadinessView, type SubmitResult } from '../api/index.js';
 import { InvariantError, StrandError, type Address, type Entry, type Hash } from '../core/index.js';
 import { secp256k1Backend } from '../crypto/index.js';
-import { Deriver, derivedBlockInputs, discoverContracts, L1Client, withdrawalStatus, type BuiltOutput, type Deployment, type DeriverStatus, type DisputePlayer } from '../l1/index.js';
+import { Deriver, discoverContracts, L1Client, withdrawalStatus, type BuiltOutput, type Deployment, type DeriverStatus, type DisputePlayer } from '../l1/index.js';
 import type { LedgerConfig } from '../ledger/index.js';
 import { ChainStore } from '../store/index.js';
 import { assertTestFaultsAllowed, ConfigError, type NodeConfig } from './config.js';
-import { createChallenger, registerGameMetrics } from './challenger.js';
+import { createChallenger, derivationTracker, registerGameMetrics } from './challenger.js';
 import { ChainReadServices, type WithdrawalLookup } from './services.js';
 import { NodeSigners } from './signers.js';
 
@@ -203,7 +203,7 @@ export class VerifierNode {
       new Gauge({ name: 'strand_verifier_overdue_queue_index', help: 'Oldest L1 message past the sequencing window and not in L2 (-1: none)', registers: [registry], collect() { const o = status().overdueQueueIndex; this.set(o === null ? -1 : Number(o)); } });
 
       const challenger = account
-        ? createChallenger(config, { client, chain: store, preStateDir: join(config.dataDir, 'games'), inputsOf: (n) => derivedBlockInputs(store, ledger.chainId, n), ...(asPostedStore ? { asPosted: asPostedStore } : {}), oracle: lower(deployment.oracle), fromBlock: deployment.deployBlock, ledger, account, logger: logger.child({ module: 'challenger' }) })
+        ? createChallenger(config, { client, chain: store, preStateDir: join(config.dataDir, 'games'), cursors: derivationTracker(config, deployment, ledger.chainId, client), ...(asPostedStore ? { asPosted: asPostedStore } : {}), oracle: lower(deployment.oracle), fromBlock: deployment.deployBlock, ledger, account, logger: logger.child({ module: 'challenger' }) })
         : null;
       registerGameMetrics(registry, () => challenger?.status() ?? null);
 

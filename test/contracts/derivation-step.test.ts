@@ -278,6 +278,13 @@ describe('DerivationStep: derivation one step at a time on L1, the walker\'s twi
       return commitmentOf(root, frontier, cursorHash(cursorFromTuple(post)));
     };
     for (let i = 1; i <= honest.stepCount; i++) expect(await onL1(honest, i), `step ${i}: ${honest.steps[i - 1]!.kind}`).toBe(honest.commitments[i]);
+    // Past its last step a trace stands still (END), as a game against a longer claimed trace
+    // needs: a step there gives back the final commitment, whatever the index.
+    const T = honest.stepCount;
+    expect(honest.commitmentAt(T + 5)).toBe(honest.commitments[T]);
+    expect(await onL1(honest, T + 1)).toBe(honest.commitments[T]);
+    expect(honest.output.endCursor).toBe(cursorHash(honest.endCursor));
+    expect(honest.endCursor.block).toBeGreaterThan(9);
 
     // A proposer that runs the first transfer wrongly: its commitments agree up to that step and
     // not after; the step L1 re-executes there gives the honest commitment, not the faulty one.

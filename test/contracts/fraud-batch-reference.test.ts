@@ -93,7 +93,7 @@ async function post(d: Deployment, bytes: Uint8Array): Promise<Hex> {
 async function propose(d: Deployment, batchHash: Hex, l2Block?: bigint): Promise<bigint> {
   const index = await read<bigint>(chain, d.oracle, oracleAbi, 'nextOutputIndex');
   const prev = await read<bigint>(chain, d.oracle, oracleAbi, 'latestBlockNumber');
-  await send(proposer, d.oracle, oracleAbi, 'proposeOutput', [l2Block ?? prev + 1n, ROOT, ROOT, batchHash, prev], BOND);
+  await send(proposer, d.oracle, oracleAbi, 'proposeOutput', [l2Block ?? prev + 1n, ROOT, ROOT, batchHash, ROOT, prev], BOND);
   return index;
 }
 

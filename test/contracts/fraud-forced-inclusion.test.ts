@@ -65,18 +65,20 @@ interface QueueMessage {
 }
 
 /** src/l1/deploy.ts's order: verifier, batch decoder, oracle (challenger = the game, predicted), game (portal
- * predicted), inbox, portal; then a TestToken. */
+ * and derivation step predicted), inbox, portal, derivation step; then a TestToken. */
 async function setup(window = WINDOW, portalArg?: ViemAddress): Promise<Setup> {
   const verifier = await deploy(chain, deployer, 'OneStepVerifier', [...VERIFIER_ARGS]);
   const decoder = await deploy(chain, deployer, 'BatchDecoder', [VERIFIER_ARGS[0]]);
   const nonce = await chain.pub.getTransactionCount({ address: deployer });
   const predictedGame = getContractAddress({ from: deployer, nonce: BigInt(nonce + 1) });
   const predictedPortal = getContractAddress({ from: deployer, nonce: BigInt(nonce + 3) });
+  const predictedStep = getContractAddress({ from: deployer, nonce: BigInt(nonce + 4) });
   const oracle = await deploy(chain, deployer, 'OutputOracle', [proposer, predictedGame, PERIOD, BOND]);
-  const game = await deploy(chain, deployer, 'DisputeGame', [oracle, verifier, GENESIS, CHALLENGER_BOND, CLOCK, OPEN_WINDOW, portalArg ?? predictedPortal, window, decoder]);
+  const game = await deploy(chain, deployer, 'DisputeGame', [oracle, verifier, GENESIS, CHALLENGER_BOND, CLOCK, OPEN_WINDOW, portalArg ?? predictedPortal, window, decoder, predictedStep]);
   const inbox = await deploy(chain, deployer, 'BatchInbox', [deployer]);
   const portal = await deploy(chain, deployer, 'StrandPortal', [oracle, inbox]);
-  expect([game, portal]).toEqual([predictedGame, predictedPortal]);
+  const step = await deploy(chain, deployer, 'DerivationStep', [decoder, portal, window]);
+  expect([game, portal, step]).toEqual([predictedGame, predictedPortal, predictedStep]);
   const token = await deploy(chain, deployer, 'TestToken', ['Test', 'TST']);
   return { oracle, game, portal, token };
 }
@@ -122,7 +124,7 @@ async function propose(s: Setup, stateRoot: Hex, at?: bigint): Promise<{ index: 
   }
   const index = await read<bigint>(chain, s.oracle, oracleAbi, 'nextOutputIndex');
   const prev = await read<bigint>(chain, s.oracle, oracleAbi, 'latestBlockNumber');
-  const r = await send(proposer, s.oracle, oracleAbi, 'proposeOutput', [prev + 1n, stateRoot, `0x${'ee'.repeat(32)}`, `0x${'ab'.repeat(32)}`, prev], BOND);
+  const r = await send(proposer, s.oracle, oracleAbi, 'proposeOutput', [prev + 1n, stateRoot, `0x${'ee'.repeat(32)}`, `0x${'ab'.repeat(32)}`, `0x${'cc'.repeat(32)}`, prev], BOND);
   if (at !== undefined) expect(r.blockNumber).toBe(at);
   const out = await read<{ l1BlockNumber: bigint }>(chain, s.oracle, oracleAbi, 'getOutput', [index]);
   expect(out.l1BlockNumber).toBe(r.blockNumber);
@@ -360,8 +362,9 @@ describe('deployment', () => {
     // viem has no simulated deployment: eth_call the creation code, which returns the runtime
     // code or the revert data.
     const decoder = await deploy(chain, deployer, 'BatchDecoder', [VERIFIER_ARGS[0]]);
-    const creation = async (portal: ViemAddress, window: bigint, batchDecoder: ViemAddress = decoder): Promise<string> => {
-      const data = encodeDeployData({ abi: abi as Abi, bytecode, args: [oracle, verifier, GENESIS, CHALLENGER_BOND, CLOCK, OPEN_WINDOW, portal, window, batchDecoder] });
+    // The derivation step is only stored, never called, by the constructor: any address will do.
+    const creation = async (portal: ViemAddress, window: bigint, batchDecoder: ViemAddress = decoder, derivation: ViemAddress = decoder): Promise<string> => {
+      const data = encodeDeployData({ abi: abi as Abi, bytecode, args: [oracle, verifier, GENESIS, CHALLENGER_BOND, CLOCK, OPEN_WINDOW, portal, window, batchDecoder, derivation] });
       try {
         await chain.pub.call({ account: deployer, data });
         return 'deployed';
@@ -374,6 +377,7 @@ describe('deployment', () => {
     expect(await creation(ZERO, WINDOW)).toBe('ZeroAddress');
     expect(await creation(bob, 0n)).toBe('ZeroSequencingWindow');
     expect(await creation(bob, 1n, ZERO)).toBe('ZeroAddress');
+    expect(await creation(bob, 1n, decoder, ZERO)).toBe('ZeroAddress');
     expect(await creation(bob, 1n)).toBe('deployed');
   });
 

@@ -127,7 +127,7 @@ it('portal balance per token = deposits - finalized withdrawals, after every ste
               l2Block += 1n;
               const tree = new WithdrawalTree(unproposed);
               const prev = await read<bigint>(chain, d.oracle, oracleAbi(), 'latestBlockNumber');
-              await send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [l2Block, randomHash(), tree.root, randomHash(), prev], BOND);
+              await send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [l2Block, randomHash(), tree.root, randomHash(), randomHash(), prev], BOND);
               const outputIndex = (await read<bigint>(chain, d.oracle, oracleAbi(), 'nextOutputIndex')) - 1n;
               const block = await chain.pub.getBlock();
               outputs.push({ outputIndex, tree, proposedAt: block.timestamp, deleted: false });

@@ -51,7 +51,7 @@ afterEach(async () => {
 
 const latest = (): Promise<bigint> => read<bigint>(chain, d.oracle, oracleAbi(), 'latestBlockNumber');
 const propose = async (block: bigint, from: ViemAddress = proposer, value: bigint = BOND): ReturnType<typeof send> =>
-  send(chain, from, d.oracle, oracleAbi(), 'proposeOutput', [block, randomHash(), EMPTY_ROOT, randomHash(), await latest()], value);
+  send(chain, from, d.oracle, oracleAbi(), 'proposeOutput', [block, randomHash(), EMPTY_ROOT, randomHash(), randomHash(), await latest()], value);
 const status = (i: bigint): Promise<number> => read<number>(chain, d.oracle, oracleAbi(), 'statusOf', [i]);
 const balance = (a: ViemAddress): Promise<bigint> => chain.pub.getBalance({ address: a });
 
@@ -59,12 +59,13 @@ describe('OutputOracle', () => {
   it('records outputs with the L1 timestamp and holds their bonds', async () => {
     const stateRoot = randomHash();
     const batchHash = randomHash();
-    const r = await send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [7n, stateRoot, EMPTY_ROOT, batchHash, 0n], BOND);
+    const endCursor = randomHash();
+    const r = await send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [7n, stateRoot, EMPTY_ROOT, batchHash, endCursor, 0n], BOND);
     const block = await chain.pub.getBlock({ blockNumber: r.blockNumber });
     const out = await read<Record<string, unknown>>(chain, d.oracle, oracleAbi(), 'getOutput', [0n]);
-    expect(out).toMatchObject({ stateRoot, withdrawalsRoot: EMPTY_ROOT, batchHash, l2BlockNumber: 7n, timestamp: block.timestamp });
+    expect(out).toMatchObject({ stateRoot, withdrawalsRoot: EMPTY_ROOT, batchHash, l2BlockNumber: 7n, timestamp: block.timestamp, endCursor });
     const [log] = parseEventLogs({ abi: oracleAbi(), logs: r.logs, eventName: 'OutputProposed' }) as unknown as { args: Record<string, unknown> }[];
-    expect(log!.args).toMatchObject({ outputIndex: 0n, l2BlockNumber: 7n, stateRoot, withdrawalsRoot: EMPTY_ROOT, batchHash });
+    expect(log!.args).toMatchObject({ outputIndex: 0n, l2BlockNumber: 7n, stateRoot, withdrawalsRoot: EMPTY_ROOT, batchHash, endCursor });
     expect(await balance(d.oracle)).toBe(BOND);
     expect(await read<bigint>(chain, d.oracle, oracleAbi(), 'latestBlockNumber')).toBe(7n);
     expect(await status(0n)).toBe(Status.Pending);
@@ -89,14 +90,14 @@ describe('OutputOracle', () => {
     await propose(10n);
     await propose(20n);
     // Built on output 1 (block 20); the challenger deletes it before the proposal lands.
-    const stale = [30n, randomHash(), EMPTY_ROOT, randomHash(), 20n] as const;
+    const stale = [30n, randomHash(), EMPTY_ROOT, randomHash(), randomHash(), 20n] as const;
     await send(chain, challenger, d.oracle, oracleAbi(), 'deleteOutputs', [1n, sink]);
     const err = await revertOf(send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [...stale], BOND));
     expect(err.name).toBe('PreviousOutputChanged');
     expect(err.args).toEqual([20n, 10n]);
     expect(await read<bigint>(chain, d.oracle, oracleAbi(), 'nextOutputIndex')).toBe(2n);
     // A made-up prev is refused the same way; the latest live output's block is taken.
-    const propose30 = (prev: bigint): ReturnType<typeof send> => send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [30n, randomHash(), EMPTY_ROOT, randomHash(), prev], BOND);
+    const propose30 = (prev: bigint): ReturnType<typeof send> => send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [30n, randomHash(), EMPTY_ROOT, randomHash(), randomHash(), prev], BOND);
     expect((await revertOf(propose30(15n))).name).toBe('PreviousOutputChanged');
     await propose30(10n);
     expect(await read<bigint>(chain, d.oracle, oracleAbi(), 'latestBlockNumber')).toBe(30n);

@@ -65,7 +65,7 @@ async function depositEth(from: ViemAddress, amount: bigint): Promise<void> {
 
 async function propose(l2Block: bigint, withdrawalsRoot: Hex): Promise<bigint> {
   const prev = await read<bigint>(chain, d.oracle, oracleAbi(), 'latestBlockNumber');
-  const receipt = await send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [l2Block, randomHash(), withdrawalsRoot, randomHash(), prev], BOND);
+  const receipt = await send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [l2Block, randomHash(), withdrawalsRoot, randomHash(), randomHash(), prev], BOND);
   const [log] = parseEventLogs({ abi: oracleAbi(), logs: receipt.logs, eventName: 'OutputProposed' });
   return (log as unknown as { args: { outputIndex: bigint } }).args.outputIndex;
 }
@@ -311,7 +311,7 @@ describe('finalizeWithdrawal', () => {
       const idx = size - 1; // the real leaf moved last by swapping it with the last padding leaf
       t.leaves.push(t.leaves.shift()!);
       const prev = await read<bigint>(chain, d.oracle, oracleAbi(), 'latestBlockNumber');
-      const r = await send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [block++, randomHash(), t.root, randomHash(), prev], BOND);
+      const r = await send(chain, proposer, d.oracle, oracleAbi(), 'proposeOutput', [block++, randomHash(), t.root, randomHash(), randomHash(), prev], BOND);
       gas['proposeOutput'] = r.gasUsed;
       const [log] = parseEventLogs({ abi: oracleAbi(), logs: r.logs, eventName: 'OutputProposed' }) as unknown as { args: { outputIndex: bigint } }[];
       await advanceTime(chain, CHALLENGE_PERIOD);

@@ -10,7 +10,7 @@ import type { LedgerConfig } from '../../ledger/index.js';
 import { cursorHash, cursorTuple, DerivationWalker, type CursorTuple, type DerivationCursor, type DerivationSource, type DerivationStep, type WalkEnd } from '../derivation/index.js';
 import { QUEUE_KIND, type QueueMessagePreimage } from '../queue-messages.js';
 import type { Leaves, SolProof } from './prover.js';
-import { Trace, type FaultSpec } from './trace.js';
+import { Trace, boundaries, type FaultSpec } from './trace.js';
 
 /** The arguments of one step over a derivation trace: DerivationStep.step's, and the one-step
  * verifier's proofs for the entry it applies (none for a header or judge step). */
@@ -72,18 +72,62 @@ export class DerivationTrace {
     return this.trace.commitments;
   }
 
-  /** The arguments of step `stepIndex` (1-based) from this run's state before it. */
+  /** Where the faulty run (a test-only fault) goes wrong; undefined for an honest run. */
+  get faultStep(): number | undefined {
+    return this.trace.faultStep;
+  }
+
+  /** The cursor the walk ended at: past the output's block when `end` is 'complete'. */
+  get endCursor(): DerivationCursor {
+    return this.cursors[this.stepCount]!;
+  }
+
+  /** What this run claims for the output: its state root, withdrawals root and end cursor. */
+  get output(): { stateRoot: Hex; withdrawalsRoot: Hex; endCursor: Hex } {
+    return { ...this.trace.output, endCursor: cursorHash(this.endCursor) };
+  }
+
+  /** The commitment after step `i`; past the last step, the last one: a step at the end (or
+   * where L1 holds no more data) leaves everything as it is, so a game over a longer claimed
+   * trace is played against this one padded. */
+  commitmentAt(i: number): Hex {
+    return this.trace.commitments[Math.min(i, this.stepCount)]!;
+  }
+
+  /** Commitments at the inner boundaries of [lo, hi], as DisputeGame splits it. */
+  dissection(lo: number, hi: number): Hex[] {
+    return boundaries(lo, hi).map((b) => this.commitmentAt(b));
+  }
+
+  /** The reveal's final-commitment preimage. */
+  finalPreimage(): { withdrawalCount: bigint; frontier: Hex[]; endCursor: CursorTuple } {
+    return { ...this.trace.finalPreimage(), endCursor: cursorTuple(this.endCursor) };
+  }
+
+  /** The commitment the one-step proof computes for step `stepIndex` from this run's state
+   * before it (differs from this run's own only at a faulty run's fault step). */
+  honestCommitmentAt(stepIndex: number): Hex {
+    return stepIndex > this.stepCount ? this.commitmentAt(stepIndex) : this.trace.honestCommitmentAt(stepIndex);
+  }
+
+  /** The arguments of step `stepIndex` (1-based) from this run's state before it; past the
+   * last step, a step at the end cursor. */
   stepArgs(stepIndex: number): DerivationStepArgs {
-    const before = this.cursors[stepIndex - 1]!;
-    const f = this.trace.frontiers[stepIndex - 1]!;
+    if (stepIndex > this.stepCount) return { ...this.stepArgsAt(this.stepCount), proofs: [] };
+    return { ...this.stepArgsAt(stepIndex - 1), proofs: this.trace.proofsFor(this.trace.treeBefore(stepIndex), stepIndex) };
+  }
+
+  /** A step's arguments from the state and cursor after step `i`, without the verifier's proofs. */
+  private stepArgsAt(i: number): Omit<DerivationStepArgs, 'proofs'> {
+    const before = this.cursors[i]!;
+    const f = this.trace.frontiers[i]!;
     const bytes = this.source.batch(before.batch)?.bytes;
     return {
-      pre: { stateRoot: this.trace.stateRoots[stepIndex - 1]!, withdrawalCount: f.count, frontier: [...f.roots], cursor: cursorTuple(before) },
+      pre: { stateRoot: this.trace.stateRoots[i]!, withdrawalCount: f.count, frontier: [...f.roots], cursor: cursorTuple(before) },
       lastBlock: BigInt(this.o.lastBlock),
       maxL1Block: this.o.maxL1Block,
       data: bytes ? (bytesToHex(bytes) as Hex) : '0x',
-      messages: this.walker.messageReads(before, this.o.lastBlock).map((i) => this.preimage(i)),
-      proofs: this.trace.proofsFor(this.trace.treeBefore(stepIndex), stepIndex),
+      messages: this.walker.messageReads(before, this.o.lastBlock).map((q) => this.preimage(q)),
     };
   }
 

@@ -2,11 +2,12 @@
 // move, as the challenger (opens games against outputs its own chain disagrees with, chooses,
 // steps) or as the proposer's defender (reveals, dissects, steps when the step proves it right).
 // It keeps nothing that matters in memory: each pass reads the games from L1 and rebuilds the
-// traces it needs from the party's own chain, so a restarted party carries on where L1 says
-// its games stand. Timeouts: a party whose opponent's clock ran out calls resolve.
+// traces it needs (derivation from L1 data, docs/FRAUD-PROOFS.md, from the state of the party's
+// own chain at the previous output), so a restarted party carries on where L1 says its games
+// stand. Timeouts: a party whose opponent's clock ran out calls resolve.
 import type { Logger } from 'pino';
 import { BaseError, ContractFunctionRevertedError, ContractFunctionZeroDataError, type Abi, type Address as ViemAddress } from 'viem';
-import { hashFromBytes, type Address, type Entry, type Hex, type SealedHeader, type Withdrawal } from '../../core/index.js';
+import { hashFromBytes, type Address, type Hex, type SealedHeader, type Withdrawal } from '../../core/index.js';
 import { withdrawalLeaf, type LedgerConfig } from '../../ledger/index.js';
 import { merkleRoot } from '../../merkle/index.js';
 import type { L1Client, PinnedL1 } from '../client.js';
@@ -16,8 +17,11 @@ import { GAME_ABI, GAME_PHASE, ORACLE_CHALLENGER_ABI, PORTAL_INBOX_ABI } from '.
 import { breaksForcedInclusion, nextQueueIndexAt, readQueueMessage } from '../queue-messages.js';
 import { queueIndexProof } from './forced-inclusion.js';
 import { checkBatchReference } from './batch-reference.js';
+import { cursorHash, type DerivationCursor, type DerivationTracker } from '../derivation/index.js';
+import { DerivationTrace } from './derivation-trace.js';
 import { PreStates } from './pre-states.js';
-import { Trace, leavesAt, stateKept, type FaultSpec, type TraceChain } from './trace.js';
+import { leavesAt, stateKept, type FaultSpec, type TraceChain } from './trace.js';
+import type { Leaves } from './prover.js';
 
 export type PlayerRole = 'challenger' | 'defender';
 
@@ -47,9 +51,9 @@ export interface DisputePlayerOptions {
   /** Challenger: the chain as posted (derived without the forced-inclusion rule), whose states
    * prove that an output left an overdue L1 message out (forced-inclusion.ts). */
   readonly asPosted?: PlayerChain;
-  /** A derived chain's inputs of blocks that skipped entries (derivedBlockInputs): its traces
-   * step through the batch as posted. Undefined: the blocks' entries are the inputs. */
-  readonly inputsOf?: (n: number) => readonly Entry[] | undefined;
+  /** Where derivation stands after each L2 block, from L1's batches and queue messages: the
+   * traces walk it, and the challenger compares outputs' end cursors with it. */
+  readonly cursors: DerivationTracker;
   /** Where the pre-states of this party's games are saved (pre-states.ts): games then outlive
    * the chain's state history and restarts. Undefined: traces need the state in the chain. */
   readonly preStateDir?: string;
@@ -100,17 +104,20 @@ export type GameState = {
   proposerClock: bigint;
   challengerClock: bigint;
   steps: bigint;
-  inputsRoot: Hex;
   cLo: Hex;
   cHi: Hex;
   dissection: Hex;
 };
 
 type Params = { oracle: ViemAddress; game: ViemAddress; bond: bigint; openWindow: bigint; portal: Address; sequencingWindow: bigint; inbox: Address };
-type OracleOutput = { stateRoot: Hex; withdrawalsRoot: Hex; batchHash: Hex; l2BlockNumber: bigint; timestamp: bigint; position: bigint; l1BlockNumber: bigint };
+type OracleOutput = { stateRoot: Hex; withdrawalsRoot: Hex; batchHash: Hex; l2BlockNumber: bigint; timestamp: bigint; position: bigint; l1BlockNumber: bigint; endCursor: Hex };
+/** The live output below a game's: where its trace starts (block 0: genesis). */
+type PreviousOutput = { index: number; block: number; endCursor: Hex | undefined };
 
 const PHASE_NAMES = Object.fromEntries(Object.entries(GAME_PHASE).map(([k, v]) => [v, k])) as Record<number, keyof typeof GAME_PHASE>;
 const lower = (a: string): Address => a.toLowerCase() as Address;
+/** EIP-7825's cap on one transaction's gas limit. */
+const TX_GAS_CAP = 1n << 24n;
 /** Traces kept in memory (rebuilt from the own chain when evicted). */
 const MAX_TRACES = 16;
 
@@ -119,8 +126,8 @@ export class DisputePlayer {
   private readonly loop: PollingLoop;
   private readonly me: Address;
   private params: Params | null | undefined;
-  /** Traces by output index: rebuilt from the own chain after a restart (a cache, not state). */
-  private readonly traces = new Map<number, Trace>();
+  /** Traces by output index: rebuilt from L1 and the own chain after a restart (a cache, not state). */
+  private readonly traces = new Map<number, DerivationTrace>();
   /** Outputs the challenger found right, or could no longer open a game against (a cache:
    * recomputed after a restart). */
   private readonly agreed = new Set<number>();
@@ -192,6 +199,7 @@ export class DisputePlayer {
     const now = head.timestamp;
     const params = await this.init(pinned);
     if (!params) return;
+    await this.o.cursors.sync(pinned);
     const count = Number(await pinned.readContract({ address: params.game, abi: GAME_ABI, functionName: 'gameCount' }));
     const live: GameView[] = [];
     const mineOpen = new Set<number>();
@@ -290,19 +298,16 @@ export class DisputePlayer {
     switch (g.phase) {
       case GAME_PHASE.Reveal: {
         const fin = trace.finalPreimage();
-        await this.send(params.game, 'reveal', [gameId, BigInt(trace.steps), trace.inputs.root, fin.withdrawalCount, fin.frontier, trace.dissection(0, trace.steps)]);
-        this.o.logger?.info({ gameId: id, steps: trace.steps }, 'dispute: revealed');
+        await this.send(params.game, 'reveal', [gameId, BigInt(trace.stepCount), fin.withdrawalCount, fin.frontier, fin.endCursor, trace.dissection(0, trace.stepCount)]);
+        this.o.logger?.info({ gameId: id, steps: trace.stepCount }, 'dispute: revealed');
         return true;
       }
       case GAME_PHASE.Dissect:
         await this.send(params.game, 'dissect', [gameId, trace.dissection(lo, hi)]);
         return true;
       case GAME_PHASE.Choose: {
-        if (g.inputsRoot !== trace.inputs.root || Number(g.steps) !== trace.steps) {
-          // Inputs disputes are not built yet (docs/FRAUD-PROOFS.md): nothing sound to play.
-          this.warnOnce(`inputs:${id}`, { gameId: id, theirs: g.inputsRoot, ours: trace.inputs.root }, 'the proposer revealed other inputs than this chain has: cannot play this game');
-          return false;
-        }
+        // The proposer's step count may differ from ours: past our last step our trace stands
+        // still (DerivationTrace.commitmentAt), as the one-step proof does there.
         const theirs = await this.dissectionOf(pinned, params.game, gameId, lo, hi);
         const ours = trace.dissection(lo, hi);
         let part = ours.findIndex((c, j) => c !== theirs[j]);
@@ -311,13 +316,13 @@ export class DisputePlayer {
         return true;
       }
       case GAME_PHASE.Step: {
-        if (trace.commitments[lo] !== g.cLo) {
+        if (trace.commitmentAt(lo) !== g.cLo) {
           this.warnOnce(`pre:${id}`, { gameId: id, step: hi }, 'agreed commitment is not ours: cannot run the step');
           return false;
         }
         if (this.o.role === 'defender' && trace.honestCommitmentAt(hi) !== g.cHi) return false;
         const a = trace.stepArgs(hi);
-        await this.send(params.game, 'step', [gameId, BigInt(hi), a.pre, a.entry, a.inputsProof, a.proofs]);
+        await this.send(params.game, 'step', [gameId, BigInt(hi), a.pre, a.data, a.messages, a.proofs]);
         this.o.logger?.info({ gameId: id, step: hi }, 'dispute: one-step proof sent');
         return true;
       }
@@ -350,16 +355,20 @@ export class DisputePlayer {
       // what L1 holds: the batch the output names, the output's own state.
       if (await this.maybeProveBadReference(pinned, params, i, out)) return true;
       if (await this.maybeProveUnconsumed(pinned, params, i, out)) return true;
-      if ((this.o.chain.headNumber() ?? 0) < l2Block) return false; // not derived that far yet
       if (now >= out.timestamp + params.openWindow) continue;
       const prev = await this.previousOutput(pinned, oracle, i, out);
-      const wrong = this.o.lie ? this.liarDisagrees(i, prev.block, l2Block, out) : this.disagrees(prev.block, l2Block, out);
+      // A game starts from our state at the previous output: it must be derived that far.
+      if ((this.o.chain.headNumber() ?? 0) < prev.block) return false;
+      const wrong = this.o.lie ? this.liarDisagrees(i, prev, out) : this.disagrees(prev.block, out);
+      if (wrong === undefined) return false; // not derived that far yet
       if (!wrong) {
         this.agreed.add(i);
         continue;
       }
       this.o.logger?.warn({ outputIndex: i, l2Block, onL1: out.stateRoot }, 'output differs from this chain: opening a dispute game');
       this.savePreState(i, prev.block);
+      // The trace must build before a bond goes in (the previous output's cursor is ours).
+      this.ownTrace(i, prev, out, this.o.lie ? this.lieFault() : undefined);
       try {
         await this.send(params.game, 'open', [BigInt(i), BigInt(prev.index)], params.bond);
       } catch (err) {
@@ -434,31 +443,50 @@ export class DisputePlayer {
     return true;
   }
 
-  /** Whether the output's roots differ from this chain's over (prevBlock, l2Block]. */
-  private disagrees(prevBlock: number, l2Block: number, out: OracleOutput): boolean {
+  /** Whether the output differs from what this party derives over (prevBlock, l2Block]: its
+   * end cursor from L1 as it stood at the proposal (a cursor derivation does not reach is
+   * wrong at once: L1 does not back the output's blocks), then its roots from this chain;
+   * undefined while the chain has not derived the block. */
+  private disagrees(prevBlock: number, out: OracleOutput): boolean | undefined {
+    const l2Block = Number(out.l2BlockNumber);
+    const cursor = this.o.cursors.cursorAfter(l2Block, out.l1BlockNumber);
+    if (cursor.end !== 'complete' || cursorHash(cursor.at) !== out.endCursor.toLowerCase()) return true;
     const header = this.o.chain.getHeader(l2Block);
-    if (!header) return false;
+    if (!header) return undefined;
     const leaves: Uint8Array[] = [];
     for (let n = prevBlock + 1; n <= l2Block; n++) leaves.push(...this.o.chain.getWithdrawals(n).map(withdrawalLeaf));
     const wRoot = hashFromBytes(merkleRoot(leaves));
     return header.stateRoot !== out.stateRoot.toLowerCase() || wRoot !== out.withdrawalsRoot.toLowerCase();
   }
 
-  private liarDisagrees(index: number, prevBlock: number, l2Block: number, out: OracleOutput): boolean {
-    const t = this.ownTrace(index, prevBlock, l2Block, this.lieFault());
+  private liarDisagrees(index: number, prev: PreviousOutput, out: OracleOutput): boolean | undefined {
+    if ((this.o.chain.headNumber() ?? 0) < Number(out.l2BlockNumber)) return undefined;
+    const t = this.ownTrace(index, prev, out, this.lieFault());
     return t.output.stateRoot !== out.stateRoot.toLowerCase() || t.output.withdrawalsRoot !== out.withdrawalsRoot.toLowerCase();
   }
 
   /** The live output just below output `index` in the oracle's stack (block 0 = genesis). */
-  private async previousOutput(pinned: PinnedL1, oracle: ViemAddress, index: number, out: OracleOutput): Promise<{ index: number; block: number }> {
-    if (out.position === 0n) return { index: 0, block: 0 };
+  private async previousOutput(pinned: PinnedL1, oracle: ViemAddress, index: number, out: OracleOutput): Promise<PreviousOutput> {
+    if (out.position === 0n) return { index: 0, block: 0, endCursor: undefined };
     for (let i = index - 1; i >= 0; i--) {
       const o = (await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [BigInt(i)] })) as OracleOutput;
       if (o.position !== out.position - 1n) continue;
       const s = await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'statusOf', args: [BigInt(i)] });
-      if (s !== ORACLE_STATUS.Deleted) return { index: i, block: Number(o.l2BlockNumber) };
+      if (s !== ORACLE_STATUS.Deleted) return { index: i, block: Number(o.l2BlockNumber), endCursor: o.endCursor.toLowerCase() as Hex };
     }
     throw new Error(`no live output below output ${index}`);
+  }
+
+  /** Where a game over an output after `prev` starts: the genesis cursor, or the cursor this
+   * party derives after the previous output's block, which must be the one that output posted
+   * (otherwise the previous output is the wrong one, and its game comes first). */
+  private startCursor(prev: PreviousOutput): DerivationCursor {
+    const start = this.o.cursors.cursorAfter(prev.block);
+    if (start.end !== 'complete') throw new Error(`derivation from L1 does not reach past L2 block ${prev.block} (the previous output's)`);
+    if (prev.endCursor !== undefined && cursorHash(start.at) !== prev.endCursor) {
+      throw new Error(`the previous output (${prev.index}) posted another end cursor than derivation gives after L2 block ${prev.block}`);
+    }
+    return start.at;
   }
 
   /** The liar's wrong trace: its own chain with a withdrawal to itself that was never made. */
@@ -474,26 +502,37 @@ export class DisputePlayer {
     this.preStates.save(index, { prevBlock, leaves: leavesAt(this.o.chain, root) });
   }
 
-  /** The trace from the chain's state at prevBlock, or from the saved pre-state once the chain
-   * has pruned that state. */
-  private traceFromState(index: number, prevBlock: number, l2Block: number, fault?: FaultSpec): Trace {
-    if (stateKept(this.o.chain, prevBlock)) {
+  /** The state at prevBlock: from the chain, or from the saved pre-state once the chain has
+   * pruned it. */
+  private preState(index: number, prevBlock: number): { leaves: Leaves; root: Hex } {
+    const header = this.o.chain.getHeader(prevBlock);
+    if (stateKept(this.o.chain, prevBlock) && header) {
       this.savePreState(index, prevBlock);
-      return Trace.fromChain(this.o.chain, this.o.ledger, prevBlock, l2Block, fault, this.o.inputsOf);
+      return { leaves: leavesAt(this.o.chain, this.o.chain.getSmtRoot(prevBlock)!), root: header.stateRoot as Hex };
     }
     const saved = this.preStates?.load(index);
-    const header = this.o.chain.getHeader(prevBlock);
     if (!saved || saved.prevBlock !== prevBlock || !header) {
       throw new Error(`the state at L2 block ${prevBlock} is pruned and no pre-state was saved for output ${index}: raise historyBlocks above the open window in blocks`);
     }
-    return Trace.fromPreState(this.o.chain, this.o.ledger, { leaves: saved.leaves, root: header.stateRoot as Hex }, prevBlock, l2Block, fault, this.o.inputsOf);
+    return { leaves: saved.leaves, root: header.stateRoot as Hex };
   }
 
-  private ownTrace(index: number, prevBlock: number, l2Block: number, fault?: FaultSpec): Trace {
+  /** This party's trace of output `index`: derivation from the previous output's end cursor
+   * over what L1 held when the output was proposed, from this chain's state there. */
+  private ownTrace(index: number, prev: PreviousOutput, out: OracleOutput, fault?: FaultSpec): DerivationTrace {
     const key = index * 2 + (fault ? 1 : 0);
     let t = this.traces.get(key);
     if (!t) {
-      t = this.traceFromState(index, prevBlock, l2Block, fault);
+      const maxL1Block = out.l1BlockNumber;
+      t = new DerivationTrace(this.o.cursors.source(maxL1Block), {
+        ledger: this.o.ledger,
+        sequencingWindow: this.params!.sequencingWindow,
+        pre: this.preState(index, prev.block),
+        start: this.startCursor(prev),
+        lastBlock: Number(out.l2BlockNumber),
+        maxL1Block,
+        ...(fault ? { fault } : {}),
+      });
       this.traces.set(key, t);
       // A trace holds its range's states: keep the recent ones (games run on recent outputs).
       if (this.traces.size > MAX_TRACES) this.traces.delete(this.traces.keys().next().value!);
@@ -503,20 +542,19 @@ export class DisputePlayer {
 
   /** The trace this party plays for output `index`, or undefined when its chain cannot give it
    * yet (or, for the defender, no trace of its own reaches the posted roots). */
-  private async traceFor(pinned: PinnedL1, index: number, oracle: ViemAddress): Promise<Trace | undefined> {
+  private async traceFor(pinned: PinnedL1, index: number, oracle: ViemAddress): Promise<DerivationTrace | undefined> {
     const out = (await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [BigInt(index)] })) as OracleOutput;
-    const l2Block = Number(out.l2BlockNumber);
-    if ((this.o.chain.headNumber() ?? 0) < l2Block) return undefined;
     const prev = await this.previousOutput(pinned, oracle, index, out);
-    const posted = { stateRoot: out.stateRoot.toLowerCase(), withdrawalsRoot: out.withdrawalsRoot.toLowerCase() };
-    const matches = (t: Trace): boolean => t.output.stateRoot === posted.stateRoot && t.output.withdrawalsRoot === posted.withdrawalsRoot;
+    if ((this.o.chain.headNumber() ?? 0) < prev.block) return undefined;
+    const posted = { stateRoot: out.stateRoot.toLowerCase(), withdrawalsRoot: out.withdrawalsRoot.toLowerCase(), endCursor: out.endCursor.toLowerCase() };
+    const matches = (t: DerivationTrace): boolean => t.end === 'complete' && t.output.stateRoot === posted.stateRoot && t.output.withdrawalsRoot === posted.withdrawalsRoot && t.output.endCursor === posted.endCursor;
     if (this.o.role === 'challenger') {
-      return this.ownTrace(index, prev.block, l2Block, this.o.lie ? this.lieFault() : undefined);
+      return this.ownTrace(index, prev, out, this.o.lie ? this.lieFault() : undefined);
     }
-    const honest = this.ownTrace(index, prev.block, l2Block);
+    const honest = this.ownTrace(index, prev, out);
     if (matches(honest)) return honest;
     if (this.o.fault) {
-      const faulty = this.ownTrace(index, prev.block, l2Block, this.o.fault);
+      const faulty = this.ownTrace(index, prev, out, this.o.fault);
       if (matches(faulty)) return faulty;
     }
     this.warnOnce(`defend:${index}`, { outputIndex: index }, 'no trace of this chain reaches the posted output: cannot defend it');
@@ -533,14 +571,18 @@ export class DisputePlayer {
     return [...hit.args.commitments];
   }
 
-  /** Simulates (a revert costs nothing and is decoded), then sends with its own gas limit:
-   * anvil's fill was seen too low for reveal and step (docs/FRAUD-PROOFS.md). */
+  /** Simulates (a revert costs nothing and is decoded), then sends with its own gas limit: an
+   * estimate made in the second of the previous move sees the game's clock writes as no-ops
+   * (nothing elapsed), ~5.6 k gas less than the transaction pays a second later, which a step
+   * whose decoder needs nearly all its gas cannot spare; so 30 % more, but never above
+   * EIP-7825's cap on a transaction (the worst step is estimated at ~14.4 M gas). */
   private async send(game: ViemAddress, functionName: string, args: readonly unknown[], value?: bigint): Promise<void> {
     const { client, wallet } = this.o;
     const call = { address: game, abi: GAME_ABI as Abi, functionName, args, account: wallet.account, ...(value !== undefined ? { value } : {}) };
     await client.request(`simulate ${functionName}`, (c) => c.simulateContract(call));
     const gas = await client.request(`estimate ${functionName}`, (c) => c.estimateContractGas(call));
-    const hash = await wallet.writeContract({ ...call, gas: (gas * 13n) / 10n, chain: wallet.chain });
+    const withMargin = (gas * 13n) / 10n;
+    const hash = await wallet.writeContract({ ...call, gas: withMargin < TX_GAS_CAP ? withMargin : TX_GAS_CAP, chain: wallet.chain });
     this.moves++;
     const receipt = await client.request(`${functionName} receipt`, (c) => c.waitForTransactionReceipt({ hash, pollingInterval: this.o.receiptPollMs ?? 250 }));
     if (receipt.status !== 'success') throw new Error(`${functionName} reverted in L1 transaction ${hash}`);

@@ -86,27 +86,39 @@ export interface L1SourceOptions {
   readonly logsChunk?: bigint;
 }
 
+/** Reads the batches and queue messages L1 added in blocks [from, to], in chunks of at most
+ * `logsChunk` blocks, handing each to `onBatch` (in inbox order) and `onMessage` (in queue order);
+ * `onChunk` is told the last block of each chunk read. */
+export async function readDerivationLogs(
+  pinned: PinnedL1,
+  opts: Omit<L1SourceOptions, 'fromBlock'>,
+  range: { readonly from: bigint; readonly to: bigint },
+  on: { readonly batch: (index: number, batch: SourceBatch) => void; readonly message: (q: QueuedL1Message) => void; readonly chunk?: (to: bigint) => Promise<void> },
+): Promise<void> {
+  const step = opts.logsChunk ?? 10_000n;
+  for (let from = range.from; from <= range.to; from += step) {
+    const to = from + step - 1n < range.to ? from + step - 1n : range.to;
+    const batchLogs = await pinned.request('getLogs', (c) => c.getLogs({ address: getAddress(opts.inbox), event: BATCH_INBOX_ABI[2], fromBlock: from, toBlock: to, strict: true }));
+    for (const log of batchLogs) {
+      const tx = await pinned.request('getTransaction', (c) => c.getTransaction({ hash: log.transactionHash }));
+      const bytes = await readBatchBytes(opts.blobs, { ...tx, hash: log.transactionHash.toLowerCase() as Hash }, log.args.hash);
+      on.batch(Number(log.args.index), { l1Block: log.blockNumber, bytes: bytes instanceof Uint8Array ? bytes : undefined });
+    }
+    const portalLogs = await pinned.request('getLogs', (c) => c.getLogs({ address: getAddress(opts.portal), events: PORTAL_EVENTS, fromBlock: from, toBlock: to, strict: true }));
+    for (const log of portalLogs) on.message(queueMessageFromLog(log, opts.chainId));
+    await on.chunk?.(to);
+  }
+}
+
 /** Every batch and queue message L1 holds at the pinned head, as a derivation source: what a
  * walk over a whole (test or dev) chain needs. */
 export async function loadDerivationSource(pinned: PinnedL1, opts: L1SourceOptions): Promise<DerivationSource> {
   const batches: SourceBatch[] = [];
   const queue: QueuedL1Message[] = [];
-  const step = opts.logsChunk ?? 10_000n;
-  const head = pinned.head.number;
-  for (let from = opts.fromBlock; from <= head; from += step) {
-    const to = from + step - 1n < head ? from + step - 1n : head;
-    const batchLogs = await pinned.request('getLogs', (c) => c.getLogs({ address: getAddress(opts.inbox), event: BATCH_INBOX_ABI[2], fromBlock: from, toBlock: to, strict: true }));
-    for (const log of batchLogs) {
-      const tx = await pinned.request('getTransaction', (c) => c.getTransaction({ hash: log.transactionHash }));
-      const bytes = await readBatchBytes(opts.blobs, { ...tx, hash: log.transactionHash.toLowerCase() as Hash }, log.args.hash);
-      batches[Number(log.args.index)] = { l1Block: log.blockNumber, bytes: bytes instanceof Uint8Array ? bytes : undefined };
-    }
-    const portalLogs = await pinned.request('getLogs', (c) => c.getLogs({ address: getAddress(opts.portal), events: PORTAL_EVENTS, fromBlock: from, toBlock: to, strict: true }));
-    for (const log of portalLogs) {
-      const q = queueMessageFromLog(log, opts.chainId);
-      queue[Number(q.message.queueIndex)] = q;
-    }
-  }
+  await readDerivationLogs(pinned, opts, { from: opts.fromBlock, to: pinned.head.number }, {
+    batch: (index, b) => void (batches[index] = b),
+    message: (q) => void (queue[Number(q.message.queueIndex)] = q),
+  });
   for (let i = 0; i < batches.length; i++) if (!batches[i]) throw new Error(`batch ${i} has no BatchSubmitted event in the logs read`);
   for (let i = 0; i < queue.length; i++) if (!queue[i]) throw new Error(`queue message ${i} has no portal event in the logs read`);
   return {

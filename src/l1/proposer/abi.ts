@@ -6,8 +6,8 @@ import { parseAbi } from 'viem';
 export const ORACLE_STATUS = { None: 0, Pending: 1, Final: 2, Deleted: 3 } as const;
 
 export const ORACLE_ABI = parseAbi([
-  'struct Output { bytes32 stateRoot; bytes32 withdrawalsRoot; bytes32 batchHash; uint64 l2BlockNumber; uint64 timestamp; uint64 position; uint64 l1BlockNumber; }',
-  'function proposeOutput(uint64 l2BlockNumber, bytes32 stateRoot, bytes32 withdrawalsRoot, bytes32 batchHash, uint64 prevL2BlockNumber) payable returns (uint256 outputIndex)',
+  'struct Output { bytes32 stateRoot; bytes32 withdrawalsRoot; bytes32 batchHash; uint64 l2BlockNumber; uint64 timestamp; uint64 position; uint64 l1BlockNumber; bytes32 endCursor; }',
+  'function proposeOutput(uint64 l2BlockNumber, bytes32 stateRoot, bytes32 withdrawalsRoot, bytes32 batchHash, bytes32 endCursor, uint64 prevL2BlockNumber) payable returns (uint256 outputIndex)',
   'function statusOf(uint256 outputIndex) view returns (uint8)',
   'function getOutput(uint256 outputIndex) view returns (Output)',
   'function withdrawalsRootOf(uint256 outputIndex) view returns (uint8 status, bytes32 withdrawalsRoot, uint256 finalAt)',
@@ -20,7 +20,7 @@ export const ORACLE_ABI = parseAbi([
   'event BondsReclaimed(uint256 indexed upToIndex, address indexed recipient, uint256 amount)',
   'error NothingToReclaim(uint256 outputIndex)',
   'error OutputNotFinal(uint256 outputIndex)',
-  'event OutputProposed(uint256 indexed outputIndex, uint256 indexed l2BlockNumber, bytes32 stateRoot, bytes32 withdrawalsRoot, bytes32 batchHash, uint256 timestamp)',
+  'event OutputProposed(uint256 indexed outputIndex, uint256 indexed l2BlockNumber, bytes32 stateRoot, bytes32 withdrawalsRoot, bytes32 batchHash, uint256 timestamp, bytes32 endCursor)',
   'event OutputsDeleted(uint256 indexed fromIndex, uint256 count, address indexed recipient, uint256 bondsPaid)',
   'error NotProposer(address caller)',
   'error WrongBond(uint256 sent, uint256 required)',
@@ -30,7 +30,7 @@ export const ORACLE_ABI = parseAbi([
 ]);
 
 export const ORACLE_EVENTS = parseAbi([
-  'event OutputProposed(uint256 indexed outputIndex, uint256 indexed l2BlockNumber, bytes32 stateRoot, bytes32 withdrawalsRoot, bytes32 batchHash, uint256 timestamp)',
+  'event OutputProposed(uint256 indexed outputIndex, uint256 indexed l2BlockNumber, bytes32 stateRoot, bytes32 withdrawalsRoot, bytes32 batchHash, uint256 timestamp, bytes32 endCursor)',
   'event OutputsDeleted(uint256 indexed fromIndex, uint256 count, address indexed recipient, uint256 bondsPaid)',
 ]);
 

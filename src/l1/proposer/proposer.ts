@@ -35,6 +35,11 @@ export interface ProposerOptions {
    * proposer waits: with fraud proofs, an output naming no batch is deleted by anyone
    * (DisputeGame.proveBadBatchReference). Not given: the zero hash. */
   readonly batchHashOf?: (l2Block: number) => Hash | undefined;
+  /** The hash of the derivation cursor just past `l2Block` as L1 holds it at `pinned`
+   * (OutputOracle `endCursor`; DerivationTracker), or undefined when derivation does not reach
+   * past the block on what L1 holds: the proposer then waits, since a game over an output whose
+   * blocks L1 does not back cannot be won. Not given: the zero hash (no fraud proofs). */
+  readonly endCursorOf?: (pinned: PinnedL1, l2Block: number) => Promise<Hash | undefined>;
   readonly progress: OutputStore;
   readonly logger?: Logger;
   readonly pollIntervalMs?: number;
@@ -88,6 +93,8 @@ export class Proposer {
   /** Highest output index whose bond is known to be back (-1: none yet, or unknown). */
   private reclaimedUpTo = -1;
   private lastReclaimAt = -Infinity;
+  /** The block the end-cursor check last warned about. */
+  private underivedWarned: number | undefined;
   /** The queue index the forced-inclusion check last warned about. */
   private overdueWarned: bigint | undefined;
   /** Wei returned by reclaimBonds since start. */
@@ -340,12 +347,20 @@ export class Proposer {
       this.opts.logger?.warn({ l2Block: target }, 'not proposing: no batch hash recorded for the block (a batch recorded before this version); waiting for the next batch');
       return false;
     }
+    const endCursor = this.opts.endCursorOf ? await this.opts.endCursorOf(pinned, target) : ZERO_HASH;
+    if (endCursor === undefined) {
+      if (this.underivedWarned !== target) {
+        this.underivedWarned = target;
+        this.opts.logger?.error({ l2Block: target }, 'not proposing: derivation from what L1 holds does not reach past this block (a batch of it was ignored or is not visible yet); waiting');
+      }
+      return false;
+    }
     const built = outputFromSource(this.opts.source, prev, target);
     const claimed = this.opts.claim?.(built);
     const output = claimed ? { ...built, ...claimed } : built;
     // `prev` goes with the proposal: if a deletion lands first, the oracle refuses it rather than
     // record a withdrawals root over a range that is no longer (prev, target].
-    const args = [BigInt(target), output.stateRoot, output.withdrawalsRoot, batchHash, BigInt(prev)] as const;
+    const args = [BigInt(target), output.stateRoot, output.withdrawalsRoot, batchHash, endCursor, BigInt(prev)] as const;
     // Simulate first: a revert (e.g. someone proposed meanwhile) costs nothing and is decoded.
     await client.request('simulate proposeOutput', (c) =>
       c.simulateContract({ address: oracle, abi: ORACLE_ABI, functionName: 'proposeOutput', args, value: this.opts.bond, account: wallet.account }),

@@ -356,6 +356,31 @@ describe('Proposer', () => {
     expect(onL1.l2BlockNumber).toBe(BigInt(safe));
   });
 
+  it('waits while derivation from L1 does not reach past the block, then posts the end cursor it gives', async () => {
+    // A game over an output whose blocks L1 does not back cannot be won: no end cursor, no output.
+    let cursor: Hash | undefined = undefined;
+    const asked: number[] = [];
+    const p = new Proposer({
+      ...proposerOptions(store, 1),
+      endCursorOf: async (_pinned, l2Block) => {
+        asked.push(l2Block);
+        return cursor;
+      },
+    });
+    l2.block();
+    safe = l2.headNumber();
+    const before = await nextIndex();
+    await passUntilIdle(p);
+    expect(await nextIndex()).toBe(before);
+    expect(asked).toContain(safe);
+    cursor = `0x${'c5'.repeat(32)}` as Hash;
+    await passUntilIdle(p);
+    expect(await nextIndex()).toBe(before + 1n);
+    const onL1 = await pub.readContract({ address: deployment.oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [before] });
+    expect(onL1.endCursor).toBe(cursor);
+    expect(onL1.l2BlockNumber).toBe(BigInt(safe));
+  });
+
   it('takes the bonds of final outputs back in one transaction, once', async () => {
     await advance(PERIOD + 1);
     const locked = await pub.getBalance({ address: deployment.oracle });

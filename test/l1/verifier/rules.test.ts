@@ -73,7 +73,7 @@ async function propose(l2BlockNumber: bigint, stateRoot: Hash, withdrawalsRoot: 
     address: chain.deployment.oracle,
     abi: ORACLE_ABI,
     functionName: 'proposeOutput',
-    args: [l2BlockNumber, stateRoot, withdrawalsRoot, ZERO_HASH, BigInt(prev)],
+    args: [l2BlockNumber, stateRoot, withdrawalsRoot, ZERO_HASH, ZERO_HASH, BigInt(prev)],
     value: 10n ** 16n,
   });
   expect((await chain.pub.waitForTransactionReceipt({ hash })).status).toBe('success');
