@@ -29,6 +29,21 @@ export const LONGEST_MANTISSA = ((): bigint => {
   return m;
 })();
 
+/** The amount and fee of a transaction as long to decode as the costliest (two mantissas of 37
+ * LEB128 digits, none zero) that the ledger can apply: the costliest's amount and fee, each
+ * LONGEST_MANTISSA × 10, sum past 2^256 - 1, so the one-step verifier skips such a transaction
+ * (AMOUNT_OUT_OF_RANGE) without reading a proof. Two 37-digit mantissas times 10 cannot sum
+ * below 2^256, so the fee's exponent is 0: one EXP less to decode than the costliest's. */
+export const PAYABLE_VALUES = ((): { amount: bigint; fee: bigint } => {
+  const longest = (m: bigint): boolean => leb128(m).length === leb128(LONGEST_MANTISSA).length && leb128(m).every((b) => (b & 0x7f) !== 0);
+  // The smallest 37-digit mantissa with no zero digit (every digit 1), not a multiple of 10.
+  let a = Array.from({ length: leb128(LONGEST_MANTISSA).length }, (_, i) => 1n << BigInt(7 * i)).reduce((x, y) => x + y);
+  while (a % 10n === 0n || !longest(a)) a++;
+  let fee = 2n ** 256n - 1n - a * 10n;
+  while (fee % 10n === 0n || !longest(fee)) fee--;
+  return { amount: a * 10n, fee };
+})();
+
 /** The payload with the r of its last signature zeroed: every other signature of the chunk is
  * recovered before that one fails (r = 0 never recovers). */
 export const lastSignatureBroken = (payload: Uint8Array): Uint8Array => {
@@ -62,26 +77,31 @@ export const worstRecords = (count: number, l1Count: (block: number) => bigint =
   ...Array.from({ length: count - 1 }, (_, i) => [...leb128(zigzag(i % 2 === 0 ? 2n ** 52n : -(2n ** 52n))), ...leb128(l1Count(i + 1))]).flat(),
 ];
 
-/** One block of `n` transactions of one sender; `costly`: every varint of the longest. */
-function oneBlock(n: number, costly: boolean): Uint8Array {
+/** One block of `n` transactions of one sender; `costly`: every varint of the longest;
+ * `payableLast`: the last one with PAYABLE_VALUES. */
+function oneBlock(n: number, costly: boolean, payableLast: boolean): Uint8Array {
   const [key] = senders(1, 'worst-proof');
   const to = new Uint8Array(20).fill(0x5a);
   const txs = Array.from({ length: n }, (_, i) => {
     to[0] = 1 + (i % 255);
     to[1] = 1 + (i >> 8);
     const value = costly ? LONGEST_MANTISSA * 10n : 1n;
-    return signTx(key!, { to: bytesToHex(to) as Address, token: WORST_TOKEN, amount: value, fee: value, nonce: costly ? 2n ** 64n - 1n : 1n });
+    const { amount, fee } = payableLast && i === n - 1 ? PAYABLE_VALUES : { amount: value, fee: value };
+    return signTx(key!, { to: bytesToHex(to) as Address, token: WORST_TOKEN, amount, fee, nonce: costly ? 2n ** 64n - 1n : 1n });
   });
   return encodeBatch([makeBlock(1, 1_700_000_000_000, txs)]);
 }
 
 /** The most transactions (of one kind: `costly`, every varint of the longest, or the cheapest)
  * whose chunk fits the cap, every signature good, grown to the cap exactly with tokens (20 bytes
- * each) and then blocks without transactions (a byte each). Piece 0 holds the transactions. */
-export function fullChunk(costly: boolean): NamedChunk {
+ * each) and then blocks without transactions (a byte each). Piece 0 holds the transactions.
+ * `payableLast`: the last transaction with PAYABLE_VALUES, so that the ledger applies it (a
+ * game's transaction step runs the one-step verifier in full); with `costly`, the chunk keeps
+ * the same length and layout. */
+export function fullChunk(costly: boolean, opts: { readonly payableLast?: boolean } = {}): NamedChunk {
   const cap = MAX_CHUNK_PAYLOAD_BYTES;
   for (let n = Math.floor(cap / (costly ? 171 : 91)); ; n--) {
-    const batch = oneBlock(n, costly);
+    const batch = oneBlock(n, costly, opts.payableLast ?? false);
     const [c, ...more] = readBatchHeader(batch).chunks;
     if (more.length > 0 || c!.bodyBytes > cap) continue;
     const payload = batch.subarray(c!.bodyOffset);
