@@ -26,7 +26,7 @@ export function runFraud(opts: { entries: number; accounts: number }): { figures
   // A transfer in the middle: four proofs, the sender's possibly deleting.
   const mid = entries.findIndex((e, i) => i >= entries.length / 2 && e.type === 'transfer') + 1;
   const t1 = performance.now();
-  trace.stepArgs(mid);
+  trace.proofsFor(trace.treeBefore(mid), mid);
   const stepMs = performance.now() - t1;
   const state = `${opts.accounts + GAME_PRE.balances.length} leaves`;
   const tree = new ProofTree(leaves);

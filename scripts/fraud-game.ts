@@ -1,124 +1,19 @@
-// Test fixtures for contracts/fraud/DisputeGame.sol: a run of the ledger over a hand-made flat
-// list of entries (no chain needed), with the commitment after every step and the one-step
-// arguments; a party that executes one entry differently is built by swapping that entry. The
-// commitment, frontier, inputs tree and dissection code is the node's own (src/l1/challenger),
-// which builds the same from a node's chain.
-import type { Hex } from 'viem';
-import { ARITY, Frontier, InputsTree, boundaries, commitmentOf } from '../src/l1/index.js';
-import { ETH, ZERO_HASH, bytesToHex, encodeEntry, type Address, type Entry, type Hash, type SealedHeader } from '../src/core/index.js';
+// Fixtures for the dispute game's tests and benchmark (contracts/fraud/DisputeGame.sol): a
+// hand-made flat list of entries on a funded starting state (the trace tests and the off-chain
+// benchmark run the ledger over it without a chain), and the number of L1 transactions a full
+// game takes. The commitment, frontier and dissection code is the node's own (src/l1/challenger).
+import { ARITY, Frontier, boundaries, commitmentOf } from '../src/l1/index.js';
+import { ETH, type Entry, type Hash } from '../src/core/index.js';
 import { signDigest, txDigest, withHash } from '../src/crypto/index.js';
-import { MemoryState, balanceKey, encodeStateValue, executeBlock, nonceKey, queueKey, recoveringSignerCheck, withdrawalLeaf } from '../src/ledger/index.js';
-import { EMPTY_SMT_ROOT, MemoryNodeStore, smtUpdate, type SmtRoot } from '../src/merkle/index.js';
-import { ACCOUNTS, CHAIN_ID, CONFIG, KEYS, TOKEN, makeVector, type PreState, type SolProof } from './fraud-vectors.js';
+import { ACCOUNTS, CHAIN_ID, KEYS, TOKEN, type PreState } from './fraud-vectors.js';
 
-export { ARITY, Frontier, InputsTree, boundaries, commitmentOf };
+export { ARITY, Frontier, boundaries, commitmentOf };
 
-function preStateOf(state: MemoryState): PreState {
-  return {
-    balances: [...state.balances].map(([k, value]) => ({ account: k.slice(0, 42) as Address, token: k.slice(42) as Address, value })),
-    nonces: [...state.nonces].map(([account, value]) => ({ account, value })),
-    queueIndex: state.nextQueueIndex,
-  };
-}
-
-function stateOf(pre: PreState): MemoryState {
-  const s = new MemoryState();
-  s.nextQueueIndex = pre.queueIndex;
-  for (const b of pre.balances) s.balances.set(`${b.account}${b.token}`, b.value);
-  for (const n of pre.nonces) s.nonces.set(n.account, n.value);
-  return s;
-}
-
-function smtOf(pre: PreState): { store: MemoryNodeStore; root: SmtRoot } {
-  const store = new MemoryNodeStore();
-  const updates: Array<[Uint8Array, Uint8Array]> = [];
-  for (const b of pre.balances) if (b.value !== 0n) updates.push([balanceKey(b.account, b.token), encodeStateValue(b.value)]);
-  for (const n of pre.nonces) if (n.value !== 0n) updates.push([nonceKey(n.account), encodeStateValue(n.value)]);
-  if (pre.queueIndex !== 0n) updates.push([queueKey(), encodeStateValue(pre.queueIndex)]);
-  const res = smtUpdate(store, EMPTY_SMT_ROOT, 1, updates);
-  store.write(res);
-  return { store, root: res.root };
-}
-
-/** A ledger run over `entries` from `pre`: C_0 … C_T. `executed` replaces the entry a party
- * actually executes at some steps (a faulty proposer), while the inputs stay `entries`. */
-export class LedgerRun {
-  readonly commitments: Hex[] = [];
-  readonly stateRoots: Hex[] = [];
-  readonly frontiers: Frontier[] = [];
-  readonly inputs: InputsTree;
-  readonly encoded: Hex[];
-
-  constructor(
-    readonly pre: PreState,
-    readonly entries: readonly Entry[],
-    readonly executed: ReadonlyMap<number, Entry> = new Map(),
-  ) {
-    this.encoded = entries.map((e) => bytesToHex(encodeEntry(e)) as Hex);
-    this.inputs = new InputsTree(this.encoded);
-    this.replay(entries.length, (root, f) => {
-      this.stateRoots.push(root);
-      this.frontiers.push(f.clone());
-      this.commitments.push(commitmentOf(root, f));
-    });
-  }
-
-  /** The ledger state after step `n` (the pre-state of a following output's game). */
-  stateAfter(n: number): PreState {
-    return this.replay(n);
-  }
-
-  /** Runs the first `n` steps, calling `each` with the state after 0..n steps; returns the
-   * state after step n. */
-  private replay(n: number, each?: (root: Hex, f: Frontier) => void): PreState {
-    const state = stateOf(this.pre);
-    const tree = smtOf(this.pre);
-    const store = tree.store;
-    let root = tree.root;
-    const f = new Frontier();
-    each?.(bytesToHex(root.hash) as Hex, f);
-    for (let i = 0; i < n; i++) {
-      const entry = this.executed.get(i + 1) ?? this.entries[i]!;
-      const parent = { number: i + 1, parentHash: ZERO_HASH, timestamp: 0, txCount: 0, txRoot: ZERO_HASH, stateRoot: ZERO_HASH, withdrawalsRoot: ZERO_HASH, sequencer: CONFIG.feeRecipient, hash: ZERO_HASH, signature: `0x${'00'.repeat(65)}` as Hex } satisfies SealedHeader;
-      const out = executeBlock({ parent, parentSmtRoot: root, state, nodes: store, entries: [entry], timestamp: 1, sequencer: CONFIG.feeRecipient, config: CONFIG, signerOk: recoveringSignerCheck(CHAIN_ID) });
-      store.write(out.smt);
-      state.apply(out.changes);
-      root = out.smt.root;
-      const w = out.withdrawals[0];
-      if (w) f.append(bytesToHex(withdrawalLeaf(w)) as Hex);
-      each?.(bytesToHex(root.hash) as Hex, f);
-    }
-    return preStateOf(state);
-  }
-
-  get steps(): number {
-    return this.entries.length;
-  }
-
-  /** The output this run claims: its final state root and withdrawals root. */
-  get output(): { stateRoot: Hex; withdrawalsRoot: Hex } {
-    return { stateRoot: this.stateRoots[this.steps]!, withdrawalsRoot: this.frontiers[this.steps]!.fold() };
-  }
-
-  /** The reveal's final-commitment preimage. */
-  finalPreimage(): { withdrawalCount: bigint; frontier: Hex[] } {
-    const f = this.frontiers[this.steps]!;
-    return { withdrawalCount: f.count, frontier: f.roots };
-  }
-
-  /** The arguments of DisputeGame.step for step `stepIndex` (1-based), from this run's state
-   * after step `stepIndex - 1`; checks that the ledger's answer is this run's next root. */
-  stepArgs(stepIndex: number): { pre: { stateRoot: Hex; withdrawalCount: bigint; frontier: Hex[] }; entry: Hex; inputsProof: Hex[]; proofs: SolProof[] } {
-    const pre = this.replay(stepIndex - 1);
-    const v = makeVector(`step ${stepIndex}`, pre, this.entries[stepIndex - 1]!);
-    if (v.preRoot !== this.stateRoots[stepIndex - 1]) throw new Error('replayed pre-state differs from the run');
-    const f = this.frontiers[stepIndex - 1]!;
-    return { pre: { stateRoot: v.preRoot, withdrawalCount: f.count, frontier: f.roots }, entry: v.entry, inputsProof: this.inputs.proof(stepIndex), proofs: v.proofs };
-  }
-}
-
-/** Number of L1 transactions of a full game over `steps` entries: open, reveal (with the first
- * dissection), then per round a choice and (but for the first round) a dissection, and the step. */
+/** Number of L1 transactions of a full game over a trace of `steps` steps (a derivation trace's:
+ * headers and chunk judgements included): open, reveal (with the first dissection), then per
+ * round a choice and (but for the first round) a dissection, and the step. The most a game
+ * takes (the disputed part the longest one at every round): a part one step shorter may take a
+ * round less. */
 export function fullGameTransactions(steps: number): { rounds: number; transactions: number } {
   let rounds = 0;
   let span = steps;

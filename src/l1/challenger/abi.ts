@@ -68,10 +68,18 @@ export const GAME_ABI = parseAbi([
   'error WrongBatchData(uint256 batchIndex)',
   'error BatchReferenceValid(uint256 outputIndex, uint256 batchIndex)',
   'error NoSuchChunk(uint256 batchIndex, uint256 chunk)',
-  // SparseMerkle's, raised by proveUnconsumedMessage on a bad state proof.
+  // SparseMerkle's, raised by proveUnconsumedMessage and step on a bad state proof.
   'error ProofTooLong(uint256 length)',
   'error ProofRootMismatch(bytes32 key, bytes32 computed, bytes32 root)',
   'error MalformedProof(bytes32 key)',
+  'error BadSiblingPreimage(bytes32 key, bytes32 sibling)',
+  // DerivationStep's and the one-step verifier's, raised through step (WrongBatchData,
+  // BlobBatchNotProvable and WrongQueueMessage have the game's own signatures above).
+  'error WrongQueueMessages(uint256 expected, uint256 given)',
+  'error BadCursor()',
+  'error MalformedEntry(uint256 length)',
+  'error MissingProof(uint256 index)',
+  'error UnusedProofs(uint256 given, uint256 used)',
 ]);
 
 /** StrandPortal's record of the L2's BatchInbox. */

@@ -8,7 +8,6 @@ export { PreStates, type SavedPreState } from './pre-states.js';
 export {
   ARITY,
   Frontier,
-  InputsTree,
   PROPOSER_FAULTS,
   Trace,
   boundaries,
@@ -19,7 +18,6 @@ export {
   phantomWithdrawal,
   type FaultSpec,
   type ProposerFault,
-  type StepArgs,
   type TraceChain,
 } from './trace.js';
 export { DerivationTrace, type DerivationStepArgs, type DerivationTraceOptions } from './derivation-trace.js';

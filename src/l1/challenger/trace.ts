@@ -1,12 +1,12 @@
-// The trace of one output, pure: the ledger run over the entries of its L2 blocks, one step per
-// entry, with the commitment C_i after every step (docs/FRAUD-PROOFS.md), the inputs tree, the
-// dissection boundaries and the one-step arguments. Both parties build it from their own chain:
-// the challenger from the chain it derived from L1, the proposer from the chain it sequenced.
-// A proposer with a test-only fault builds it with that fault injected at one step, so that it
-// defends exactly the wrong root it posted.
+// The ledger side of a trace, pure: the ledger run over a list of entries, one step per entry (a
+// derivation step with no entry leaves the state as it is), with the commitment C_i after every
+// step (docs/FRAUD-PROOFS.md), the dissection boundaries and the one-step verifier's proofs.
+// DerivationTrace gives it the entries derivation reads from L1 and the cursors; a test-only
+// faulty proposer runs it with one fault injected, so that it defends exactly the wrong root it
+// posted.
 import { createHash } from 'node:crypto';
 import { concat, encodeAbiParameters, keccak256 as viemKeccak, type Hex } from 'viem';
-import { ETH, ZERO_HASH, bytesToHex, encodeEntry, hashFromBytes, type Address, type Block, type Entry, type SealedHeader, type SignedTx, type Withdrawal } from '../../core/index.js';
+import { ETH, ZERO_HASH, bytesToHex, hashFromBytes, type Address, type Block, type Entry, type SealedHeader, type SignedTx, type Withdrawal } from '../../core/index.js';
 import { keccak256, signDigest, txDigest, withHash } from '../../crypto/index.js';
 import { balanceKey, buildGenesis, encodeStateValue, executeBlock, nonceKey, queueKey, recoveringSignerCheck, withdrawalLeaf, type ExecutedBlock, type GenesisAllocation, type LedgerConfig, type SignerCheck } from '../../ledger/index.js';
 import { MemoryNodeStore, smtNodes, type NodeReader, type SmtRoot } from '../../merkle/index.js';
@@ -68,38 +68,6 @@ export function commitmentOf(stateRoot: Hex, f: Frontier, cursorHash?: Hex): Hex
   return viemKeccak(encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint256' }, { type: 'bytes32' }, { type: 'bytes32' }], [stateRoot, f.count, frontierHash, cursorHash]));
 }
 
-/** The keccak tree of the inputs: leaf j = keccak256(encodeEntry(E_{j+1})), depth
- * ceil(log2(T)), zero-padded. */
-export class InputsTree {
-  readonly levels: Hex[][];
-  constructor(entries: readonly Hex[]) {
-    let depth = 0;
-    while (1 << depth < entries.length) depth++;
-    const zero = ZERO_HASH as Hex;
-    let level = entries.map((e) => viemKeccak(e));
-    this.levels = [level];
-    for (let d = 0; d < depth; d++) {
-      const next: Hex[] = [];
-      for (let i = 0; i < level.length; i += 2) next.push(viemKeccak(concat([level[i]!, level[i + 1] ?? zero])));
-      level = next;
-      this.levels.push(level);
-    }
-  }
-  get root(): Hex {
-    return this.levels[this.levels.length - 1]![0] ?? (ZERO_HASH as Hex);
-  }
-  /** Siblings of input `stepIndex` (1-based), bottom-up. */
-  proof(stepIndex: number): Hex[] {
-    const out: Hex[] = [];
-    let i = stepIndex - 1;
-    for (let d = 0; d < this.levels.length - 1; d++) {
-      out.push(this.levels[d]![i ^ 1] ?? (ZERO_HASH as Hex));
-      i >>= 1;
-    }
-    return out;
-  }
-}
-
 /** Inner boundaries of a dissection of [lo, hi], as DisputeGame splits it. */
 export function boundaries(lo: number, hi: number): number[] {
   const span = hi - lo;
@@ -143,14 +111,6 @@ export function leavesAt(nodes: NodeReader, root: SmtRoot): Leaves {
   return leaves;
 }
 
-/** The arguments of DisputeGame.step. */
-export interface StepArgs {
-  readonly pre: { stateRoot: Hex; withdrawalCount: bigint; frontier: Hex[] };
-  readonly entry: Hex;
-  readonly inputsProof: Hex[];
-  readonly proofs: SolProof[];
-}
-
 const PARENT: Omit<SealedHeader, 'number'> = {
   parentHash: ZERO_HASH,
   timestamp: 0,
@@ -178,8 +138,6 @@ export class Trace {
   readonly commitments: Hex[] = [];
   readonly stateRoots: Hex[] = [];
   readonly frontiers: Frontier[] = [];
-  readonly inputs: InputsTree;
-  readonly encoded: Hex[];
   readonly faultStep: number | undefined;
   private readonly honest: SignerCheck;
 
@@ -193,8 +151,6 @@ export class Trace {
   ) {
     if (cursorHashes && cursorHashes.length !== entries.length + 1) throw new RangeError(`${cursorHashes.length} cursor hashes for ${entries.length} steps`);
     this.honest = recoveringSignerCheck(ledger.chainId);
-    this.encoded = entries.map((e) => (e ? (bytesToHex(encodeEntry(e)) as Hex) : '0x'));
-    this.inputs = new InputsTree(this.encoded);
     const i = fault ? entries.findIndex((e) => e?.type === 'transfer') : -1;
     this.faultStep = i >= 0 ? i + 1 : undefined;
     this.replay(entries.length, (root, f) => {
@@ -204,13 +160,12 @@ export class Trace {
     });
   }
 
-  /** The trace of blocks (prevBlock, l2Block] of `chain`, from its state at prevBlock. A
-   * derived chain gives `inputsOf` for blocks whose batch carried entries it skipped: the trace
-   * steps through the inputs as posted, so that both parties of a game agree on them. */
-  static fromChain(chain: TraceChain, ledger: LedgerConfig, prevBlock: number, l2Block: number, fault?: FaultSpec, inputsOf?: (n: number) => readonly Entry[] | undefined): Trace {
+  /** The trace of the entries of blocks (prevBlock, l2Block] of `chain`, from its state at
+   * prevBlock (a faulty proposer's claimed roots; the games play DerivationTrace). */
+  static fromChain(chain: TraceChain, ledger: LedgerConfig, prevBlock: number, l2Block: number, fault?: FaultSpec): Trace {
     const root = chain.getSmtRoot(prevBlock);
     if (!root || !stateKept(chain, prevBlock)) throw new Error(`the state at L2 block ${prevBlock} is not available (pruned or not derived yet)`);
-    return Trace.fromPreState(chain, ledger, { leaves: leavesAt(chain, root), root: bytesToHex(root.hash) as Hex }, prevBlock, l2Block, fault, inputsOf);
+    return Trace.fromPreState(chain, ledger, { leaves: leavesAt(chain, root), root: bytesToHex(root.hash) as Hex }, prevBlock, l2Block, fault);
   }
 
   /** The same trace from the leaves of the state at prevBlock held elsewhere (a saved
@@ -223,13 +178,12 @@ export class Trace {
     prevBlock: number,
     l2Block: number,
     fault?: FaultSpec,
-    inputsOf?: (n: number) => readonly Entry[] | undefined,
   ): Trace {
     const entries: Entry[] = [];
     for (let n = prevBlock + 1; n <= l2Block; n++) {
       const b = chain.getBlock(n);
       if (!b) throw new Error(`L2 block ${n} is not available to build the trace up to ${l2Block}`);
-      entries.push(...(inputsOf?.(n) ?? b.entries));
+      entries.push(...b.entries);
     }
     const trace = new Trace(ledger, pre.leaves, entries, fault);
     if (trace.stateRoots[0] !== pre.root.toLowerCase()) throw new Error(`the state loaded at L2 block ${prevBlock} does not hash to its root ${pre.root}`);
@@ -254,19 +208,6 @@ export class Trace {
   /** Commitments at the inner boundaries of [lo, hi]. */
   dissection(lo: number, hi: number): Hex[] {
     return boundaries(lo, hi).map((b) => this.commitments[b]!);
-  }
-
-  /** The arguments of DisputeGame.step for step `stepIndex` (1-based), from this run's state
-   * after step `stepIndex - 1` (a state both parties agree on when the game gets there). */
-  stepArgs(stepIndex: number): StepArgs {
-    const { tree } = this.replay(stepIndex - 1);
-    const f = this.frontiers[stepIndex - 1]!;
-    return {
-      pre: { stateRoot: this.stateRoots[stepIndex - 1]!, withdrawalCount: f.count, frontier: [...f.roots] },
-      entry: this.encoded[stepIndex - 1]!,
-      inputsProof: this.inputs.proof(stepIndex),
-      proofs: this.proofsFor(tree, stepIndex),
-    };
   }
 
   /** The one-step verifier's proofs of step `stepIndex` on `tree` (the state before it). */

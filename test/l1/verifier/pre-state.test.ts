@@ -75,8 +75,9 @@ describe('a game\'s pre-state outlives the chain\'s state history', () => {
     const root = store.getHeader(1)!.stateRoot as Hex;
     const rebuilt = Trace.fromPreState(store, ledger, { leaves: saved.leaves, root }, saved.prevBlock, 3);
     expect(rebuilt.commitments).toEqual(played.commitments);
-    expect(rebuilt.inputs.root).toBe(played.inputs.root);
-    expect(rebuilt.stepArgs(2)).toEqual(played.stepArgs(2));
+    expect(rebuilt.stateRoots).toEqual(played.stateRoots);
+    // The one-step proofs of a step, what a game's step sends besides L1's data.
+    expect(rebuilt.proofsFor(rebuilt.treeBefore(2), 2)).toEqual(played.proofsFor(played.treeBefore(2), 2));
 
     // One leaf changed (a balance): not the state at block 1, refused before any move.
     const [k, [key, value]] = [...saved.leaves.entries()][0]!;
