@@ -140,7 +140,7 @@ export class L1Client {
         const client = this.clients[index];
         if (!client) continue;
         try {
-          const result = await fn(client);
+          const result = await untilAborted(fn(client), signal, label);
           if (index !== this.preferred) {
             this.opts.logger?.warn({ from: this.urls[this.preferred], to: this.urls[index], label }, 'L1 RPC failover');
             this.preferred = index;
@@ -211,7 +211,8 @@ export class PinnedL1 {
   constructor(
     readonly client: L1Client,
     readonly head: BlockRef,
-    private readonly signal?: AbortSignal,
+    /** The pass's signal: a stop aborts the pass's L1 requests, a receipt wait included. */
+    readonly signal?: AbortSignal,
   ) {}
 
   /** Runs `fn` with the client and the pinned head; `fn` must read at `head.number` or below. */
@@ -261,4 +262,25 @@ function toRef(block: { number: bigint | null; hash: Hex | null }): BlockRef {
 function shortError(err: unknown): string {
   if (err instanceof BaseError) return err.shortMessage;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** `p`, or an L1UnavailableError as soon as `signal` aborts: a stop must not wait out a slow
+ * request (a receipt poll can take minutes). The request itself runs on; its result is dropped. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, label: string): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(new L1UnavailableError(`L1 ${label}: aborted`, signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new L1UnavailableError(`L1 ${label}: aborted`, signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

@@ -106,6 +106,19 @@ describe('L1Client', () => {
     ).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(900);
   });
+
+  it('a stop aborts a request in flight (a receipt that never comes) instead of waiting it out', async () => {
+    const client = new L1Client({ urls: [chain.anvil.rpcUrl], retries: 0 });
+    const stop = new AbortController();
+    // A hash no transaction has: viem would poll for minutes.
+    const never = client.request('receipt', (c) => c.waitForTransactionReceipt({ hash: `0x${'12'.repeat(32)}`, pollingInterval: 20, timeout: 60_000 }), stop.signal);
+    setTimeout(() => stop.abort(), 100);
+    const err = await never.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(L1UnavailableError);
+    expect((err as Error).message).toMatch(/receipt: aborted/);
+    // Not aborted: the same call still gets its answer.
+    expect(await client.request('chainId', (c) => c.getChainId(), new AbortController().signal)).toBe(31337);
+  });
 });
 
 describe('DepositWatcher through an L1 outage', () => {

@@ -134,6 +134,9 @@ export class DisputePlayer {
   /** Games that ended, with their outcome: final on L1, so never read again. */
   private readonly ended = new Map<number, { view: GameView }>();
   private view: GameView[] = [];
+  /** The current pass's signal: a stop aborts the moves' L1 requests (a move sent and not yet
+   * seen mined is read back from L1 by the next pass). */
+  private signal: AbortSignal | undefined;
   private moves = 0;
   private forcedInclusionProofs = 0;
   private batchReferenceProofs = 0;
@@ -194,6 +197,7 @@ export class DisputePlayer {
   /** One pass: every live game read at one L1 head, at most one move in each; then (the
    * challenger) a new game against the earliest wrong output. Public for tests. */
   async pass(signal?: AbortSignal): Promise<'again' | void> {
+    this.signal = signal;
     const pinned = await this.o.client.pin(signal);
     const head = await pinned.request('getBlock', (c, h) => c.getBlock({ blockNumber: h.number }));
     const now = head.timestamp;
@@ -579,12 +583,12 @@ export class DisputePlayer {
   private async send(game: ViemAddress, functionName: string, args: readonly unknown[], value?: bigint): Promise<void> {
     const { client, wallet } = this.o;
     const call = { address: game, abi: GAME_ABI as Abi, functionName, args, account: wallet.account, ...(value !== undefined ? { value } : {}) };
-    await client.request(`simulate ${functionName}`, (c) => c.simulateContract(call));
-    const gas = await client.request(`estimate ${functionName}`, (c) => c.estimateContractGas(call));
+    await client.request(`simulate ${functionName}`, (c) => c.simulateContract(call), this.signal);
+    const gas = await client.request(`estimate ${functionName}`, (c) => c.estimateContractGas(call), this.signal);
     const withMargin = (gas * 13n) / 10n;
     const hash = await wallet.writeContract({ ...call, gas: withMargin < TX_GAS_CAP ? withMargin : TX_GAS_CAP, chain: wallet.chain });
     this.moves++;
-    const receipt = await client.request(`${functionName} receipt`, (c) => c.waitForTransactionReceipt({ hash, pollingInterval: this.o.receiptPollMs ?? 250 }));
+    const receipt = await client.request(`${functionName} receipt`, (c) => c.waitForTransactionReceipt({ hash, pollingInterval: this.o.receiptPollMs ?? 250 }), this.signal);
     if (receipt.status !== 'success') throw new Error(`${functionName} reverted in L1 transaction ${hash}`);
   }
 

@@ -307,7 +307,7 @@ export class Proposer {
       throw err;
     }
     const hash = await wallet.writeContract({ address: oracle, abi: ORACLE_ABI, functionName: 'reclaimBonds', args, account: wallet.account, chain: wallet.chain });
-    const receipt = await client.request('reclaimBonds receipt', (c) => c.waitForTransactionReceipt({ hash, pollingInterval: this.opts.receiptPollMs ?? 1_000 }));
+    const receipt = await client.request('reclaimBonds receipt', (c) => c.waitForTransactionReceipt({ hash, pollingInterval: this.opts.receiptPollMs ?? 1_000 }), pinned.signal);
     if (receipt.status !== 'success') throw new Error(`reclaimBonds up to output ${lastFinal} reverted in L1 transaction ${hash}`);
     const [event] = parseEventLogs({ abi: ORACLE_ABI, eventName: 'BondsReclaimed', logs: receipt.logs });
     this.reclaimedUpTo = lastFinal;
@@ -362,14 +362,17 @@ export class Proposer {
     // record a withdrawals root over a range that is no longer (prev, target].
     const args = [BigInt(target), output.stateRoot, output.withdrawalsRoot, batchHash, endCursor, BigInt(prev)] as const;
     // Simulate first: a revert (e.g. someone proposed meanwhile) costs nothing and is decoded.
-    await client.request('simulate proposeOutput', (c) =>
-      c.simulateContract({ address: oracle, abi: ORACLE_ABI, functionName: 'proposeOutput', args, value: this.opts.bond, account: wallet.account }),
+    await client.request(
+      'simulate proposeOutput',
+      (c) => c.simulateContract({ address: oracle, abi: ORACLE_ABI, functionName: 'proposeOutput', args, value: this.opts.bond, account: wallet.account }),
+      pinned.signal,
     );
     const hash = await wallet.writeContract({ address: oracle, abi: ORACLE_ABI, functionName: 'proposeOutput', args, value: this.opts.bond, account: wallet.account, chain: wallet.chain });
-    const receipt = await client.request('proposeOutput receipt', (c) => c.waitForTransactionReceipt({ hash, pollingInterval: this.opts.receiptPollMs ?? 1_000 }));
+    // A stop while waiting loses nothing: the next start reads the output from OutputProposed.
+    const receipt = await client.request('proposeOutput receipt', (c) => c.waitForTransactionReceipt({ hash, pollingInterval: this.opts.receiptPollMs ?? 1_000 }), pinned.signal);
     if (receipt.status !== 'success') {
       // The race the prev argument guards: a deletion landed between our read and our proposal.
-      const latest = Number(await client.request('latestBlockNumber', (c) => c.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'latestBlockNumber' })));
+      const latest = Number(await client.request('latestBlockNumber', (c) => c.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'latestBlockNumber' }), pinned.signal));
       if (latest !== prev) {
         this.opts.logger?.warn({ l2Block: target, from: prev + 1, latest, l1Tx: hash }, 'the previous output changed while proposing (deleted meanwhile): rebuilding the output');
         return false;
