@@ -653,7 +653,10 @@ describe('BatchDecoder for a derivation trace: readHeader, chunkTxCounts, entryA
     expect(valid.entries).toBeGreaterThan(700);
     expect(mutated.ok).toBeGreaterThan(100);
     expect(mutated.refused).toBeGreaterThan(15);
-    expect(mutated.structure).toBeGreaterThan(15);
+    // Each kind of dropped chunk shows up, with room for a new random corpus every run: runs
+    // of 250 mutated batches gave 14-23 chunks dropped for their structure and 14-21 for a
+    // signature (a bound of 15 failed one CI run in five or so).
+    expect(mutated.structure).toBeGreaterThan(5);
     expect(mutated.signature).toBeGreaterThan(5);
     expect(crafted.ok).toBeGreaterThan(50);
     expect(crafted.refused).toBeGreaterThan(15);
