@@ -230,7 +230,11 @@ export class DisputePlayer {
     this.view = live;
     // A saved pre-state is needed while a game of ours over its output is live.
     for (const index of this.preStates?.list() ?? []) if (!mineOpen.has(index)) this.preStates!.drop(index);
-    if (this.o.role === 'challenger' && (await this.maybeOpen(pinned, now, params, mineOpen))) moved = true;
+    const outputs = await this.openOutputs(pinned, params);
+    // Games are over pending outputs only, whose traces start at the latest final output or
+    // later: derivation before it need not stay in memory.
+    if (outputs.lastFinalBlock !== undefined) this.o.cursors.forgetBefore(outputs.lastFinalBlock);
+    if (this.o.role === 'challenger' && (await this.maybeOpen(pinned, now, params, mineOpen, outputs.pending))) moved = true;
     return moved ? 'again' : undefined;
   }
 
@@ -337,15 +341,25 @@ export class DisputePlayer {
 
   /** The challenger opens one game per pass, against the earliest pending output its own chain
    * disagrees with; later wrong outputs fall with it. */
-  private async maybeOpen(pinned: PinnedL1, now: bigint, params: Params, mineOpen: ReadonlySet<number>): Promise<boolean> {
+  /** The pending outputs (oldest first, at most 256 from the newest) and the L2 block of the
+   * latest final output below them, if any. */
+  private async openOutputs(pinned: PinnedL1, params: Params): Promise<{ pending: number[]; lastFinalBlock: number | undefined }> {
     const oracle = params.oracle;
     const next = Number(await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'nextOutputIndex' }));
     const pending: number[] = [];
     for (let i = next - 1; i >= 0 && pending.length < 256; i--) {
       const s = await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'statusOf', args: [BigInt(i)] });
-      if (s === ORACLE_STATUS.Final) break;
+      if (s === ORACLE_STATUS.Final) {
+        const out = (await pinned.readContract({ address: oracle, abi: ORACLE_ABI, functionName: 'getOutput', args: [BigInt(i)] })) as OracleOutput;
+        return { pending, lastFinalBlock: Number(out.l2BlockNumber) };
+      }
       if (s === ORACLE_STATUS.Pending) pending.unshift(i);
     }
+    return { pending, lastFinalBlock: undefined };
+  }
+
+  private async maybeOpen(pinned: PinnedL1, now: bigint, params: Params, mineOpen: ReadonlySet<number>, pending: readonly number[]): Promise<boolean> {
+    const oracle = params.oracle;
     // Outputs this challenger already lost a game over stand: it does not open another.
     const lost = new Set([...this.ended.values()].filter((e) => e.view.challenger === this.me && e.view.phase === 'ProposerWon').map((e) => e.view.outputIndex));
     for (const i of pending) {

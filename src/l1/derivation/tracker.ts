@@ -38,6 +38,10 @@ export class DerivationTracker {
   private readonly after = new Map<number, DerivationCursor>([[0, GENESIS_CURSOR]]);
   /** Serializes syncs: the proposer and its defender share one tracker. */
   private syncing: Promise<void> = Promise.resolve();
+  /** Derivation before this L2 block is forgotten (forgetBefore): no walk starts before it. */
+  private floor = 0;
+  /** Batches below this index have had their bytes dropped. */
+  private keptFrom = 0n;
 
   constructor(private readonly o: DerivationTrackerOptions) {}
 
@@ -53,11 +57,14 @@ export class DerivationTracker {
   source(maxL1Block?: bigint): DerivationSource {
     const batches = this.batches;
     const queue = this.queue;
-    // Batches are recorded in L1 order: the first one past the bound hides every later one.
-    let count = batches.length;
-    if (maxL1Block !== undefined) while (count > 0 && batches[count - 1]!.l1Block > maxL1Block) count--;
+    const count = this.visible(maxL1Block);
     return {
-      batch: (i) => (i < BigInt(count) ? batches[Number(i)] : undefined),
+      batch: (i) => {
+        // Read at each call (a trace outlives a forgetBefore): a walk never starts before the
+        // floor, so reaching a forgotten batch is a bug, never an ignored batch.
+        if (i < this.keptFrom) throw new RangeError(`batch ${i} was forgotten (derivation before L2 block ${this.floor} is settled)`);
+        return i < count ? batches[Number(i)] : undefined;
+      },
       message: (i) => queue[Number(i)]?.message,
       messageL1Block: (i) => queue[Number(i)]?.l1Block,
     };
@@ -66,16 +73,54 @@ export class DerivationTracker {
   /** Where derivation stands after L2 block `l2Block` (0: the genesis cursor), reading only
    * batches posted by `maxL1Block` when given. */
   cursorAfter(l2Block: number, maxL1Block?: bigint): CursorAfter {
+    if (l2Block < this.floor) throw new RangeError(`derivation before L2 block ${this.floor} is forgotten; asked for the cursor after block ${l2Block}`);
     const source = this.source(maxL1Block);
-    // Start from the latest cursor known before the block whose batches the bound keeps.
-    let from = 0;
-    for (const [block, c] of this.after) if (block <= l2Block && block > from && readable(source, c)) from = block;
+    const count = this.visible(maxL1Block);
+    // Start from the latest cursor known at or before the block whose batches the bound keeps:
+    // every batch it has read (those before it, and its own past the header) must be visible.
+    let from: number | undefined;
+    for (const [block, c] of this.after) {
+      const lastRead = c.stage === 'header' ? c.batch - 1n : c.batch;
+      if (block <= l2Block && (from === undefined || block > from) && lastRead < count) from = block;
+    }
+    if (from === undefined) return { end: 'no-data', at: this.after.get(this.floor)! };
     const start = this.after.get(from)!;
     if (from === l2Block) return { end: 'complete', at: start };
     const walker = new DerivationWalker(source, { chainId: this.o.chainId, sequencingWindow: this.o.sequencingWindow });
     const walk = walker.walk(start, l2Block);
     if (walk.end === 'complete') this.after.set(l2Block, walk.at);
     return { end: walk.end, at: walk.at };
+  }
+
+  /**
+   * Drops the bytes of the batches derivation has passed by the end of L2 block `l2Block` and
+   * every cursor before it: a node asks only about outputs after the latest final one, so it
+   * calls this with that output's block and holds only the batches of the outputs still open.
+   * No-op while derivation does not reach past the block.
+   */
+  forgetBefore(l2Block: number): void {
+    if (l2Block <= this.floor) return;
+    const after = this.cursorAfter(l2Block);
+    if (after.end !== 'complete') return;
+    for (let i = this.keptFrom; i < after.at.batch; i++) this.batches[Number(i)] = { l1Block: this.batches[Number(i)]!.l1Block, bytes: undefined };
+    if (after.at.batch > this.keptFrom) this.keptFrom = after.at.batch;
+    for (const block of [...this.after.keys()]) if (block < l2Block) this.after.delete(block);
+    this.floor = l2Block;
+  }
+
+  /** Batches and bytes held in memory (the rest were forgotten). */
+  held(): { readonly batches: number; readonly bytes: number } {
+    let bytes = 0;
+    for (let i = Number(this.keptFrom); i < this.batches.length; i++) bytes += this.batches[i]!.bytes?.length ?? 0;
+    return { batches: this.batches.length - Number(this.keptFrom), bytes };
+  }
+
+  /** How many batches a walk bounded by `maxL1Block` sees: batches are recorded in L1 order, so
+   * the first one past the bound hides every later one. */
+  private visible(maxL1Block: bigint | undefined): bigint {
+    let count = this.batches.length;
+    if (maxL1Block !== undefined) while (count > 0 && this.batches[count - 1]!.l1Block > maxL1Block) count--;
+    return BigInt(count);
   }
 
   private async read(pinned: PinnedL1): Promise<void> {
@@ -117,12 +162,7 @@ export class DerivationTracker {
     this.readThrough = undefined;
     this.after.clear();
     this.after.set(0, GENESIS_CURSOR);
+    this.floor = 0;
+    this.keptFrom = 0n;
   }
-}
-
-/** Whether every batch a cursor has read (those before it, and its own past the header) is in
- * the source. */
-function readable(source: DerivationSource, c: DerivationCursor): boolean {
-  const last = c.stage === 'header' ? c.batch - 1n : c.batch;
-  return last < 0n || source.batch(last) !== undefined;
 }

@@ -122,20 +122,42 @@ describe('DerivationTracker', () => {
     expect(t.cursorAfter(8, posted)).toEqual(t.cursorAfter(8));
   }, 60_000);
 
+  it('forgets the batches behind a settled block, and still gives every later cursor one walk gives', async () => {
+    const t = tracker();
+    await t.sync(await client.pin());
+    const before = t.held();
+    // Block 5 ends inside the third batch (blocks 4-7): the two before it can go.
+    t.forgetBefore(5);
+    const held = t.held();
+    expect(held.batches).toBe(before.batches - 2);
+    expect(held.bytes).toBeLessThan(before.bytes);
+    for (const block of [5, 6, 7, 8]) expect(cursorHash(t.cursorAfter(block).at), `after block ${block}`).toBe(await oneWalk(block));
+    expect(() => t.cursorAfter(4)).toThrow(/forgotten/);
+    // An earlier block, or one derivation does not reach, forgets nothing more.
+    t.forgetBefore(3);
+    t.forgetBefore(50);
+    expect(t.held()).toEqual(held);
+    // Later batches are read on top of what is kept.
+    await post(blocksFrom(9, [{ txs: 2 }]));
+    await t.sync(await client.pin());
+    expect(cursorHash(t.cursorAfter(9).at)).toBe(await oneWalk(9));
+    expect(t.held().batches).toBe(held.batches + 1);
+  }, 60_000);
+
   it('follows an L1 reorg below what it read: the batch that replaced another is the one derived', async () => {
     const t = tracker();
     const snapshot = await chain.test.snapshot();
-    await post(blocksFrom(9, [{ txs: 1 }]));
+    await post(blocksFrom(10, [{ txs: 1 }]));
     await t.sync(await client.pin());
-    const before = t.cursorAfter(9);
+    const before = t.cursorAfter(10);
     expect(before.end).toBe('complete');
     await chain.test.revert({ id: snapshot });
-    // The replacement carries blocks 9 and 10: after the reorg, block 10 is derivable too.
-    await post(blocksFrom(9, [{ txs: 3 }, { txs: 1 }]));
+    // The replacement carries blocks 10 and 11: after the reorg, block 11 is derivable too.
+    await post(blocksFrom(10, [{ txs: 3 }, { txs: 1 }]));
     await t.sync(await client.pin());
-    const after = t.cursorAfter(10);
+    const after = t.cursorAfter(11);
     expect(after.end).toBe('complete');
-    expect(cursorHash(after.at)).toBe(await oneWalk(10));
-    expect(t.cursorAfter(9)).not.toEqual(before);
+    expect(cursorHash(after.at)).toBe(await oneWalk(11));
+    expect(t.cursorAfter(10)).not.toEqual(before);
   }, 60_000);
 });
