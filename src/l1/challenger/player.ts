@@ -339,8 +339,6 @@ export class DisputePlayer {
     }
   }
 
-  /** The challenger opens one game per pass, against the earliest pending output its own chain
-   * disagrees with; later wrong outputs fall with it. */
   /** The pending outputs (oldest first, at most 256 from the newest) and the L2 block of the
    * latest final output below them, if any. */
   private async openOutputs(pinned: PinnedL1, params: Params): Promise<{ pending: number[]; lastFinalBlock: number | undefined }> {
@@ -358,6 +356,8 @@ export class DisputePlayer {
     return { pending, lastFinalBlock: undefined };
   }
 
+  /** The challenger opens one game per pass, against the earliest pending output its own chain
+   * disagrees with; later wrong outputs fall with it. */
   private async maybeOpen(pinned: PinnedL1, now: bigint, params: Params, mineOpen: ReadonlySet<number>, pending: readonly number[]): Promise<boolean> {
     const oracle = params.oracle;
     // Outputs this challenger already lost a game over stand: it does not open another.
