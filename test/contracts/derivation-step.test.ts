@@ -14,7 +14,6 @@ import {
   cursorFromTuple,
   cursorHash,
   cursorTuple,
-  deployContracts,
   DerivationTrace,
   Frontier,
   genesisStateRoot,
@@ -29,7 +28,6 @@ import {
   type DerivationCursor,
   type DerivationSource,
   type DerivationStep,
-  type Deployment,
   type Leaves,
   type SourceBatch,
   type QueueMessagePreimage,
@@ -37,7 +35,7 @@ import {
 import { hashEntry } from '../../src/crypto/index.js';
 import { balanceKey, encodeStateValue, type LedgerConfig } from '../../src/ledger/index.js';
 import { CHAIN_ID, deposit as depositEntry, makeBlock, prng, randomAddress, senders, signTx } from '../l1/batcher/helpers.js';
-import { deploy, ensureArtifacts, revertOf, send, startAnvil, type Chain } from './chain.js';
+import { deploy, deployAll, ensureArtifacts, revertOf, send, startAnvil, type Chain, type Deployment } from './chain.js';
 
 const WINDOW = 4n;
 const KIND = { END: 0, NO_DATA: 1, HEADER_ACCEPTED: 2, HEADER_IGNORED: 3, MESSAGE: 4, CHUNK_GOOD: 5, CHUNK_BAD: 6, TX: 7 } as const;
@@ -99,10 +97,10 @@ const source: DerivationSource = {
 beforeAll(async () => {
   ensureArtifacts();
   chain = await startAnvil();
-  const [deployer, proposer] = chain.accounts as [ViemAddress, ViemAddress];
+  const [deployer] = chain.accounts as [ViemAddress];
   batcher = chain.accounts[3]!;
   depositor = chain.accounts[4]!;
-  d = await deployContracts({ wallet: chain.wallet, publicClient: chain.pub, account: deployer }, { proposer, challenger: deployer, batcher, challengePeriodSeconds: 600n, bond: 10n ** 16n });
+  d = await deployAll(chain);
   const decoder = await deploy(chain, deployer, 'BatchDecoder', [BigInt(CHAIN_ID)]);
   stepper = await deploy(chain, deployer, 'DerivationStep', [decoder, d.portal, WINDOW]);
   stepAbi = loadArtifact('DerivationStep').abi;

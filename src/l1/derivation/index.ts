@@ -13,5 +13,5 @@ export {
   type WalkEnd,
 } from './cursor.js';
 export { CURSOR_ABI, CURSOR_STAGES, cursorFromTuple, cursorHash, cursorTuple, type CursorTuple } from './abi.js';
-export { loadDerivationSource, queueMessageFromLog, readBatchBytes, type BatchTransaction, type L1SourceOptions, type QueuedL1Message } from './l1-source.js';
+export { queueMessageFromLog, readBatchBytes, type BatchTransaction, type L1SourceOptions, type QueuedL1Message } from './l1-source.js';
 export { DerivationTracker, type CursorAfter, type DerivationTrackerOptions } from './tracker.js';

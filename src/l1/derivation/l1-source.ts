@@ -8,7 +8,7 @@ import { PORTAL_EVENTS } from '../abi.js';
 import { BATCH_INBOX_ABI } from '../batcher/index.js';
 import { BlobDecodeError, readBlobBatch, type BlobSource } from '../blob/index.js';
 import type { PinnedL1 } from '../client.js';
-import type { DerivationSource, SourceBatch } from './cursor.js';
+import type { SourceBatch } from './cursor.js';
 
 /** The posting transaction of a batch, as eth_getTransactionByHash gives it. */
 export interface BatchTransaction {
@@ -78,8 +78,6 @@ export function queueMessageFromLog(log: PortalLog, chainId: number): QueuedL1Me
 export interface L1SourceOptions {
   readonly inbox: string;
   readonly portal: string;
-  /** The contracts' deployment block. */
-  readonly fromBlock: bigint;
   readonly chainId: number;
   readonly blobs: BlobSource;
   /** Most L1 blocks per eth_getLogs (public RPCs cap ranges). */
@@ -91,7 +89,7 @@ export interface L1SourceOptions {
  * `onChunk` is told the last block of each chunk read. */
 export async function readDerivationLogs(
   pinned: PinnedL1,
-  opts: Omit<L1SourceOptions, 'fromBlock'>,
+  opts: L1SourceOptions,
   range: { readonly from: bigint; readonly to: bigint },
   on: { readonly batch: (index: number, batch: SourceBatch) => void; readonly message: (q: QueuedL1Message) => void; readonly chunk?: (to: bigint) => Promise<void> },
 ): Promise<void> {
@@ -108,22 +106,4 @@ export async function readDerivationLogs(
     for (const log of portalLogs) on.message(queueMessageFromLog(log, opts.chainId));
     await on.chunk?.(to);
   }
-}
-
-/** Every batch and queue message L1 holds at the pinned head, as a derivation source: what a
- * walk over a whole (test or dev) chain needs. */
-export async function loadDerivationSource(pinned: PinnedL1, opts: L1SourceOptions): Promise<DerivationSource> {
-  const batches: SourceBatch[] = [];
-  const queue: QueuedL1Message[] = [];
-  await readDerivationLogs(pinned, opts, { from: opts.fromBlock, to: pinned.head.number }, {
-    batch: (index, b) => void (batches[index] = b),
-    message: (q) => void (queue[Number(q.message.queueIndex)] = q),
-  });
-  for (let i = 0; i < batches.length; i++) if (!batches[i]) throw new Error(`batch ${i} has no BatchSubmitted event in the logs read`);
-  for (let i = 0; i < queue.length; i++) if (!queue[i]) throw new Error(`queue message ${i} has no portal event in the logs read`);
-  return {
-    batch: (i) => batches[Number(i)],
-    message: (i) => queue[Number(i)]?.message,
-    messageL1Block: (i) => queue[Number(i)]?.l1Block,
-  };
 }

@@ -3,22 +3,15 @@
 // their traces from, and a challenger compares. It keeps the batches and queue messages it has
 // read (read once, appended as L1 grows) and the cursors it has computed, so that each new
 // output walks only its own range.
-import type { BlobSource } from '../blob/index.js';
 import type { BlockRef, PinnedL1 } from '../client.js';
 import { DerivationWalker, GENESIS_CURSOR, type DerivationCursor, type DerivationSource, type SourceBatch, type WalkEnd } from './cursor.js';
-import { readDerivationLogs, type QueuedL1Message } from './l1-source.js';
+import { readDerivationLogs, type L1SourceOptions, type QueuedL1Message } from './l1-source.js';
 
-export interface DerivationTrackerOptions {
-  readonly inbox: string;
-  readonly portal: string;
-  /** The contracts' deployment block. */
+export interface DerivationTrackerOptions extends L1SourceOptions {
+  /** The contracts' deployment block: where reading starts. */
   readonly fromBlock: bigint;
-  readonly chainId: number;
   /** Rule 5, in L1 blocks (the game's). */
   readonly sequencingWindow: bigint;
-  readonly blobs: BlobSource;
-  /** Most L1 blocks per eth_getLogs (public RPCs cap ranges). */
-  readonly logsChunk?: bigint;
 }
 
 /** Where derivation stands once every block up to an L2 block is derived ('complete': `at` is

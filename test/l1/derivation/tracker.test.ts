@@ -8,20 +8,17 @@ import type { Abi, Address as ViemAddress } from 'viem';
 import { bytesToHex, type Block, type Entry } from '../../../src/core/index.js';
 import {
   cursorHash,
-  deployContracts,
   DerivationTracker,
   DerivationWalker,
   encodeBatch,
   GENESIS_CURSOR,
   L1Client,
   loadArtifact,
-  loadDerivationSource,
   PORTAL_ABI,
   rpcBlobSource,
-  type Deployment,
 } from '../../../src/l1/index.js';
 import { CHAIN_ID, deposit, makeBlock, prng, randomAddress, senders, signTx } from '../batcher/helpers.js';
-import { ensureArtifacts, send, startAnvil, type Chain } from '../../contracts/chain.js';
+import { deployAll, ensureArtifacts, send, startAnvil, type Chain, type Deployment } from '../../contracts/chain.js';
 
 const WINDOW = 100n;
 
@@ -53,13 +50,16 @@ const blocksFrom = (first: number, spec: ReadonlyArray<{ messages?: Entry[]; txs
   spec.map((b, i) => makeBlock(first + i, 1_000 * (first + i), [...(b.messages ?? []), ...txs(b.txs)]));
 
 function tracker(): DerivationTracker {
-  return new DerivationTracker({ inbox: d.inbox, portal: d.portal, fromBlock: d.deployBlock, chainId: CHAIN_ID, sequencingWindow: WINDOW, blobs: rpcBlobSource(client) });
+  // The test's own anvil: its logs start at genesis.
+  return new DerivationTracker({ inbox: d.inbox, portal: d.portal, fromBlock: 0n, chainId: CHAIN_ID, sequencingWindow: WINDOW, blobs: rpcBlobSource(client) });
 }
 
-/** Where one walk from genesis over everything L1 holds now stands after `block`. */
+/** Where one walk from genesis over everything L1 holds now stands after `block` (read at
+ * once, no cached cursor). */
 async function oneWalk(block: number): Promise<string> {
-  const source = await loadDerivationSource(await client.pin(), { inbox: d.inbox, portal: d.portal, fromBlock: d.deployBlock, chainId: CHAIN_ID, blobs: rpcBlobSource(client) });
-  const walk = new DerivationWalker(source, { chainId: CHAIN_ID, sequencingWindow: WINDOW }).walk(GENESIS_CURSOR, block);
+  const fresh = tracker();
+  await fresh.sync(await client.pin());
+  const walk = new DerivationWalker(fresh.source(), { chainId: CHAIN_ID, sequencingWindow: WINDOW }).walk(GENESIS_CURSOR, block);
   expect(walk.end).toBe('complete');
   return cursorHash(walk.at);
 }
@@ -67,10 +67,9 @@ async function oneWalk(block: number): Promise<string> {
 beforeAll(async () => {
   ensureArtifacts();
   chain = await startAnvil();
-  const [deployer, proposer] = chain.accounts as [ViemAddress, ViemAddress];
   batcher = chain.accounts[3]!;
   depositor = chain.accounts[4]!;
-  d = await deployContracts({ wallet: chain.wallet, publicClient: chain.pub, account: deployer }, { proposer, challenger: deployer, batcher, challengePeriodSeconds: 600n, bond: 10n ** 16n });
+  d = await deployAll(chain);
   client = new L1Client({ urls: [chain.url], retries: 1, backoff: { baseMs: 10, maxMs: 50 } });
 }, 60_000);
 

@@ -7,7 +7,7 @@ import { ETH, ZERO_HASH, type Address, type Block, type Entry, type Hash, type L
 import { addressOfPrivateKey, signDigest, txDigest, withHash } from '../../../src/crypto/index.js';
 import { hexToBytes } from '../../../src/core/index.js';
 import type { Hex } from 'viem';
-import { BATCH_INBOX_ABI, BatchDecodeError, decodeBatch, derivedBlockInputs, DerivationWalker, encodeBatch, GENESIS_CURSOR, L1Client, loadDerivationSource, ORACLE_ABI, readBatchHeader, rpcBlobSource } from '../../../src/l1/index.js';
+import { BATCH_INBOX_ABI, BatchDecodeError, decodeBatch, derivedBlockInputs, DerivationTracker, DerivationWalker, encodeBatch, GENESIS_CURSOR, L1Client, ORACLE_ABI, readBatchHeader, rpcBlobSource } from '../../../src/l1/index.js';
 import type { LedgerConfig } from '../../../src/ledger/index.js';
 import { Deriver } from '../../../src/l1/index.js';
 import { tempStore } from './store.js';
@@ -269,9 +269,10 @@ describe('Deriver: deterministic rules for bad batches (real anvil, real contrac
     expect(head).toBe(11);
     expect(deriver.status().batchesIgnored).toBeGreaterThanOrEqual(5); // garbage, gaps, a duplicate, early messages, rule 5
 
-    // L1 as the walk reads it, through the reader the Deriver uses too.
-    const source = await loadDerivationSource(await client.pin(), { inbox: chain.deployment.inbox, portal: chain.deployment.portal, fromBlock: chain.deployment.deployBlock, chainId: CHAIN_ID, blobs: rpcBlobSource(client) });
-    const walk = new DerivationWalker(source, { chainId: CHAIN_ID, sequencingWindow: 5n }).walk(GENESIS_CURSOR, head);
+    // L1 as the walk reads it (DerivationTracker, through the reader the Deriver uses too).
+    const tracker = new DerivationTracker({ inbox: chain.deployment.inbox, portal: chain.deployment.portal, fromBlock: chain.deployment.deployBlock, chainId: CHAIN_ID, sequencingWindow: 5n, blobs: rpcBlobSource(client) });
+    await tracker.sync(await client.pin());
+    const walk = new DerivationWalker(tracker.source(), { chainId: CHAIN_ID, sequencingWindow: 5n }).walk(GENESIS_CURSOR, head);
     expect(walk.end).toBe('complete');
     const key = (e: Entry): string => e.hash;
     const walked = new Map<number, string[]>();
